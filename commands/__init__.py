@@ -1,0 +1,5 @@
+"""Command families, one module each.  Importing this package registers every command
+in the command table (respd.command)."""
+
+from respd.commands import connection  # noqa: F401
+from respd.commands import client, strings  # noqa: F401,E402

@@ -1,0 +1,5 @@
+import sys
+
+from respd.cli import main
+
+sys.exit(main())

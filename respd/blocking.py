@@ -1,0 +1,129 @@
+"""Blocking commands: clients parked on keys and woken by the writes that make them ready.
+
+One general mechanism serves BLPOP, BLMOVE, BZPOPMIN, XREAD BLOCK, XREADGROUP BLOCK...:
+
+1. A handler that cannot be served now returns ``client.block(keys, timeout_ms,
+   timeout_reply, argv)``.  Arguments meaning "now" (XREAD's ``$``) are rewritten in the
+   stored ``argv`` first, so the re-run cannot miss entries or spin.
+2. ``park`` queues the client on each key (``db.blocking[key]``, FIFO) and arms a timer.
+3. Any write to a key with waiters calls ``Database.modified`` → ``key_ready``: the key
+   joins ``ready`` (an ordered set, deduplicated like Redis's ready_keys list).
+4. After each top-level command, ``serve_ready`` re-runs the stored command of each
+   waiter of each ready key, in FIFO order, with ``client.reprocessing`` set.  A handler
+   that still cannot serve returns BLOCKED again (it stays parked); otherwise the client
+   is unparked, gets the reply, and its pipelined requests resume.
+5. Timeout: unparked with its timeout reply.  Disconnect: unparked silently.
+
+No coroutine or future per blocked client and no polling: wake-ups happen in the same
+event-loop callback as the write that caused them, in Redis's order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from respd.client import BlockState, Client
+
+if TYPE_CHECKING:
+    from respd.server import Server
+    from respd.storage.db import Database
+
+
+class _Blocked:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "BLOCKED"
+
+
+BLOCKED = _Blocked()  # a handler's "no reply yet" result
+
+
+class Blocking:
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+        self.ready: dict[tuple[int, bytes], "Database"] = {}
+        self.blocked_count = 0
+
+    def park(
+        self, client: Client, keys: list[bytes], timeout_ms: int, timeout_reply: Any,
+        argv: list[bytes] | None,
+    ) -> Any:
+        if client.blocked is not None:
+            # Re-run of an already parked command that still cannot be served.
+            if argv is not None:
+                client.blocked.argv = argv
+            return BLOCKED
+        server = self.server
+        db = client.db
+        deadline = server.now_ms() + timeout_ms if timeout_ms > 0 else 0
+        state = BlockState(db, list(dict.fromkeys(keys)), argv or [], timeout_reply, deadline)
+        for key in state.keys:
+            db.blocking.setdefault(key, deque()).append(client)
+        if timeout_ms > 0 and server.loop is not None:
+            state.timer = server.loop.call_later(timeout_ms / 1000.0, self.timeout, client)
+        client.blocked = state
+        self.blocked_count += 1
+        return BLOCKED
+
+    def unpark(self, client: Client) -> None:
+        state = client.blocked
+        if state is None:
+            return
+        client.blocked = None
+        self.blocked_count -= 1
+        if state.timer is not None:
+            state.timer.cancel()
+        db = state.db
+        for key in state.keys:
+            waiters = db.blocking.get(key)
+            if waiters is not None:
+                try:
+                    waiters.remove(client)
+                except ValueError:
+                    pass
+                if not waiters:
+                    del db.blocking[key]
+
+    def key_ready(self, db: "Database", key: bytes) -> None:
+        self.ready[(db.index, key)] = db
+
+    def timeout(self, client: Client) -> None:
+        state = client.blocked
+        if state is None:
+            return
+        self.unpark(client)
+        self._finish(client, state.timeout_reply)
+        self.server.flush()
+
+    def unblock(self, client: Client, reply: Any) -> None:
+        """CLIENT UNBLOCK, deleted keys in 7.0 semantics, shutdown: answer ``reply`` now."""
+        if client.blocked is None:
+            return
+        self.unpark(client)
+        self._finish(client, reply)
+
+    def _finish(self, client: Client, reply: Any) -> None:
+        client.reply(reply)
+        self.server.resume_soon(client)
+
+    def serve_ready(self) -> None:
+        """Serve clients blocked on keys written since the last call (FIFO per key)."""
+        from respd.dispatch import rerun_blocked
+
+        while self.ready:
+            (_, key), db = next(iter(self.ready.items()))
+            del self.ready[(db.index, key)]
+            waiters = db.blocking.get(key)
+            if not waiters:
+                continue
+            for client in list(waiters):
+                state = client.blocked
+                if state is None or state.db is not db:
+                    continue
+                reply = rerun_blocked(client, state.argv)
+                if reply is BLOCKED:
+                    continue
+                self.unpark(client)
+                self._finish(client, reply)

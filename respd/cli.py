@@ -1,0 +1,148 @@
+"""The ``respd`` command: redis-server's command-line conventions.
+
+    respd [config-file] [--port N] [--bind ADDR ...] [--<directive> value ...]
+
+A config file uses redis.conf syntax (one directive per line, redis-cli quoting, '#'
+comments).  Command-line options are applied after the file, as redis-server does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import Sequence
+
+from respd import REDIS_VERSION, __version__
+from respd.config import Config, ConfigError
+from respd.resp import split_args
+
+USAGE = f"""Usage: respd [/path/to/respd.conf] [options]
+       respd --version
+       respd --help
+
+A Redis {REDIS_VERSION}-compatible messaging server in Python.
+
+Options are redis.conf directives written as --name value, applied after the
+config file, for example:
+       respd --port 6380 --bind 127.0.0.1 ::1
+       respd /etc/respd.conf --appendonly yes --appendfsync always
+       respd --requirepass secret --save ""
+"""
+
+
+class StartupError(Exception):
+    pass
+
+
+def parse_directives(lines: Sequence[str], source: str) -> list[tuple[str, list[bytes], int]]:
+    """(directive, args, line number) from redis.conf-style text."""
+    found = []
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        args = split_args(stripped.encode("latin-1"))
+        if args is None:
+            raise StartupError(
+                f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
+                f"Reading the configuration file {source}, at line {number}\n"
+                f">>> '{stripped}'\nUnbalanced quotes in configuration line"
+            )
+        if args:
+            found.append((args[0].decode("latin-1").lower(), args[1:], number))
+    return found
+
+
+def apply_directives(config: Config, directives: list[tuple[str, list[bytes], int]],
+                     source: str, text_of: dict[int, str]) -> None:
+    for name, args, number in directives:
+        where = (f"Reading the configuration file {source}, at line {number}\n"
+                 f">>> '{text_of.get(number, name)}'\n")
+        if name == "include":
+            if len(args) != 1:
+                raise StartupError(f"*** FATAL CONFIG FILE ERROR ***\n{where}"
+                                   "wrong number of arguments")
+            load_file(config, args[0].decode())
+            continue
+        if Config.canonical(name) is None:
+            raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
+                               f"{where}Bad directive or wrong number of arguments")
+        try:
+            config.set(name, b" ".join(args), startup=True)
+        except ConfigError as err:
+            raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
+                               f"{where}{err}") from None
+
+
+def load_file(config: Config, path: str) -> None:
+    try:
+        with open(path, encoding="latin-1") as f:
+            lines = f.read().splitlines()
+    except OSError as err:
+        raise StartupError(f"Fatal error, can't open config file '{path}': {err.strerror}")
+    config.config_file = os.path.abspath(path)
+    apply_directives(config, parse_directives(lines, path), path,
+                     {i: line.strip() for i, line in enumerate(lines, 1)})
+
+
+def command_line_directives(argv: list[str]) -> list[tuple[str, list[bytes], int]]:
+    """--name v1 v2 ... up to the next --option, like redis-server."""
+    directives: list[tuple[str, list[bytes], int]] = []
+    for arg in argv:
+        if arg.startswith("--") and len(arg) > 2:
+            directives.append((arg[2:].lower(), [], 0))
+        elif not directives:
+            raise StartupError(f"Unexpected argument '{arg}'\n\n{USAGE}")
+        else:
+            directives[-1][1].append(arg.encode("latin-1"))
+    return directives
+
+
+def build_config(argv: list[str]) -> Config:
+    config = Config()
+    if argv and not argv[0].startswith("--"):
+        load_file(config, argv[0])
+        argv = argv[1:]
+    apply_directives(config, command_line_directives(argv), "(command line)", {})
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["--version"], ["-v"]):
+        print(f"respd v={__version__} redis_version={REDIS_VERSION}")
+        return 0
+    if args[:1] in (["--help"], ["-h"]):
+        print(USAGE)
+        return 0
+    try:
+        config = build_config(args)
+    except StartupError as err:
+        print(err, file=sys.stderr)
+        return 1
+    logging.basicConfig(
+        level={"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
+               "warning": logging.WARNING, "nothing": logging.CRITICAL}[config.loglevel],
+        format="%(process)d:M %(asctime)s %(levelname).1s %(message)s",
+        filename=config.logfile or None,
+    )
+    from respd.server import Server
+
+    try:
+        import uvloop
+    except ImportError:
+        uvloop = None
+    server = Server(config)
+    try:
+        if uvloop is not None:
+            uvloop.run(server.serve_forever())
+        else:
+            asyncio.run(server.serve_forever())
+    except OSError as err:
+        print(f"Could not start respd: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

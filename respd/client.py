@@ -1,0 +1,141 @@
+"""A client's state: everything Redis keeps in its ``client`` struct that commands read.
+
+A ``Client`` does not own a socket: ``transport`` is set by the connection for network
+clients and left None for the internal clients that run Lua's ``redis.call`` and AOF
+replay through the same dispatch path.  Replies are appended to ``out`` (encoded bytes)
+and the server writes them all at once after the current batch of commands
+(``Server.flush``), so pipelined replies and pub/sub pushes leave in one write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from respd.resp import RequestReader
+
+if TYPE_CHECKING:
+    from respd.server import Server
+    from respd.storage.db import Database
+
+
+# CLIENT REPLY modes; ON is falsy so the hot path tests one attribute.
+REPLY_ON, REPLY_OFF, REPLY_SKIP = 0, 1, 2
+
+
+class BlockState:
+    """Why and until when a client is parked (see respd.blocking)."""
+
+    __slots__ = ("db", "keys", "argv", "timer", "timeout_reply", "deadline_ms", "unblock_error")
+
+    def __init__(
+        self, db: "Database", keys: list[bytes], argv: list[bytes], timeout_reply: Any,
+        deadline_ms: int,
+    ) -> None:
+        self.db = db
+        self.keys = keys
+        self.argv = argv
+        self.timeout_reply = timeout_reply
+        self.deadline_ms = deadline_ms  # 0: forever
+        self.timer: Any = None
+        self.unblock_error: Any = None
+
+
+class Client:
+    __slots__ = (
+        "id", "server", "db", "resp", "name", "lib_name", "lib_ver", "authenticated",
+        "out", "transport", "reader", "pending", "addr", "laddr", "fd",
+        "created", "last_interaction", "last_cmd",
+        "multi", "multi_error", "watched", "dirty_cas",
+        "channels", "patterns", "shard_channels",
+        "blocked", "reprocessing", "deny_blocking", "in_script", "loading",
+        "propagate_as", "reply_mode", "close_after_reply", "closed",
+        "no_evict", "no_touch", "is_monitor", "paused_output", "flags_extra",
+        "tracking",
+    )
+
+    def __init__(self, server: "Server", client_id: int, transport: Any = None) -> None:
+        self.id = client_id
+        self.server = server
+        self.db: Database = server.dbs[0]
+        self.resp = 2
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.authenticated = not server.config.requirepass
+        self.out: list[bytes] = []
+        self.transport = transport
+        self.reader = RequestReader(server.config.proto_max_bulk_len)
+        self.pending: deque[list[bytes]] = deque()  # parsed, not yet run (blocked/paused)
+        self.addr = b""
+        self.laddr = b""
+        self.fd = -1
+        self.created = time.time()
+        self.last_interaction = self.created
+        self.last_cmd = b"NULL"
+        # MULTI: None when not in a transaction, else the queued (command, argv) pairs.
+        self.multi: list[tuple[Any, list[bytes]]] | None = None
+        self.multi_error = False
+        self.watched: list[tuple["Database", bytes]] = []
+        self.dirty_cas = False
+        # Subscriptions, as ordered sets.
+        self.channels: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
+        self.blocked: BlockState | None = None
+        self.reprocessing = False  # re-running a blocked command: do not park again
+        self.deny_blocking = False  # inside MULTI/EXEC, a script, or AOF loading
+        self.in_script = False
+        self.loading = False
+        # None: propagate the command as executed; a list: propagate these instead.
+        self.propagate_as: list[list[bytes]] | None = None
+        self.reply_mode = REPLY_ON
+        self.close_after_reply = False
+        self.closed = False
+        self.no_evict = False
+        self.no_touch = False
+        self.is_monitor = False
+        self.paused_output = False
+        self.flags_extra = ""
+        self.tracking = False
+
+    @property
+    def subscription_count(self) -> int:
+        return len(self.channels) + len(self.patterns)
+
+    @property
+    def in_pubsub_mode(self) -> bool:
+        return bool(self.channels or self.patterns or self.shard_channels)
+
+    def push(self, frame: bytes) -> None:
+        """Queue already-encoded bytes (a pub/sub message) for the next flush."""
+        if self.transport is None or self.closed:
+            return
+        if not self.out:
+            self.server.pending_writes.append(self)
+        self.out.append(frame)
+
+    def reply(self, value: Any) -> None:
+        """Queue a reply value outside the normal request/response flow (unblocking)."""
+        from respd.resp import encode
+
+        self.push(encode(value, self.resp))
+
+    def block(self, keys: list[bytes], timeout_ms: int, timeout_reply: Any,
+              argv: list[bytes] | None = None) -> Any:
+        """Park this client on ``keys`` (see respd.blocking).  Inside MULTI, a script or
+        AOF loading the command cannot block, and answers its timeout reply at once."""
+        if self.deny_blocking:
+            return timeout_reply
+        return self.server.blocking.park(self, keys, timeout_ms, timeout_reply, argv)
+
+    def unwatch_all(self) -> None:
+        for db, key in self.watched:
+            watchers = db.watched.get(key)
+            if watchers is not None:
+                watchers.pop(self, None)
+                if not watchers:
+                    del db.watched[key]
+        self.watched.clear()
+        self.dirty_cas = False

@@ -1,0 +1,365 @@
+"""The command table: one declaration per command, the single source of truth.
+
+``@command("SET", arity=-3, flags="write denyoom", keys=(1, 1, 1), ...)`` registers a
+handler together with everything that COMMAND INFO / DOCS / COUNT / LIST / GETKEYS
+report and that dispatch checks (arity, write/readonly, noscript, MULTI and
+subscribed-mode rules).  ``@command("CLIENT LIST", ...)`` registers a subcommand; the
+container (``CLIENT``) is declared with ``container(...)``.
+
+``syntax`` is the usage line as people read it; it is parsed once, lazily, into the
+argument tree that COMMAND DOCS returns (and redis-cli turns into hints):
+UPPER-case words are tokens, ``[ ]`` marks optional parts, ``( )`` groups, ``|``
+separates alternatives, ``...`` repeats, and ``name:type`` gives an argument's type
+(``key``, ``integer``, ``double``, ``pattern``, ``unix-time``; default ``string``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Flags in the order Redis prints them (server.c's command flag table).
+FLAG_ORDER = (
+    "write readonly denyoom module admin pubsub noscript blocking loading stale "
+    "skip_monitor skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel "
+    "no_mandatory_keys protected module_getkeys no_async_loading no_multi movablekeys allow_busy"
+).split()
+_KNOWN_FLAGS = frozenset(FLAG_ORDER)
+
+# ACL categories in Redis's bit order, which is the order COMMAND INFO lists them in.
+ACL_ORDER = (
+    "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream "
+    "pubsub admin fast slow blocking dangerous connection transaction scripting"
+).split()
+
+GROUP_CATEGORY = {
+    "generic": "keyspace",
+    "string": "string",
+    "list": "list",
+    "hash": "hash",
+    "set": "set",
+    "sorted_set": "sortedset",
+    "stream": "stream",
+    "pubsub": "pubsub",
+    "connection": "connection",
+    "transactions": "transaction",
+    "scripting": "scripting",
+}
+
+Handler = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class Command:
+    name: str  # lower-case; "container|sub" for subcommands
+    handler: Handler | None
+    arity: int
+    flags: tuple[str, ...]
+    first_key: int = 0
+    last_key: int = 0
+    key_step: int = 0
+    getkeys: Callable[[list[bytes]], list[int]] | None = None
+    group: str = "generic"
+    since: str = "1.0.0"
+    summary: str = ""
+    complexity: str = ""
+    syntax: str = ""
+    acl: tuple[str, ...] = ()
+    history: tuple[tuple[str, str], ...] = ()
+    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    container: "Command | None" = None
+    # Derived once so dispatch tests plain attributes, never sets of strings.
+    is_write: bool = False
+    is_readonly: bool = False
+    denyoom: bool = False
+    noscript: bool = False
+    no_auth: bool = False
+    blocking: bool = False
+    allowed_when_subscribed: bool = False
+    no_multi: bool = False
+    _docs_args: list[Any] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.flags) - _KNOWN_FLAGS
+        if unknown:
+            raise ValueError(f"{self.name}: unknown flags {sorted(unknown)}")
+        self.is_write = "write" in self.flags
+        self.is_readonly = "readonly" in self.flags
+        self.denyoom = "denyoom" in self.flags
+        self.noscript = "noscript" in self.flags
+        self.no_auth = "no_auth" in self.flags
+        self.blocking = "blocking" in self.flags
+        self.no_multi = "no_multi" in self.flags
+
+    @property
+    def fullname(self) -> str:
+        return self.name
+
+    def printed_flags(self) -> list[str]:
+        flags = set(self.flags)
+        if self.getkeys is not None:
+            flags.add("movablekeys")
+        return [f for f in FLAG_ORDER if f in flags]
+
+    def acl_categories(self) -> list[str]:
+        cats = set(self.acl)
+        if self.handler is None and not cats:
+            return ["slow"]  # containers
+        flags = set(self.flags)
+        if "write" in flags:
+            cats.add("write")
+        if "readonly" in flags and "scripting" not in cats:
+            cats.add("read")
+        if "admin" in flags:
+            cats.update(("admin", "dangerous"))
+        if "pubsub" in flags:
+            cats.add("pubsub")
+        if "fast" in flags:
+            cats.add("fast")
+        if "blocking" in flags:
+            cats.add("blocking")
+        if "fast" not in flags:
+            cats.add("slow")
+        return [c for c in ACL_ORDER if c in cats]
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes of the key arguments in argv (COMMAND GETKEYS, WATCH-like uses)."""
+        if self.getkeys is not None:
+            return self.getkeys(argv)
+        if self.first_key <= 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.key_step))
+
+    def docs_arguments(self) -> list[Any]:
+        if self._docs_args is None:
+            self._docs_args = parse_syntax(self.syntax)
+        return self._docs_args
+
+
+# --- the registry ------------------------------------------------------------------------
+
+COMMANDS: dict[bytes, Command] = {}
+
+
+def _parse_flags(flags: str) -> tuple[str, ...]:
+    return tuple(flags.split())
+
+
+def _register(cmd: Command) -> Command:
+    if "|" in cmd.name:
+        parent_name, sub = cmd.name.split("|", 1)
+        parent = COMMANDS.get(parent_name.encode())
+        if parent is None:
+            raise ValueError(f"declare container {parent_name!r} before {cmd.name!r}")
+        if sub.encode() in parent.subcommands:
+            raise ValueError(f"{cmd.name} declared twice")
+        cmd.container = parent
+        parent.subcommands[sub.encode()] = cmd
+    else:
+        if cmd.name.encode() in COMMANDS:
+            raise ValueError(f"{cmd.name} declared twice")
+        COMMANDS[cmd.name.encode()] = cmd
+    return cmd
+
+
+def command(
+    name: str,
+    *,
+    arity: int,
+    flags: str = "",
+    keys: tuple[int, int, int] = (0, 0, 0),
+    getkeys: Callable[[list[bytes]], list[int]] | None = None,
+    group: str = "generic",
+    since: str = "1.0.0",
+    summary: str = "",
+    complexity: str = "O(1)",
+    syntax: str = "",
+    acl: str | None = None,
+    history: tuple[tuple[str, str], ...] = (),
+) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of ``name`` ("GET", "CLIENT LIST").
+
+    ``acl`` names extra ACL categories; by default the group's category is used."""
+
+    def decorate(fn: Handler) -> Handler:
+        first, last, step = keys
+        categories = tuple(acl.split()) if acl is not None else _default_acl(group)
+        _register(
+            Command(
+                name=name.lower().replace(" ", "|"),
+                handler=fn,
+                arity=arity,
+                flags=_parse_flags(flags),
+                first_key=first,
+                last_key=last,
+                key_step=step,
+                getkeys=getkeys,
+                group=group,
+                since=since,
+                summary=summary,
+                complexity=complexity,
+                syntax=syntax,
+                acl=categories,
+                history=history,
+            )
+        )
+        return fn
+
+    return decorate
+
+
+def _default_acl(group: str) -> tuple[str, ...]:
+    cat = GROUP_CATEGORY.get(group)
+    return (cat,) if cat else ()
+
+
+def container(name: str, *, group: str, since: str, summary: str) -> Command:
+    """Declare a command that only has subcommands (CLIENT, CONFIG, XGROUP, ...)."""
+    return _register(
+        Command(
+            name=name.lower(),
+            handler=None,
+            arity=-2,
+            flags=(),
+            group=group,
+            since=since,
+            summary=summary,
+            complexity="Depends on subcommand.",
+        )
+    )
+
+
+def lookup(argv: list[bytes]) -> Command | None:
+    """The command (or subcommand) argv names; a container with an unknown or missing
+    subcommand comes back as the container itself."""
+    cmd = COMMANDS.get(argv[0].lower())
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        return cmd.subcommands.get(argv[1].lower(), cmd)
+    return cmd
+
+
+def all_commands() -> list[Command]:
+    return list(COMMANDS.values())
+
+
+# --- syntax line → COMMAND DOCS argument tree -------------------------------------------
+
+_TOKEN_RE = re.compile(r"\[|\]|\(|\)|\||\.\.\.|[^\s\[\]()|]+")
+
+
+class SyntaxDeclError(ValueError):
+    pass
+
+
+def parse_syntax(text: str) -> list[dict[str, Any]]:
+    tokens = _TOKEN_RE.findall(text)
+    pos = 0
+
+    def parse_seq(closer: str | None) -> list[list[dict[str, Any]]]:
+        """A sequence of items, split into alternatives by '|'."""
+        nonlocal pos
+        alternatives: list[list[dict[str, Any]]] = [[]]
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == closer:
+                pos += 1
+                return alternatives
+            pos += 1
+            if tok in ("[", "("):
+                inner = parse_seq("]" if tok == "[" else ")")
+                item = _group(inner, optional=tok == "[")
+            elif tok == "|":
+                alternatives.append([])
+                continue
+            elif tok == "...":
+                if not alternatives[-1]:
+                    raise SyntaxDeclError(f"'...' with nothing before it in {text!r}")
+                _add_flag(alternatives[-1][-1], "multiple")
+                continue
+            elif tok in ("]", ")"):
+                raise SyntaxDeclError(f"unbalanced {tok!r} in {text!r}")
+            else:
+                item = _word(tok)
+            alternatives[-1].append(item)
+        if closer is not None:
+            raise SyntaxDeclError(f"missing {closer!r} in {text!r}")
+        return alternatives
+
+    top = parse_seq(None)
+    if len(top) != 1:
+        return [_group(top, optional=False)]
+    return _merge_tokens(top[0])
+
+
+def _add_flag(item: dict[str, Any], flag: str) -> None:
+    item.setdefault("flags", [])
+    if flag not in item["flags"]:
+        item["flags"].append(flag)
+
+
+def _word(tok: str) -> dict[str, Any]:
+    if ":" in tok:
+        name, kind = tok.split(":", 1)
+        return {"name": name, "type": kind}
+    if tok.isupper() or (tok[:1].isupper() and not any(c.islower() for c in tok)):
+        return {"name": tok.lower(), "type": "pure-token", "token": tok}
+    if tok == "key":
+        return {"name": tok, "type": "key"}
+    return {"name": tok, "type": "string"}
+
+
+def _merge_tokens(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """'EX seconds' reads as one argument with a token, as Redis's docs declare it."""
+    merged: list[dict[str, Any]] = []
+    i = 0
+    while i < len(items):
+        item = items[i]
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        if (
+            item["type"] == "pure-token"
+            and "flags" not in item
+            and nxt is not None
+            and nxt["type"] not in ("pure-token", "oneof", "block")
+            and len(items) == 2
+        ):
+            merged.append({**nxt, "token": item["token"]})
+            i += 2
+            continue
+        merged.append(item)
+        i += 1
+    return merged
+
+
+def _group(alternatives: list[list[dict[str, Any]]], optional: bool) -> dict[str, Any]:
+    if len(alternatives) > 1:
+        options = []
+        for alt in alternatives:
+            alt = _merge_tokens(alt)
+            options.append(alt[0] if len(alt) == 1 else _block(alt))
+        item: dict[str, Any] = {
+            "name": "_".join(o["name"] for o in options)[:40] or "choice",
+            "type": "oneof",
+            "arguments": options,
+        }
+    else:
+        seq = _merge_tokens(alternatives[0])
+        if len(seq) == 1:
+            item = dict(seq[0])
+        else:
+            item = _block(seq)
+    if optional:
+        _add_flag(item, "optional")
+    return item
+
+
+def _block(seq: list[dict[str, Any]]) -> dict[str, Any]:
+    if seq and seq[0]["type"] == "pure-token" and "flags" not in seq[0]:
+        return {
+            "name": seq[0]["name"],
+            "type": "block",
+            "token": seq[0]["token"],
+            "arguments": seq[1:],
+        }
+    return {"name": "_".join(s["name"] for s in seq)[:40], "type": "block", "arguments": seq}

@@ -1,0 +1,308 @@
+"""Configuration: every directive respd accepts, one table for the config file, the
+command line and CONFIG GET/SET.
+
+A parameter is declared once with its Redis name (plus aliases), a kind that parses and
+formats it the way Redis does, its default, and whether CONFIG SET may change it at run
+time.  ``Config`` exposes values as attributes with '-' replaced by '_'
+(``config.proto_max_bulk_len``).  Parameters that only tune Redis's internal encodings
+(``hash-max-listpack-entries`` and the like) are accepted, validated and reported back
+so existing redis.conf files and test harnesses work, even where respd's structures do
+not depend on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from respd import errors
+from respd.errors import ReplyError
+from respd.glob import match as glob_match
+
+
+class ConfigError(ValueError):
+    """A bad value: the message is what CONFIG SET reports after 'argument(s) must be'."""
+
+
+# --- value kinds -------------------------------------------------------------------------
+
+_MEMORY_UNITS = {
+    b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
+    b"g": 1000**3, b"gb": 1024**3,
+}
+
+
+def parse_memory(raw: bytes) -> int:
+    """memtoull: digits with an optional k/kb/m/mb/g/gb unit (case-insensitive)."""
+    text = raw.lower()
+    digits = text.rstrip(b"kmgb")
+    unit = text[len(digits):]
+    if not digits or not digits.isdigit() or unit not in _MEMORY_UNITS:
+        raise ConfigError("argument must be a memory value")
+    return int(digits) * _MEMORY_UNITS[unit]
+
+
+def parse_bool(raw: bytes) -> bool:
+    low = raw.lower()
+    if low == b"yes":
+        return True
+    if low == b"no":
+        return False
+    raise ConfigError("argument must be 'yes' or 'no'")
+
+
+@dataclass(frozen=True)
+class Kind:
+    parse: Callable[[bytes], Any]
+    format: Callable[[Any], bytes]
+
+
+def _int_kind(lo: int, hi: int) -> Kind:
+    def parse(raw: bytes) -> int:
+        from respd.numbers import parse_int
+
+        value = parse_int(raw)
+        if value is None:
+            raise ConfigError("argument couldn't be parsed into an integer")
+        if not lo <= value <= hi:
+            raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+        return value
+
+    return Kind(parse, lambda v: b"%d" % v)
+
+
+def _enum_kind(*choices: str) -> Kind:
+    allowed = {c.encode(): c for c in choices}
+
+    def parse(raw: bytes) -> str:
+        value = allowed.get(raw.lower())
+        if value is None:
+            raise ConfigError(f"argument(s) must be one of the following: {', '.join(choices)}")
+        return value
+
+    return Kind(parse, lambda v: v.encode())
+
+
+def _parse_flags_enum(raw: bytes) -> str:
+    # notify-keyspace-events style strings are validated by their owners.
+    return raw.decode("latin-1")
+
+
+INT = _int_kind(-(2**63), 2**63 - 1)
+UINT = _int_kind(0, 2**63 - 1)
+PORT = _int_kind(0, 65535)
+MEMORY = Kind(parse_memory, lambda v: b"%d" % v)
+BOOL = Kind(parse_bool, lambda v: b"yes" if v else b"no")
+STRING = Kind(lambda raw: raw.decode("latin-1"), lambda v: v.encode("latin-1"))
+LIST = Kind(lambda raw: raw.decode("latin-1").split(), lambda v: " ".join(v).encode("latin-1"))
+
+
+def _parse_save(raw: bytes) -> list[tuple[int, int]]:
+    parts = raw.split()
+    if len(parts) % 2:
+        raise ConfigError("Invalid save parameters")
+    pairs = []
+    for i in range(0, len(parts), 2):
+        if not (parts[i].isdigit() and parts[i + 1].isdigit()):
+            raise ConfigError("Invalid save parameters")
+        pairs.append((int(parts[i]), int(parts[i + 1])))
+    return pairs
+
+
+SAVE = Kind(_parse_save, lambda v: b" ".join(b"%d %d" % p for p in v))
+
+
+def _parse_obuf(raw: bytes) -> dict[str, tuple[int, int, int]]:
+    parts = raw.split()
+    if not parts or len(parts) % 4:
+        raise ConfigError("Wrong number of arguments in buffer limit configuration.")
+    limits = {}
+    for i in range(0, len(parts), 4):
+        cls = parts[i].decode("latin-1").lower()
+        if cls == "slave":
+            cls = "replica"
+        if cls not in ("normal", "replica", "pubsub"):
+            raise ConfigError("Invalid client class specified in buffer limit configuration.")
+        try:
+            hard, soft = parse_memory(parts[i + 1]), parse_memory(parts[i + 2])
+        except ConfigError:
+            raise ConfigError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+        if not parts[i + 3].isdigit():
+            raise ConfigError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+        limits[cls] = (hard, soft, int(parts[i + 3]))
+    return limits
+
+
+def _format_obuf(v: dict[str, tuple[int, int, int]]) -> bytes:
+    return " ".join(f"{cls} {h} {s} {sec}" for cls, (h, s, sec) in v.items()).encode()
+
+
+OBUF = Kind(_parse_obuf, _format_obuf)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Kind
+    default: bytes
+    mutable: bool = True
+    aliases: tuple[str, ...] = ()
+    # Called after a successful CONFIG SET with the server, so live objects follow.
+    on_set: Callable[[Any, Any], None] | None = None
+    # Merge partial updates (client-output-buffer-limit sets only the named classes).
+    merge: bool = False
+
+
+PARAMS: dict[str, Param] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def param(name: str, kind: Kind, default: str, mutable: bool = True,
+          aliases: tuple[str, ...] = (), merge: bool = False) -> None:
+    PARAMS[name] = Param(name, kind, default.encode(), mutable, aliases, None, merge)
+    for alias in aliases:
+        _ALIASES[alias] = name
+
+
+def on_config_set(name: str, hook: Callable[[Any, Any], None]) -> None:
+    """Let a subsystem react when CONFIG SET changes ``name`` (hook(server, value))."""
+    p = PARAMS[name]
+    PARAMS[name] = Param(p.name, p.kind, p.default, p.mutable, p.aliases, hook, p.merge)
+
+
+# Networking and limits.
+param("port", PORT, "6379", mutable=False)
+param("bind", LIST, "127.0.0.1", mutable=False)
+param("unixsocket", STRING, "", mutable=False)
+param("tcp-backlog", UINT, "511", mutable=False)
+param("timeout", UINT, "0")
+param("tcp-keepalive", UINT, "300")
+param("protected-mode", BOOL, "yes")
+param("maxclients", _int_kind(1, 2**31 - 1), "10000")
+param("proto-max-bulk-len", _int_kind(1024 * 1024, 2**63 - 1), "536870912")
+param("client-query-buffer-limit", _int_kind(1024 * 1024, 2**63 - 1), "1073741824")
+param("client-output-buffer-limit", OBUF,
+      "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60", merge=True)
+param("requirepass", STRING, "")
+param("databases", _int_kind(1, 2**31 - 1), "16", mutable=False)
+param("daemonize", BOOL, "no", mutable=False)
+param("supervised", _enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False)
+param("pidfile", STRING, "", mutable=False)
+param("loglevel", _enum_kind("debug", "verbose", "notice", "warning", "nothing"), "notice")
+param("logfile", STRING, "", mutable=False)
+param("io-threads", _int_kind(1, 128), "1", mutable=False)
+param("maxmemory", MEMORY, "0")
+param("maxmemory-policy", _enum_kind(
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+    "allkeys-lfu", "allkeys-random", "noeviction"), "noeviction")
+param("maxmemory-samples", _int_kind(1, 64), "5")
+param("hz", _int_kind(1, 500), "10")
+param("dynamic-hz", BOOL, "yes")
+param("slowlog-log-slower-than", INT, "10000")
+param("slowlog-max-len", UINT, "128")
+param("latency-monitor-threshold", UINT, "0")
+param("latency-tracking", BOOL, "yes")
+param("notify-keyspace-events", Kind(_parse_flags_enum, lambda v: v.encode("latin-1")), "")
+param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
+param("enable-debug-command", _enum_kind("no", "yes", "local"), "yes", mutable=False)
+param("cluster-enabled", BOOL, "no", mutable=False)
+
+# Persistence.
+param("dir", STRING, ".")
+param("dbfilename", STRING, "dump.rdb")
+param("save", SAVE, "3600 1 300 100 60 10000")
+param("appendonly", BOOL, "no")
+param("appendfilename", STRING, "appendonly.aof", mutable=False)
+param("appenddirname", STRING, "appendonlydir", mutable=False)
+param("appendfsync", _enum_kind("always", "everysec", "no"), "everysec")
+param("no-appendfsync-on-rewrite", BOOL, "no")
+param("auto-aof-rewrite-percentage", UINT, "100")
+param("auto-aof-rewrite-min-size", MEMORY, "67108864")
+param("aof-load-truncated", BOOL, "yes")
+param("aof-use-rdb-preamble", BOOL, "yes")
+param("aof-timestamp-enabled", BOOL, "no")
+param("rdbcompression", BOOL, "yes")
+param("rdbchecksum", BOOL, "yes")
+param("stop-writes-on-bgsave-error", BOOL, "yes")
+
+# Encoding tuning, accepted for compatibility (respd's structures do not use them).
+param("hash-max-listpack-entries", UINT, "128", aliases=("hash-max-ziplist-entries",))
+param("hash-max-listpack-value", UINT, "64", aliases=("hash-max-ziplist-value",))
+param("list-max-listpack-size", INT, "-2", aliases=("list-max-ziplist-size",))
+param("list-compress-depth", UINT, "0")
+param("set-max-intset-entries", UINT, "512")
+param("set-max-listpack-entries", UINT, "128")
+param("zset-max-listpack-entries", UINT, "128", aliases=("zset-max-ziplist-entries",))
+param("zset-max-listpack-value", UINT, "64", aliases=("zset-max-ziplist-value",))
+param("stream-node-max-bytes", MEMORY, "4096")
+param("stream-node-max-entries", UINT, "100")
+param("hll-sparse-max-bytes", MEMORY, "3000")
+param("activerehashing", BOOL, "yes")
+param("lazyfree-lazy-eviction", BOOL, "no")
+param("lazyfree-lazy-expire", BOOL, "no")
+param("lazyfree-lazy-server-del", BOOL, "no")
+param("lazyfree-lazy-user-del", BOOL, "no")
+param("lazyfree-lazy-user-flush", BOOL, "no")
+param("active-expire-effort", _int_kind(1, 10), "1")
+param("replica-read-only", BOOL, "yes", aliases=("slave-read-only",))
+
+
+def _attr(name: str) -> str:
+    return name.replace("-", "_")
+
+
+class Config:
+    """Current values; attribute names are the parameter names with '-' → '_'."""
+
+    def __init__(self) -> None:
+        for p in PARAMS.values():
+            setattr(self, _attr(p.name), p.kind.parse(p.default))
+        self.config_file: str | None = None
+
+    def __getattr__(self, name: str) -> Any:  # only reached for unknown names
+        raise AttributeError(name)
+
+    @staticmethod
+    def canonical(name: str) -> str | None:
+        low = name.lower()
+        if low in PARAMS:
+            return low
+        return _ALIASES.get(low)
+
+    def set(self, name: str, raw: bytes, server: Any = None, startup: bool = False) -> None:
+        """Set one parameter from its text form; raises ConfigError on a bad value."""
+        canonical = self.canonical(name)
+        if canonical is None:
+            raise KeyError(name)
+        p = PARAMS[canonical]
+        value = p.kind.parse(raw)
+        if p.merge:
+            merged = dict(getattr(self, _attr(canonical)))
+            merged.update(value)
+            value = merged
+        setattr(self, _attr(canonical), value)
+        if p.on_set is not None and server is not None and not startup:
+            p.on_set(server, value)
+
+    def get_raw(self, name: str) -> bytes:
+        p = PARAMS[name]
+        return p.kind.format(getattr(self, _attr(name)))
+
+    def matching(self, pattern: bytes) -> list[tuple[bytes, bytes]]:
+        """CONFIG GET: (name, value) for every parameter or alias matching pattern."""
+        found: dict[bytes, bytes] = {}
+        for p in PARAMS.values():
+            for name in (p.name, *p.aliases):
+                if glob_match(pattern, name.encode(), nocase=True):
+                    found[name.encode()] = self.get_raw(p.name)
+        return list(found.items())
+
+
+def config_set_error(name: bytes, message: str) -> ReplyError:
+    return ReplyError(
+        b"ERR CONFIG SET failed (possibly related to argument '" + name + b"') - "
+        + message.encode()
+    )
+
+
+__all__ = ["Config", "ConfigError", "PARAMS", "param", "on_config_set", "errors"]

@@ -1,0 +1,143 @@
+"""The choke point every command goes through (Redis's processCommand + call).
+
+``execute`` applies, in Redis's order, the checks that decide which error a client sees:
+lookup (unknown command / subcommand), arity, authentication, MULTI queueing, the RESP2
+subscribed-mode restriction; then ``call`` runs the handler, records statistics, and
+collects what must be propagated to the AOF.  After a top-level command, clients blocked
+on keys it made ready are served and the propagated commands are handed to the AOF.
+
+Handlers are synchronous ``handler(client, argv) -> reply value``; they raise
+``ReplyError`` for error replies.  Nothing here awaits, so every command, transaction and
+script is atomic.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from respd import errors
+from respd.blocking import BLOCKED
+from respd.client import Client
+from respd.command import COMMANDS, Command
+from respd.errors import ReplyError
+from respd.resp import QUEUED
+
+log = logging.getLogger("respd")
+
+# Commands a client in MULTI runs at once instead of queueing.
+_MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# Commands a RESP2 client with subscriptions may still run.
+_SUBSCRIBED_ALLOWED = frozenset(
+    {"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
+     "punsubscribe", "ping", "quit", "reset"}
+)
+
+
+class _NoReply:
+    __slots__ = ()
+
+
+NO_REPLY = _NoReply()  # the handler already queued what the client gets (or nothing)
+
+
+def resolve(argv: list[bytes]) -> Command:
+    """Lookup and arity, with Redis's errors."""
+    cmd = COMMANDS.get(argv[0].lower())
+    if cmd is None:
+        raise errors.unknown_command(argv)
+    if cmd.subcommands and len(argv) > 1:
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            raise errors.unknown_subcommand(argv)
+        cmd = sub
+    arity = cmd.arity
+    n = len(argv)
+    if (arity > 0 and n != arity) or n < -arity:
+        raise errors.wrong_arity(cmd.name)
+    return cmd
+
+
+def execute(client: Client, argv: list[bytes]) -> Any:
+    """Run one request from a client and return its reply value."""
+    server = client.server
+    try:
+        cmd = resolve(argv)
+        if not client.authenticated and not cmd.no_auth:
+            raise errors.NOAUTH
+    except ReplyError as err:
+        # Rejected before running: inside MULTI this dooms the transaction.
+        if client.multi is not None:
+            client.multi_error = True
+        server.count_error(err)
+        return err
+    if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
+        if cmd.no_multi:
+            client.multi_error = True
+            err = errors.ReplyError("ERR Command not allowed inside a transaction")
+            server.count_error(err)
+            return err
+        client.multi.append((cmd, argv))
+        return QUEUED
+    if client.resp == 2 and client.in_pubsub_mode and cmd.name not in _SUBSCRIBED_ALLOWED:
+        err = errors.not_allowed_in_subscribed(cmd.name)
+        server.count_error(err)
+        return err
+    reply = call(client, cmd, argv)
+    if server.blocking.ready:
+        server.blocking.serve_ready()
+    if server.propagated:
+        server.propagate_pending()
+    return reply
+
+
+def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
+    """Run the handler: statistics, error accounting, propagation of writes."""
+    server = client.server
+    dirty = server.dirty
+    client.propagate_as = None
+    start = time.perf_counter_ns()
+    try:
+        reply = cmd.handler(client, argv)  # type: ignore[misc]
+    except ReplyError as err:
+        reply = err
+    except Exception:  # a bug must cost one reply, never the server
+        log.exception("internal error running %r", argv[:1])
+        reply = ReplyError("ERR internal error while running the command (see server log)")
+    duration = time.perf_counter_ns() - start
+    stats = server.command_stats(cmd)
+    stats[0] += 1
+    stats[1] += duration
+    if type(reply) is ReplyError:
+        stats[3] += 1
+        server.count_error(reply)
+    if duration > server.slowlog_threshold_ns >= 0:
+        server.slowlog_add(client, argv, duration)
+    if server.dirty != dirty and not client.loading:
+        if client.propagate_as is None:
+            server.propagated.append((client.db.index, argv))
+        else:
+            for extra in client.propagate_as:
+                server.propagated.append((client.db.index, extra))
+    if server.monitors and not client.loading:
+        server.feed_monitors(client, argv)
+    client.last_cmd = cmd.name.encode()
+    return reply
+
+
+def rerun_blocked(client: Client, argv: list[bytes]) -> Any:
+    """Re-run a parked command for respd.blocking; BLOCKED means it still waits."""
+    cmd = COMMANDS[argv[0].lower()]
+    if cmd.subcommands:
+        cmd = cmd.subcommands[argv[1].lower()]
+    client.reprocessing = True
+    try:
+        reply = call(client, cmd, argv)
+    finally:
+        client.reprocessing = False
+    if reply is BLOCKED:
+        # A re-run that still waits must not count as a call.
+        stats = client.server.command_stats(cmd)
+        stats[0] -= 1
+    return reply

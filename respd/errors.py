@@ -1,0 +1,133 @@
+"""Every error line respd sends, exactly as Redis 7.0.15 sends it.
+
+An error reply is raised as a ``ReplyError`` anywhere below dispatch and turned into
+``-<line>\\r\\n`` at the edge.  The line always starts with its code (ERR, WRONGTYPE,
+NOGROUP, ...): nothing adds an implicit ``ERR`` prefix, so codes that clients branch on
+stay exact.  Fixed lines are module constants; lines with parts are built by the
+functions below.  Command modules import from here instead of spelling error text.
+"""
+
+from __future__ import annotations
+
+
+class ReplyError(Exception):
+    """An error reply; ``line`` is what follows the ``-`` on the wire."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: str | bytes) -> None:
+        self.line = line.encode() if isinstance(line, str) else line
+        super().__init__(self.line)
+
+    @property
+    def code(self) -> bytes:
+        return self.line.split(b" ", 1)[0]
+
+
+class ProtocolError(Exception):
+    """Malformed request bytes: Redis replies with the message and closes the connection."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+# Generic argument errors.
+SYNTAX = ReplyError("ERR syntax error")
+NOT_INTEGER = ReplyError("ERR value is not an integer or out of range")
+NOT_FLOAT = ReplyError("ERR value is not a valid float")
+OVERFLOW = ReplyError("ERR increment or decrement would overflow")
+NAN_OR_INF = ReplyError("ERR increment would produce NaN or Infinity")
+WRONGTYPE = ReplyError("WRONGTYPE Operation against a key holding the wrong kind of value")
+NO_SUCH_KEY = ReplyError("ERR no such key")
+OUT_OF_RANGE = ReplyError("ERR index out of range")
+DB_INDEX_RANGE = ReplyError("ERR DB index is out of range")
+SAME_OBJECT = ReplyError("ERR source and destination objects are the same")
+INVALID_CURSOR = ReplyError("ERR invalid cursor")
+STRING_TOO_LONG = ReplyError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+OFFSET_RANGE = ReplyError("ERR offset is out of range")
+TIMEOUT_NOT_FLOAT = ReplyError("ERR timeout is not a float or out of range")
+TIMEOUT_NOT_INTEGER = ReplyError("ERR timeout is not an integer or out of range")
+TIMEOUT_NEGATIVE = ReplyError("ERR timeout is negative")
+TIMEOUT_OUT_OF_RANGE = ReplyError("ERR timeout is out of range")
+COUNT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
+INVALID_DB_MOVE = ReplyError("ERR source and destination objects are the same")
+
+# Connection and authentication.
+NOAUTH = ReplyError("NOAUTH Authentication required.")
+WRONGPASS = ReplyError("WRONGPASS invalid username-password pair or user is disabled.")
+AUTH_NOT_CONFIGURED = ReplyError(
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+NOPROTO = ReplyError("NOPROTO unsupported protocol version")
+PROTOVER_NOT_INT = ReplyError("ERR Protocol version is not an integer or out of range")
+CLIENT_NAME_SPACES = ReplyError("ERR Client names cannot contain spaces, newlines or special characters.")
+NO_SUCH_CLIENT = ReplyError("ERR No such client")
+
+# Transactions.
+MULTI_NESTED = ReplyError("ERR MULTI calls can not be nested")
+EXEC_WITHOUT_MULTI = ReplyError("ERR EXEC without MULTI")
+DISCARD_WITHOUT_MULTI = ReplyError("ERR DISCARD without MULTI")
+WATCH_IN_MULTI = ReplyError("ERR WATCH inside MULTI is not allowed")
+EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
+
+# Server state.
+OOM = ReplyError("OOM command not allowed when used memory > 'maxmemory'.")
+LOADING = ReplyError("LOADING Redis is loading the dataset in memory")
+
+
+def wrong_arity(fullname: str) -> ReplyError:
+    return ReplyError(f"ERR wrong number of arguments for '{fullname}' command")
+
+
+def _clean(text: bytes) -> bytes:
+    # Redis maps CR and LF to spaces in formatted errors so the reply stays one line.
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def unknown_command(argv: list[bytes]) -> ReplyError:
+    """Mirrors processCommand: quoted arguments are appended while the list is under 128
+    bytes, each cut to what is left of the 128."""
+    args = b""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += b"'" + arg[: 128 - len(args)] + b"' "
+    return ReplyError(
+        b"ERR unknown command '" + _clean(argv[0][:128])
+        + b"', with args beginning with: " + _clean(args)
+    )
+
+
+def unknown_subcommand(argv: list[bytes]) -> ReplyError:
+    return ReplyError(
+        b"ERR unknown subcommand '" + _clean(argv[1][:128]) + b"'. Try "
+        + _clean(argv[0].upper()) + b" HELP."
+    )
+
+
+def unknown_subcommand_or_arity(sub: bytes, container: str) -> ReplyError:
+    """The line Redis sends for a HELP-style container given an unknown subcommand."""
+    return ReplyError(
+        b"ERR Unknown subcommand or wrong number of arguments for '" + _clean(sub[:128])
+        + b"'. Try " + container.upper().encode() + b" HELP."
+    )
+
+
+def invalid_expire(cmdname: str) -> ReplyError:
+    return ReplyError(f"ERR invalid expire time in '{cmdname}' command")
+
+
+def not_allowed_in_subscribed(cmdname: str) -> ReplyError:
+    return ReplyError(
+        f"ERR Can't execute '{cmdname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+        "PING / QUIT / RESET are allowed in this context"
+    )
+
+
+def config_unknown(direction: str, name: bytes) -> ReplyError:
+    return ReplyError(
+        f"ERR Unknown option or number of arguments for CONFIG {direction} - ".encode()
+        + b"'" + _clean(name) + b"'"
+    )

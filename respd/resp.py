@@ -1,0 +1,434 @@
+"""RESP requests in, RESP2/RESP3 replies out: sans-I/O, no sockets here.
+
+Requests.  ``RequestReader.feed(data)`` returns the complete requests in ``data`` (plus
+whatever was buffered) and, if the bytes are malformed, the ProtocolError Redis would
+reply with after executing the good requests before it.  Well-formed multibulk traffic
+goes through hiredis's C parser; inline commands, and anything hiredis refuses or reads
+differently from Redis, are re-read by ``PyRequestParser``, a transcription of Redis's
+``processInlineBuffer``/``processMultibulkBuffer`` that produces Redis's exact messages.
+
+Replies.  Handlers return plain Python values; ``encode(value, proto)`` turns them into
+bytes for the client's protocol.  See ``encode`` for the mapping.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import hiredis
+
+from respd.errors import ProtocolError, ReplyError
+
+PROTO_INLINE_MAX_SIZE = 64 * 1024
+INT_MAX = 2**31 - 1
+
+
+def _string2ll(raw: bytes) -> int | None:
+    # Imported lazily-free: numbers imports errors only, so no cycle.
+    from respd.numbers import parse_int
+
+    return parse_int(raw)
+
+
+# --- inline argument splitting (sdssplitargs) ----------------------------------------------
+
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """sdssplitargs: split a line the way redis-cli and inline commands do; None when the
+    quotes are unbalanced (or a closing quote is not followed by a space)."""
+    args: list[bytes] = []
+    line = line.split(b"\0", 1)[0]  # C string: a NUL ends the line
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i : i + 1].isspace():
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            if in_double:
+                if i >= n:
+                    return None
+                c = line[i]
+                if (
+                    c == 0x5C
+                    and i + 3 < n
+                    and line[i + 1] == ord("x")
+                    and line[i + 2] in _HEX
+                    and line[i + 3] in _HEX
+                ):
+                    current.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    current += _ESCAPES.get(line[i], line[i : i + 1])
+                elif c == 0x22:
+                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            elif in_single:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    current.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in b" \n\r\t\0":
+                    break
+                if c == 0x22:
+                    in_double = True
+                elif c == 0x27:
+                    in_single = True
+                else:
+                    current.append(c)
+            i += 1
+        args.append(bytes(current))
+
+
+# --- the exact (pure Python) request parser -------------------------------------------------
+
+
+class PyRequestParser:
+    """Redis's request framing, byte for byte.  Slow but exact: used for inline commands
+    and to find the precise error when the fast path meets something odd."""
+
+    def __init__(self, max_bulk_len: int) -> None:
+        self.buf = bytearray()
+        self.pos = 0
+        self.max_bulk_len = max_bulk_len
+        # Offset (from the start of the buffer as it was before parse()) up to which the
+        # incomplete request needs no new look: the end of the payload being waited for.
+        self.wait_until = 0
+
+    def pending(self) -> int:
+        return len(self.buf) - self.pos
+
+    def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
+        """Every complete request in the buffer, then the error that stops reading, if any."""
+        requests: list[list[bytes]] = []
+        self.wait_until = len(self.buf)
+        try:
+            while self.pos < len(self.buf):
+                if self.buf[self.pos] == 0x2A:  # '*'
+                    req = self._multibulk()
+                else:
+                    req = self._inline()
+                if req is None:
+                    break
+                if req:
+                    requests.append(req)
+        except ProtocolError as err:
+            return requests, err
+        finally:
+            if self.pos:
+                del self.buf[: self.pos]
+                self.pos = 0
+        return requests, None
+
+    def _inline(self) -> list[bytes] | None:
+        newline = self.buf.find(b"\n", self.pos)
+        if newline < 0:
+            if len(self.buf) - self.pos > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError("too big inline request")
+            return None
+        end = newline
+        if end > self.pos and self.buf[end - 1] == 0x0D:
+            end -= 1
+        args = split_args(bytes(self.buf[self.pos : end]))
+        if args is None:
+            raise ProtocolError("unbalanced quotes in request")
+        self.pos = newline + 1
+        return args
+
+    def _line(self, too_big: str) -> bytes | None:
+        """The header line at pos (up to '\\r'), or None until it is complete."""
+        cr = self.buf.find(b"\r", self.pos)
+        if cr < 0:
+            if len(self.buf) - self.pos > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError(too_big)
+            return None
+        if cr - self.pos > len(self.buf) - self.pos - 2:
+            return None  # the '\n' has not arrived yet
+        return bytes(self.buf[self.pos : cr])
+
+    def _multibulk(self) -> list[bytes] | None:
+        start = self.pos
+        line = self._line("too big mbulk count string")
+        if line is None:
+            return None
+        count = _string2ll(line[1:])
+        if count is None or count > INT_MAX:
+            raise ProtocolError("invalid multibulk length")
+        self.pos += len(line) + 2
+        if count <= 0:
+            return []
+        args: list[bytes] = []
+        while len(args) < count:
+            line = self._line("too big bulk count string")
+            if line is None:
+                self.pos = start
+                return None
+            if line[:1] != b"$":
+                raise ProtocolError(f"expected '$', got '{chr(line[0])}'")
+            size = _string2ll(line[1:])
+            if size is None or size < 0 or size > self.max_bulk_len:
+                raise ProtocolError("invalid bulk length")
+            body = self.pos + len(line) + 2
+            if len(self.buf) - body < size + 2:
+                self.wait_until = body + size + 2
+                self.pos = start
+                return None
+            args.append(bytes(self.buf[body : body + size]))
+            self.pos = body + size + 2
+        return args
+
+
+# --- the reader connections use --------------------------------------------------------------
+
+
+class RequestReader:
+    """Fast path: hiredis parses whole multibulk requests.  Bytes fed to hiredis since it
+    was last empty are remembered (by reference) so that, when hiredis reports an error
+    or returns something Redis would not accept, the same bytes can be re-read exactly.
+    A chunk that starts an inline command is read by the exact parser directly."""
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+        self.max_bulk_len = max_bulk_len
+        self._fast = hiredis.Reader()
+        self._chunks: list[bytes] = []  # fed to hiredis since it was last empty
+        self._taken = 0  # requests already returned out of _chunks
+        self._checked = 0  # bytes of _chunks whose headers the exact parser has vetted
+        self._slow: PyRequestParser | None = None
+
+    def buffered(self) -> int:
+        if self._slow is not None:
+            return self._slow.pending()
+        return sum(map(len, self._chunks))
+
+    def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
+        if self._slow is not None:
+            return self._feed_slow(data)
+        if not self._chunks and data[:1] != b"*":
+            self._slow = PyRequestParser(self.max_bulk_len)
+            return self._feed_slow(data)
+        fast = self._fast
+        fast.feed(data)
+        self._chunks.append(data)
+        requests: list[list[bytes]] = []
+        try:
+            while (req := fast.gets()) is not False:
+                if type(req) is not list or not all(type(a) is bytes for a in req):
+                    return self._reparse(requests)
+                if req:
+                    requests.append(req)
+                    self._taken += 1
+        except hiredis.ProtocolError:
+            return self._reparse(requests)
+        if not fast.has_data():
+            self._chunks.clear()
+            self._taken = self._checked = 0
+        elif self.buffered() > self._checked:
+            # A request is incomplete: vet its headers now, as Redis would on arrival
+            # (huge or malformed lengths are refused before their payload comes).
+            return self._vet_partial(requests)
+        return requests, None
+
+    def _exact_tail(self) -> tuple[PyRequestParser, list[list[bytes]], ProtocolError | None]:
+        """The exact parser over the remembered bytes; returns the requests after those
+        already handed out."""
+        parser = PyRequestParser(self.max_bulk_len)
+        parser.buf += b"".join(self._chunks)
+        parsed, err = parser.parse()
+        return parser, parsed[self._taken :], err
+
+    def _reparse(self, done: list[list[bytes]]) -> tuple[list[list[bytes]], ProtocolError | None]:
+        """hiredis balked: continue with the exact parser from the same bytes."""
+        parser, parsed, err = self._exact_tail()
+        self._fast = hiredis.Reader()
+        self._chunks, self._taken, self._checked = [], 0, 0
+        self._slow = parser
+        requests = done + parsed
+        if err is None and parser.pending() == 0:
+            self._slow = None
+        return requests, err
+
+    def _vet_partial(
+        self, requests: list[list[bytes]]
+    ) -> tuple[list[list[bytes]], ProtocolError | None]:
+        parser, parsed, err = self._exact_tail()
+        if err is not None or parsed:
+            return self._reparse(requests)
+        # Headers so far are fine; nothing new to vet until the payload being waited
+        # for has arrived.
+        self._checked = parser.wait_until
+        return requests, None
+
+    def _feed_slow(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
+        slow = self._slow
+        assert slow is not None
+        slow.buf += data
+        requests, err = slow.parse()
+        if err is None and slow.pending() == 0:
+            self._slow = None
+        return requests, err
+
+
+# --- replies ---------------------------------------------------------------------------------
+
+
+class Status(bytes):
+    """A simple-string reply (+OK)."""
+
+
+class Verbatim(bytes):
+    """RESP3 verbatim string (=txt:...); a bulk string in RESP2."""
+
+
+class Map(dict):  # type: ignore[type-arg]
+    """A RESP3 map (%); a flat array in RESP2."""
+
+
+class AttrSet(list):  # type: ignore[type-arg]
+    """A RESP3 set (~); an array in RESP2."""
+
+
+class Push(list):  # type: ignore[type-arg]
+    """A RESP3 push (>); an array in RESP2 (pub/sub messages)."""
+
+
+class Raw(bytes):
+    """Bytes already encoded for the wire, sent as they are."""
+
+
+class _NullArray:
+    __slots__ = ()
+
+
+NULL_ARRAY = _NullArray()  # *-1 in RESP2, _ in RESP3
+OK = Status(b"OK")
+QUEUED = Status(b"QUEUED")
+PONG = Status(b"PONG")
+
+_INT_CACHE = [b":%d\r\n" % i for i in range(10001)]
+_BULK_HDR = [b"$%d\r\n" % i for i in range(1025)]
+_ARRAY_HDR = [b"*%d\r\n" % i for i in range(1025)]
+
+
+def _double2(v: float) -> bytes:
+    if math.isinf(v):
+        text = b"inf" if v > 0 else b"-inf"
+    else:
+        text = b"%.17g" % v
+    return b"$%d\r\n%s\r\n" % (len(text), text)
+
+
+def _double3(v: float) -> bytes:
+    if math.isinf(v):
+        return b",inf\r\n" if v > 0 else b",-inf\r\n"
+    return b",%.17g\r\n" % v
+
+
+def bulk(value: bytes) -> bytes:
+    n = len(value)
+    return (_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
+
+
+def _encode_into(out: list[bytes], v: Any, proto: int) -> None:
+    t = type(v)
+    if t is bytes:
+        n = len(v)
+        out.append(_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n)
+        out.append(v)
+        out.append(b"\r\n")
+    elif t is int:
+        out.append(_INT_CACHE[v] if 0 <= v <= 10000 else b":%d\r\n" % v)
+    elif t is list or t is tuple:
+        n = len(v)
+        out.append(_ARRAY_HDR[n] if n < 1025 else b"*%d\r\n" % n)
+        for item in v:
+            _encode_into(out, item, proto)
+    elif v is None:
+        out.append(b"_\r\n" if proto == 3 else b"$-1\r\n")
+    elif t is Status:
+        out.append(b"+" + v + b"\r\n")
+    elif t is ReplyError:
+        out.append(b"-" + v.line + b"\r\n")
+    elif t is Raw:
+        out.append(v)
+    elif t is float:
+        out.append(_double3(v) if proto == 3 else _double2(v))
+    elif t is Map:
+        if proto == 3:
+            out.append(b"%%%d\r\n" % len(v))
+        else:
+            out.append(b"*%d\r\n" % (2 * len(v)))
+        for key, item in v.items():
+            _encode_into(out, key, proto)
+            _encode_into(out, item, proto)
+    elif t is AttrSet:
+        out.append((b"~%d\r\n" if proto == 3 else b"*%d\r\n") % len(v))
+        for item in v:
+            _encode_into(out, item, proto)
+    elif t is Push:
+        out.append((b">%d\r\n" if proto == 3 else b"*%d\r\n") % len(v))
+        for item in v:
+            _encode_into(out, item, proto)
+    elif v is NULL_ARRAY:
+        out.append(b"_\r\n" if proto == 3 else b"*-1\r\n")
+    elif t is bool:
+        if proto == 3:
+            out.append(b"#t\r\n" if v else b"#f\r\n")
+        else:
+            out.append(b":1\r\n" if v else b":0\r\n")
+    elif t is Verbatim:
+        if proto == 3:
+            out.append(b"=%d\r\ntxt:" % (len(v) + 4) + v + b"\r\n")
+        else:
+            out.append(bulk(v))
+    elif isinstance(v, bytes):
+        _encode_into(out, t.__mro__[1](v) if t.__mro__[1] is not bytes else bytes(v), proto)
+    else:
+        raise TypeError(f"cannot encode reply of type {t.__name__}")
+
+
+def encode(value: Any, proto: int = 2) -> bytes:
+    """bytes → bulk, int → integer, None → null bulk (RESP3 null), list/tuple → array,
+    Status → +line, ReplyError → -line, float → double (a bulk in RESP2), Map → map,
+    AttrSet → set, Push → push, bool → boolean (integer in RESP2), NULL_ARRAY → null
+    array, Verbatim → verbatim string, Raw → itself."""
+    t = type(value)
+    if t is bytes:
+        n = len(value)
+        return (_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
+    if t is Status:
+        return b"+" + value + b"\r\n"
+    if t is int and 0 <= value <= 10000:
+        return _INT_CACHE[value]
+    out: list[bytes] = []
+    _encode_into(out, value, proto)
+    return b"".join(out)
+
+
+def encode_request(args: Iterable[bytes]) -> bytes:
+    """A command as a multibulk request (what clients send, and the AOF format)."""
+    items = list(args)
+    return b"*%d\r\n" % len(items) + b"".join(bulk(a) for a in items)

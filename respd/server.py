@@ -1,0 +1,407 @@
+"""The server: owns the databases, the clients and the subsystems, and runs the
+network side with an ``asyncio.Protocol`` per connection.
+
+The event loop is the only thread.  Per read: parse every complete request, run them in
+order through ``dispatch.execute``, append the encoded replies to the client's output,
+then ``flush``: the AOF buffer is written (and fsynced if asked) before any reply leaves,
+then every client with output gets one ``transport.write``.  A client whose replies back
+up (the transport asks us to pause writing) stops being read until they drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from respd import __version__, errors
+from respd.blocking import BLOCKED, Blocking
+from respd.client import REPLY_ON, REPLY_SKIP, Client
+from respd.command import Command
+from respd.config import Config
+from respd.dispatch import NO_REPLY, execute
+from respd.errors import ReplyError
+from respd.resp import encode
+from respd.storage.db import Database
+
+log = logging.getLogger("respd")
+
+
+class Clock:
+    """Wall-clock milliseconds; tests may pin it with ``freeze``."""
+
+    __slots__ = ("frozen",)
+
+    def __init__(self) -> None:
+        self.frozen: int | None = None
+
+    def ms(self) -> int:
+        if self.frozen is not None:
+            return self.frozen
+        return int(time.time() * 1000)
+
+
+class Server:
+    def __init__(self, config: Config | None = None) -> None:
+        import respd.commands  # noqa: F401  (registers every command family)
+        from respd.pubsub import PubSub
+
+        self.config = config or Config()
+        self.clock = Clock()
+        self.dbs = [Database(i, self) for i in range(self.config.databases)]
+        self.clients: dict[int, Client] = {}
+        self._next_client_id = 1
+        self.pending_writes: dict[Client, None] = {}
+        self.blocking = Blocking(self)
+        self.pubsub = PubSub(self)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.dirty = 0
+        self.propagated: list[tuple[int, list[bytes]]] = []
+        self.monitors: dict[Client, None] = {}
+        self.start_time = time.time()
+        self.run_id = os.urandom(20).hex()
+        self.stats: dict[str, int] = {}
+        self.error_stats: dict[bytes, int] = {}
+        self._command_stats: dict[str, list[int]] = {}
+        self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
+        self.slowlog_next_id = 0
+        self.reset_stats()
+        self._servers: list[asyncio.base_events.Server] = []
+        self._shutdown: asyncio.Future[None] | None = None
+        self.ports: list[int] = []
+        self.last_save = int(time.time())
+        self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
+        self.paused_until_ms = 0
+
+    # --- statistics ----------------------------------------------------------------------
+
+    def reset_stats(self) -> None:
+        self.stats = dict.fromkeys(
+            (
+                "total_connections_received", "total_commands_processed", "expired_keys",
+                "evicted_keys", "keyspace_hits", "keyspace_misses", "rejected_connections",
+                "total_net_input_bytes", "total_net_output_bytes", "pubsub_published",
+                "pubsub_deliveries", "pubsub_dropped", "total_error_replies",
+                "client_output_buffer_disconnections", "expired_stale_perc",
+            ),
+            0,
+        )
+        self.error_stats = {}
+        self._command_stats = {}
+
+    def command_stats(self, cmd: Command) -> list[int]:
+        """[calls, total ns, rejected calls, failed calls] for INFO commandstats."""
+        stats = self._command_stats.get(cmd.name)
+        if stats is None:
+            stats = self._command_stats[cmd.name] = [0, 0, 0, 0]
+        return stats
+
+    def all_command_stats(self) -> dict[str, list[int]]:
+        return self._command_stats
+
+    def count_error(self, err: ReplyError) -> None:
+        code = err.code
+        self.error_stats[code] = self.error_stats.get(code, 0) + 1
+        self.stats["total_error_replies"] += 1
+
+    @property
+    def slowlog_threshold_ns(self) -> int:
+        threshold = self.config.slowlog_log_slower_than
+        return threshold * 1000 if threshold >= 0 else -1
+
+    def slowlog_add(self, client: Client, argv: list[bytes], duration_ns: int) -> None:
+        args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128)
+                for a in argv[:32]]
+        if len(argv) > 32:
+            args[-1] = b"... (%d more arguments)" % (len(argv) - 31)
+        entry = (self.slowlog_next_id, int(time.time()), duration_ns // 1000, args,
+                 client.addr, client.name)
+        self.slowlog_next_id += 1
+        self.slowlog.insert(0, entry)
+        del self.slowlog[self.config.slowlog_max_len:]
+
+    # --- the database events interface (storage.db.DatabaseEvents) ------------------------
+
+    def now_ms(self) -> int:
+        return self.clock.ms()
+
+    def key_expired(self, db: Database, key: bytes) -> None:
+        self.stats["expired_keys"] += 1
+        self.propagated.append((db.index, [b"DEL", key]))
+        self.notify(db, "x", b"expired", key)
+
+    def key_ready(self, db: Database, key: bytes) -> None:
+        self.blocking.key_ready(db, key)
+
+    def notify(self, db: Database, cls: str, event: bytes, key: bytes) -> None:
+        self.pubsub.notify_keyspace_event(db.index, cls, event, key)
+
+    # --- propagation (AOF) -----------------------------------------------------------------
+
+    def propagate_pending(self) -> None:
+        batch, self.propagated = self.propagated, []
+        if self.aof is not None:
+            self.aof.feed(batch)
+
+    # --- clients ---------------------------------------------------------------------------
+
+    def new_client(self, transport: Any = None) -> Client:
+        client = Client(self, self._next_client_id, transport)
+        self._next_client_id += 1
+        if transport is not None:
+            self.clients[client.id] = client
+            self.stats["total_connections_received"] += 1
+        return client
+
+    def remove_client(self, client: Client) -> None:
+        client.closed = True
+        self.clients.pop(client.id, None)
+        self.blocking.unpark(client)
+        client.unwatch_all()
+        self.pubsub.remove_client(client)
+        self.monitors.pop(client, None)
+        self.pending_writes.pop(client, None)
+
+    def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
+        from respd.resp import Status
+
+        now = time.time()
+        origin = b"lua" if client.in_script else client.addr
+        line = b"%.6f [%d %s]" % (now, client.db.index, origin)
+        for arg in argv:
+            line += b' "' + _monitor_escape(arg) + b'"'
+        frame = encode(Status(line), 2)
+        for monitor in self.monitors:
+            monitor.push(frame)
+
+    def run_requests(self, client: Client, requests: Any) -> None:
+        """Execute requests for ``client`` until done, blocked or closing."""
+        out = client.out
+        resp = client.resp
+        for argv in requests:
+            if client.blocked is not None or client.close_after_reply:
+                client.pending.append(argv)
+                continue
+            reply = execute(client, argv)
+            if reply is BLOCKED or reply is NO_REPLY:
+                continue
+            if client.reply_mode:  # CLIENT REPLY OFF or SKIP
+                if client.reply_mode == REPLY_SKIP:
+                    client.reply_mode = REPLY_ON
+                continue
+            if client.resp != resp:  # HELLO switched protocols mid-batch
+                resp = client.resp
+            out.append(encode(reply, resp))
+        if out and client.transport is not None:
+            self.pending_writes[client] = None
+
+    def resume(self, client: Client) -> None:
+        """Run what a client pipelined while it was blocked."""
+        if client.closed or client.blocked is not None:
+            return
+        while client.pending and client.blocked is None and not client.close_after_reply:
+            self.run_requests(client, [client.pending.popleft()])
+        self.flush()
+
+    def resume_soon(self, client: Client) -> None:
+        if client.transport is not None and self.loop is not None:
+            self.pending_writes[client] = None
+            if client.pending:
+                self.loop.call_soon(self.resume, client)
+
+    def flush(self) -> None:
+        """Write the AOF buffer, then every pending reply (Redis's beforeSleep order)."""
+        if self.aof is not None:
+            self.aof.flush()
+        if not self.pending_writes:
+            return
+        clients, self.pending_writes = self.pending_writes, {}
+        for client in clients:
+            transport = client.transport
+            if client.out and transport is not None and not client.closed:
+                data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
+                client.out.clear()
+                self.stats["total_net_output_bytes"] += len(data)
+                transport.write(data)
+                if client.in_pubsub_mode:
+                    self.pubsub.check_output_limits(client)
+            else:
+                client.out.clear()
+            if client.close_after_reply and transport is not None:
+                transport.close()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._shutdown = self.loop.create_future()
+        for host in self.config.bind or ["127.0.0.1"]:
+            srv = await self.loop.create_server(
+                lambda: Connection(self), host=host.lstrip("-"), port=self.config.port,
+                reuse_address=True, backlog=self.config.tcp_backlog,
+            )
+            self._servers.append(srv)
+            for sock in srv.sockets or ():
+                self.ports.append(sock.getsockname()[1])
+        self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
+        log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d",
+                 __version__, os.getpid(), " ".join(self.config.bind), self.ports[0])
+        log.info("Ready to accept connections tcp")
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        assert self.loop is not None and self._shutdown is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.loop.add_signal_handler(sig, self.request_shutdown)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await self._shutdown
+        await self.close()
+
+    def request_shutdown(self) -> None:
+        log.info("Received shutdown request, preparing to shut down")
+        if self._shutdown is not None and not self._shutdown.done():
+            self._shutdown.set_result(None)
+
+    async def close(self) -> None:
+        for srv in self._servers:
+            srv.close()
+        for client in list(self.clients.values()):
+            if client.transport is not None:
+                client.transport.close()
+        if self.aof is not None:
+            self.aof.close()
+        for srv in self._servers:
+            await srv.wait_closed()
+        self._cron_handle.cancel()
+        log.info("respd is now ready to exit, bye bye...")
+
+    def _cron(self) -> None:
+        """Periodic work (Redis's serverCron): active expiry, idle clients, limits."""
+        assert self.loop is not None
+        now = self.now_ms()
+        for db in self.dbs:
+            if db.expires:
+                db.active_expire(now, 1000)
+        if self.propagated:
+            self.propagate_pending()
+        idle = self.config.timeout
+        if idle:
+            cutoff = time.time() - idle
+            for client in list(self.clients.values()):
+                if (client.last_interaction < cutoff and client.blocked is None
+                        and not client.in_pubsub_mode and client.transport is not None):
+                    client.transport.close()
+        self.pubsub.cron()
+        self.flush()
+        self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
+
+
+def _monitor_escape(arg: bytes) -> bytes:
+    """sdscatrepr: printable bytes as they are, the rest escaped."""
+    out = bytearray()
+    for byte in arg:
+        ch = bytes((byte,))
+        if ch in b'\\"':
+            out += b"\\" + ch
+        elif ch == b"\n":
+            out += b"\\n"
+        elif ch == b"\r":
+            out += b"\\r"
+        elif ch == b"\t":
+            out += b"\\t"
+        elif ch == b"\a":
+            out += b"\\a"
+        elif ch == b"\b":
+            out += b"\\b"
+        elif 32 <= byte < 127:
+            out += ch
+        else:
+            out += b"\\x%02x" % byte
+    return bytes(out)
+
+
+class Connection(asyncio.Protocol):
+    """One TCP client: bytes in, commands run, replies queued for the server's flush."""
+
+    __slots__ = ("server", "client", "transport")
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
+        server = self.server
+        self.transport = transport
+        if len(server.clients) >= server.config.maxclients:
+            server.stats["rejected_connections"] += 1
+            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.close()
+            self.client = None
+            return
+        client = server.new_client(transport)
+        self.client = client
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            client.fd = sock.fileno()
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        client.addr = _format_addr(peer)
+        client.laddr = _format_addr(local)
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or client.closed or client.close_after_reply:
+            return
+        server = self.server
+        server.stats["total_net_input_bytes"] += len(data)
+        client.last_interaction = time.time()
+        requests, err = client.reader.feed(data)
+        if client.pending or client.blocked is not None:
+            client.pending.extend(requests)
+        elif requests:
+            server.run_requests(client, requests)
+        if err is not None:
+            reply = ReplyError(b"ERR Protocol error: " + err.message.encode())
+            server.count_error(reply)
+            client.out.append(encode(reply))
+            server.pending_writes[client] = None
+            client.close_after_reply = True
+            log.debug("Protocol error (%s) from client %s", err.message, client.addr)
+        elif client.reader.buffered() > server.config.client_query_buffer_limit:
+            log.warning("Closing client that reached max query buffer length: %s",
+                        client.addr.decode())
+            client.close_after_reply = True
+            server.pending_writes[client] = None
+        server.flush()
+
+    def pause_writing(self) -> None:
+        # Replies are backing up: stop reading this client until they drain.
+        if self.client is not None and not self.client.closed:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.client is not None and not self.client.closed:
+            self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.client is not None:
+            self.server.remove_client(self.client)
+
+
+def _format_addr(addr: Any) -> bytes:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host = addr[0]
+        return (f"[{host}]:{addr[1]}" if ":" in host else f"{host}:{addr[1]}").encode()
+    return b""
+
+
+__all__ = ["Server", "Connection", "Clock", "errors"]

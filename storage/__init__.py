@@ -1,0 +1,1 @@
+"""Data structures, keyspace and persistence (installed as respd.storage)."""

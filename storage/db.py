@@ -1,0 +1,201 @@
+"""One numbered database: keys, their expiry times, and the hooks writes must trigger.
+
+Values are stored as plain Python objects whose type *is* the Redis type: ``bytes`` for
+strings, and the structure classes that the other storage modules register with
+``register_type`` (lists, hashes, sets, sorted sets, streams).  Keys and values are
+``bytes`` throughout.
+
+Invariants:
+- a key present in ``expires`` is present in ``data``;
+- every read goes through ``lookup``, which deletes a key whose time has passed (lazy
+  expiry); ``active_expire`` removes expired keys nobody touches, in deadline order from
+  a heap (exact, unlike Redis's sampling), skipping stale heap entries;
+- every change to a key's value calls ``modified(key)`` (Redis's signalModifiedKey):
+  WATCHers are invalidated and clients blocked on the key are told it may be ready.
+
+The database knows nothing of sockets: what a write must cause elsewhere (keyspace
+notifications, AOF propagation of expiries, waking blocked clients) goes through the
+``events`` object the server provides.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import Any, Callable, Protocol
+
+from respd.errors import WRONGTYPE
+
+
+class DatabaseEvents(Protocol):
+    def now_ms(self) -> int: ...
+
+    def key_expired(self, db: "Database", key: bytes) -> None: ...
+
+    def key_ready(self, db: "Database", key: bytes) -> None: ...
+
+    def notify(self, db: "Database", cls: str, event: bytes, key: bytes) -> None: ...
+
+
+# Redis type names (TYPE, SCAN TYPE, OBJECT ENCODING) by Python class.
+TYPE_NAMES: dict[type, bytes] = {bytes: b"string"}
+ENCODINGS: dict[type, Callable[[Any], bytes]] = {}
+
+
+def register_type(cls: type, name: bytes, encoding: Callable[[Any], bytes]) -> None:
+    TYPE_NAMES[cls] = name
+    ENCODINGS[cls] = encoding
+
+
+def type_name(value: Any) -> bytes:
+    return TYPE_NAMES[type(value)]
+
+
+def _string_encoding(value: bytes) -> bytes:
+    from respd.numbers import parse_int
+
+    if len(value) <= 20 and parse_int(value) is not None:
+        return b"int"
+    return b"embstr" if len(value) <= 44 else b"raw"
+
+
+ENCODINGS[bytes] = _string_encoding
+
+
+class Database:
+    __slots__ = (
+        "index",
+        "data",
+        "expires",
+        "_heap",
+        "events",
+        "watched",
+        "blocking",
+        "avg_ttl",
+    )
+
+    def __init__(self, index: int, events: DatabaseEvents) -> None:
+        self.index = index
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}
+        self._heap: list[tuple[int, bytes]] = []
+        self.events = events
+        # key -> clients WATCHing it (dict as an ordered set)
+        self.watched: dict[bytes, dict[Any, None]] = {}
+        # key -> clients blocked on it, first come first served
+        self.blocking: dict[bytes, deque[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # --- reads -------------------------------------------------------------------------
+
+    def lookup(self, key: bytes) -> Any:
+        """The value at key, or None; an expired key is deleted on the way."""
+        if key in self.expires and self.expires[key] <= self.events.now_ms():
+            self.expire_now(key)
+            return None
+        return self.data.get(key)
+
+    def lookup_typed(self, key: bytes, cls: type) -> Any:
+        """The value at key if it is a ``cls`` (else WRONGTYPE), or None."""
+        value = self.lookup(key)
+        if value is not None and type(value) is not cls:
+            raise WRONGTYPE
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.lookup(key) is not None
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        """Absolute expiry time in ms, or None for a key without one."""
+        return self.expires.get(key)
+
+    # --- writes ------------------------------------------------------------------------
+
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
+        """Store value at key (setKey): replaces any old value and, unless keep_ttl,
+        its expiry."""
+        if not keep_ttl and key in self.expires:
+            del self.expires[key]
+        self.data[key] = value
+        self.modified(key)
+
+    def add(self, key: bytes, value: Any) -> None:
+        """Create a key known to be absent (dbAdd): clients blocked on it may be served."""
+        self.data[key] = value
+        self.modified(key)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove key and its expiry; True if it existed.  Callers notify 'del'."""
+        if key not in self.data:
+            return False
+        del self.data[key]
+        self.expires.pop(key, None)
+        self.modified(key)
+        return True
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+        heapq.heappush(self._heap, (when_ms, key))
+        if len(self._heap) > 2 * len(self.expires) + 1024:
+            self._rebuild_heap()
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def modified(self, key: bytes) -> None:
+        """signalModifiedKey: invalidate WATCH and wake clients blocked on the key."""
+        if self.watched:
+            watchers = self.watched.get(key)
+            if watchers:
+                for client in watchers:
+                    client.dirty_cas = True
+        if self.blocking and key in self.blocking:
+            self.events.key_ready(self, key)
+
+    def touch_all_watched(self) -> None:
+        """FLUSHDB/SWAPDB: every WATCHed key counts as modified."""
+        for watchers in self.watched.values():
+            for client in watchers:
+                client.dirty_cas = True
+
+    def notify(self, cls: str, event: bytes, key: bytes) -> None:
+        self.events.notify(self, cls, event, key)
+
+    def flush(self) -> int:
+        removed = len(self.data)
+        self.touch_all_watched()
+        self.data = {}
+        self.expires = {}
+        self._heap = []
+        return removed
+
+    def swap_contents(self, other: "Database") -> None:
+        self.data, other.data = other.data, self.data
+        self.expires, other.expires = other.expires, self.expires
+        self._heap, other._heap = other._heap, self._heap
+
+    # --- expiry ------------------------------------------------------------------------
+
+    def expire_now(self, key: bytes) -> None:
+        """Delete an expired key and tell the server (stats, 'expired' event, AOF DEL)."""
+        del self.data[key]
+        del self.expires[key]
+        self.modified(key)
+        self.events.key_expired(self, key)
+
+    def active_expire(self, now_ms: int, budget: int) -> int:
+        """Delete up to ``budget`` keys whose time has come; returns how many."""
+        heap = self._heap
+        done = 0
+        while heap and done < budget and heap[0][0] <= now_ms:
+            when, key = heapq.heappop(heap)
+            if self.expires.get(key) == when:
+                self.expire_now(key)
+                done += 1
+        return done
+
+    def _rebuild_heap(self) -> None:
+        self._heap = [(when, key) for key, when in self.expires.items()]
+        heapq.heapify(self._heap)
