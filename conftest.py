@@ -1,0 +1,185 @@
+"""Fixtures shared by tests/ and compat/: real servers on free loopback ports.
+
+- ``respd``: one respd process for the session (``python -m respd``), FLUSHALL'd per test
+  through the ``r``/``r3`` clients (redis-py, RESP2 and RESP3).
+- ``redis_ref``: the reference ``redis-server`` 7.0.x for the session.  Without it the
+  tests that need it skip, unless RESPD_REQUIRE_REFERENCE=1, which makes them fail.
+- ``spawn``: start extra servers (respd or redis-server) with their own options; they
+  are stopped when the test ends.
+- ``tool(name)``: the path of redis-cli, redis-benchmark, redis-check-aof...; missing
+  tools skip or fail like the reference server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+
+REQUIRE_REFERENCE = os.environ.get("RESPD_REQUIRE_REFERENCE") == "1"
+REFERENCE_VERSION_PREFIX = "7.0."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def missing(what: str) -> None:
+    """Skip, or fail when the reference tools are required (CI)."""
+    if REQUIRE_REFERENCE:
+        pytest.fail(f"{what} is required (RESPD_REQUIRE_REFERENCE=1) but not available")
+    pytest.skip(f"{what} not available")
+
+
+class ServerProcess:
+    """A server child process on 127.0.0.1:port, ready once it answers PING."""
+
+    def __init__(self, argv: list[str], port: int, workdir: str) -> None:
+        self.argv = argv
+        self.port = port
+        self.workdir = workdir
+        self.log_path = os.path.join(workdir, "server.log")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 15.0) -> "ServerProcess":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, cwd=self.workdir, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early: {self.argv}\n{self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"*1\r\n$4\r\nPING\r\n")
+                    if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):
+                        return self
+                time.sleep(0.05)
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self.argv}\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig: str = "term") -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            if sig == "kill":
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def client(self, **kwargs: Any) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+
+
+def respd_argv(port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "respd", "--port", str(port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", *extra]
+
+
+def redis_argv(port: int, *extra: str) -> list[str]:
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--daemonize", "no", *extra]
+
+
+def reference_available() -> bool:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        return False
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    return f"v={REFERENCE_VERSION_PREFIX}" in out
+
+
+def _start(kind: str, extra: tuple[str, ...], workdir: str | None = None) -> ServerProcess:
+    port = free_port()
+    workdir = workdir or tempfile.mkdtemp(prefix=f"{kind}-")
+    argv = respd_argv(port, *extra) if kind == "respd" else redis_argv(port, *extra)
+    return ServerProcess(argv, port, workdir).start()
+
+
+@pytest.fixture(scope="session")
+def respd() -> Iterator[ServerProcess]:
+    server = _start("respd", ())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_ref() -> Iterator[ServerProcess]:
+    if not reference_available():
+        missing("redis-server 7.0.x")
+    server = _start("redis", ())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def r(respd: ServerProcess) -> Iterator[Any]:
+    client = respd.client(protocol=2)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def r3(respd: ServerProcess) -> Iterator[Any]:
+    client = respd.client(protocol=3)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., ServerProcess]]:
+    """spawn("respd", "--appendonly", "yes", workdir=...) → a started server."""
+    started: list[ServerProcess] = []
+
+    def start(kind: str = "respd", *extra: str, workdir: str | None = None) -> ServerProcess:
+        if kind == "redis" and not reference_available():
+            missing("redis-server 7.0.x")
+        server = _start(kind, extra, workdir)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def tool() -> Callable[[str], str]:
+    def find(name: str) -> str:
+        path = shutil.which(name)
+        if path is None:
+            missing(name)
+        assert path is not None
+        return path
+
+    return find
