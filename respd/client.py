@@ -113,7 +113,7 @@ class Client:
         if self.transport is None or self.closed:
             return
         if not self.out:
-            self.server.pending_writes.append(self)
+            self.server.pending_writes[self] = None
         self.out.append(frame)
 
     def reply(self, value: Any) -> None:

@@ -110,7 +110,7 @@ def unknown_subcommand(argv: list[bytes]) -> ReplyError:
 def unknown_subcommand_or_arity(sub: bytes, container: str) -> ReplyError:
     """The line Redis sends for a HELP-style container given an unknown subcommand."""
     return ReplyError(
-        b"ERR Unknown subcommand or wrong number of arguments for '" + _clean(sub[:128])
+        b"ERR unknown subcommand or wrong number of arguments for '" + _clean(sub[:128])
         + b"'. Try " + container.upper().encode() + b" HELP."
     )
 
