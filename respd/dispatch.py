@@ -70,6 +70,12 @@ def execute(client: Client, argv: list[bytes]) -> Any:
         # Rejected before running: inside MULTI this dooms the transaction.
         if client.multi is not None:
             client.multi_error = True
+        if argv[0].lower() == b"exec":
+            # A rejected EXEC discards the transaction (Redis's execCommandAbort).
+            client.multi = None
+            client.multi_error = False
+            client.unwatch_all()
+            err = errors.exec_aborted_by(err)
         server.count_error(err)
         return err
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:

@@ -131,3 +131,46 @@ def config_unknown(direction: str, name: bytes) -> ReplyError:
         f"ERR Unknown option or number of arguments for CONFIG {direction} - ".encode()
         + b"'" + _clean(name) + b"'"
     )
+
+
+# Pub/Sub and keyspace notifications.
+NOTIFY_FLAGS_INVALID = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+SSUBSCRIBE_DENY_BLOCKING = ReplyError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+
+
+# Keyspace (generic) commands.
+INVALID_FIRST_DB = ReplyError("ERR invalid first DB index")
+INVALID_SECOND_DB = ReplyError("ERR invalid second DB index")
+EXPIRE_NX_CONFLICT = ReplyError(
+    "ERR NX and XX, GT or LT options at the same time are not compatible"
+)
+EXPIRE_GT_LT_CONFLICT = ReplyError("ERR GT and LT options at the same time are not compatible")
+_POLICY_SWITCH_NOTE = (
+    " Please note that when switching between policies at runtime LRU and LFU data"
+    " will take some time to adjust."
+)
+LFU_NOT_SELECTED = ReplyError(
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked." + _POLICY_SWITCH_NOTE
+)
+LFU_SELECTED = ReplyError(
+    "ERR An LFU maxmemory policy is selected, idle time not tracked." + _POLICY_SWITCH_NOTE
+)
+
+
+def unsupported_option(option: bytes) -> ReplyError:
+    # Redis formats the option with %s: a NUL byte ends it.
+    return ReplyError(b"ERR Unsupported option " + _clean(option.split(b"\0", 1)[0]))
+
+
+# String commands.
+DECREMENT_OVERFLOW = ReplyError("ERR decrement would overflow")
+LCS_NOT_STRINGS = ReplyError("ERR The specified keys must contain string values")
+LCS_IDX_AND_LEN = ReplyError("ERR If you want both the length and indexes, please just use IDX.")
+
+# Transactions and scripting.
+
+
+def exec_aborted_by(err: ReplyError) -> ReplyError:
+    """EXEC itself rejected (arity, auth): the transaction goes with it."""
+    reason = err.line[4:] if err.line.startswith(b"ERR ") else err.line
+    return ReplyError(b"EXECABORT Transaction discarded because of: " + reason)

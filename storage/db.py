@@ -154,11 +154,17 @@ class Database:
         if self.blocking and key in self.blocking:
             self.events.key_ready(self, key)
 
-    def touch_all_watched(self) -> None:
-        """FLUSHDB/SWAPDB: every WATCHed key counts as modified."""
-        for watchers in self.watched.values():
-            for client in watchers:
-                client.dirty_cas = True
+    def touch_all_watched(self, replaced_with: "Database | None" = None) -> None:
+        """FLUSHDB/SWAPDB: a WATCHed key that exists here, or in the database replacing
+        this one's contents, counts as modified; absent keys do not (Redis 7.0)."""
+        for key, watchers in self.watched.items():
+            if self._alive(key) or (replaced_with is not None and replaced_with._alive(key)):
+                for client in watchers:
+                    client.dirty_cas = True
+
+    def _alive(self, key: bytes) -> bool:
+        when = self.expires.get(key)
+        return key in self.data and (when is None or when > self.events.now_ms())
 
     def notify(self, cls: str, event: bytes, key: bytes) -> None:
         self.events.notify(self, cls, event, key)
