@@ -14,6 +14,7 @@ bytes for the client's protocol.  See ``encode`` for the mapping.
 from __future__ import annotations
 
 import math
+from itertools import chain
 from typing import Any, Iterable
 
 import hiredis
@@ -144,8 +145,15 @@ class PyRequestParser:
                 self.pos = 0
         return requests, None
 
+    def _find(self, char: bytes) -> int:
+        """strchr semantics, as Redis searches its query buffer: a NUL byte ends the
+        search, so a line with a NUL before its terminator is not (yet) a line."""
+        found = self.buf.find(char, self.pos)
+        nul = self.buf.find(b"\0", self.pos, found if found >= 0 else len(self.buf))
+        return -1 if nul >= 0 else found
+
     def _inline(self) -> list[bytes] | None:
-        newline = self.buf.find(b"\n", self.pos)
+        newline = self._find(b"\n")
         if newline < 0:
             if len(self.buf) - self.pos > PROTO_INLINE_MAX_SIZE:
                 raise ProtocolError("too big inline request")
@@ -161,7 +169,7 @@ class PyRequestParser:
 
     def _line(self, too_big: str) -> bytes | None:
         """The header line at pos (up to '\\r'), or None until it is complete."""
-        cr = self.buf.find(b"\r", self.pos)
+        cr = self._find(b"\r")
         if cr < 0:
             if len(self.buf) - self.pos > PROTO_INLINE_MAX_SIZE:
                 raise ProtocolError(too_big)
@@ -205,82 +213,99 @@ class PyRequestParser:
 # --- the reader connections use --------------------------------------------------------------
 
 
+_DIGITS = bytes(len(b"%d" % i) for i in range(65536))
+
+
+def _encoded_size(requests: list[list[bytes]]) -> int:
+    """Bytes the requests took on the wire (canonical multibulk, the only form the
+    exact parser accepts).  C-level iteration: this runs for every batch."""
+    flat = list(chain.from_iterable(requests))
+    lens = list(map(len, flat))
+    try:
+        digits = sum(map(_DIGITS.__getitem__, lens))
+    except IndexError:
+        digits = sum(len(b"%d" % n) for n in lens)
+    return (
+        sum(lens) + digits + 5 * len(flat)
+        + 3 * len(requests) + sum(map(_DIGITS.__getitem__, map(len, requests)))
+    )
+
+
 class RequestReader:
-    """Fast path: hiredis parses whole multibulk requests.  Bytes fed to hiredis since it
-    was last empty are remembered (by reference) so that, when hiredis reports an error
-    or returns something Redis would not accept, the same bytes can be re-read exactly.
-    A chunk that starts an inline command is read by the exact parser directly."""
+    """Fast path: hiredis parses multibulk requests.  hiredis does not say where a
+    request starts, so the reader counts bytes: ``_fed`` bytes were given to hiredis
+    since the last request boundary and ``_consumed`` of them formed the requests it
+    returned.  Equal counts mean a boundary: the remembered chunks are dropped, and a
+    chunk starting with something other than '*' (an inline command) goes to the exact
+    parser.  When hiredis reports an error, or returns something Redis would refuse, the
+    bytes after the last complete request are re-read by the exact parser, which also
+    vets the headers of an incomplete request as soon as they arrive (a huge declared
+    length is refused before its payload comes, as Redis does)."""
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.max_bulk_len = max_bulk_len
         self._fast = hiredis.Reader()
-        self._chunks: list[bytes] = []  # fed to hiredis since it was last empty
-        self._taken = 0  # requests already returned out of _chunks
-        self._checked = 0  # bytes of _chunks whose headers the exact parser has vetted
+        self._chunks: list[bytes] = []  # fed to hiredis since the last boundary
+        self._fed = 0
+        self._consumed = 0
+        self._checked = 0  # offset up to which the incomplete request has been vetted
         self._slow: PyRequestParser | None = None
 
     def buffered(self) -> int:
         if self._slow is not None:
             return self._slow.pending()
-        return sum(map(len, self._chunks))
+        return self._fed - self._consumed
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         if self._slow is not None:
             return self._feed_slow(data)
-        if not self._chunks and data[:1] != b"*":
+        if not self._fed and data[:1] != b"*":
             self._slow = PyRequestParser(self.max_bulk_len)
             return self._feed_slow(data)
         fast = self._fast
         fast.feed(data)
         self._chunks.append(data)
+        self._fed += len(data)
+        batch_start = self._consumed
         requests: list[list[bytes]] = []
         try:
             while (req := fast.gets()) is not False:
                 if type(req) is not list or not all(type(a) is bytes for a in req):
-                    return self._reparse(requests)
+                    return self._reparse(batch_start)
                 if req:
                     requests.append(req)
-                    self._taken += 1
         except hiredis.ProtocolError:
-            return self._reparse(requests)
-        if not fast.has_data():
+            return self._reparse(batch_start)
+        if requests:
+            self._consumed += _encoded_size(requests)
+        if self._consumed == self._fed:
             self._chunks.clear()
-            self._taken = self._checked = 0
-        elif self.buffered() > self._checked:
-            # A request is incomplete: vet its headers now, as Redis would on arrival
-            # (huge or malformed lengths are refused before their payload comes).
-            return self._vet_partial(requests)
+            self._fed = self._consumed = self._checked = 0
+        elif self._consumed > self._fed:
+            # Elements hiredis accepts but Redis refuses (+simple strings): re-read.
+            return self._reparse(batch_start)
+        elif self._fed > self._checked:
+            parser = self._exact_from(self._consumed)
+            parsed, err = parser.parse()
+            if err is not None or parsed:
+                return self._reparse(batch_start)
+            self._checked = self._consumed + parser.wait_until
         return requests, None
 
-    def _exact_tail(self) -> tuple[PyRequestParser, list[list[bytes]], ProtocolError | None]:
-        """The exact parser over the remembered bytes; returns the requests after those
-        already handed out."""
+    def _exact_from(self, offset: int) -> PyRequestParser:
         parser = PyRequestParser(self.max_bulk_len)
-        parser.buf += b"".join(self._chunks)
-        parsed, err = parser.parse()
-        return parser, parsed[self._taken :], err
+        parser.buf += b"".join(self._chunks)[offset:]
+        return parser
 
-    def _reparse(self, done: list[list[bytes]]) -> tuple[list[list[bytes]], ProtocolError | None]:
-        """hiredis balked: continue with the exact parser from the same bytes."""
-        parser, parsed, err = self._exact_tail()
+    def _reparse(self, offset: int) -> tuple[list[list[bytes]], ProtocolError | None]:
+        """hiredis balked (or read something Redis would not): the exact parser takes
+        over from the start of the current batch."""
+        parser = self._exact_from(offset)
         self._fast = hiredis.Reader()
-        self._chunks, self._taken, self._checked = [], 0, 0
+        self._chunks = []
+        self._fed = self._consumed = self._checked = 0
         self._slow = parser
-        requests = done + parsed
-        if err is None and parser.pending() == 0:
-            self._slow = None
-        return requests, err
-
-    def _vet_partial(
-        self, requests: list[list[bytes]]
-    ) -> tuple[list[list[bytes]], ProtocolError | None]:
-        parser, parsed, err = self._exact_tail()
-        if err is not None or parsed:
-            return self._reparse(requests)
-        # Headers so far are fine; nothing new to vet until the payload being waited
-        # for has arrived.
-        self._checked = parser.wait_until
-        return requests, None
+        return self._feed_slow(b"")
 
     def _feed_slow(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         slow = self._slow
