@@ -83,9 +83,16 @@ def _enum_kind(*choices: str) -> Kind:
     return Kind(parse, lambda v: v.encode())
 
 
-def _parse_flags_enum(raw: bytes) -> str:
-    # notify-keyspace-events style strings are validated by their owners.
-    return raw.decode("latin-1")
+def _parse_notify(raw: bytes) -> int:
+    from respd.notify import parse_flags  # imported late: respd.notify imports this module
+
+    return parse_flags(raw)
+
+
+def _format_notify(flags: int) -> bytes:
+    from respd.notify import format_flags
+
+    return format_flags(flags)
 
 
 INT = _int_kind(-(2**63), 2**63 - 1)
@@ -134,7 +141,9 @@ def _parse_obuf(raw: bytes) -> dict[str, tuple[int, int, int]]:
 
 
 def _format_obuf(v: dict[str, tuple[int, int, int]]) -> bytes:
-    return " ".join(f"{cls} {h} {s} {sec}" for cls, (h, s, sec) in v.items()).encode()
+    # Redis 7.0 still prints the replica class by its old name.
+    return " ".join(f"{'slave' if cls == 'replica' else cls} {h} {s} {sec}"
+                    for cls, (h, s, sec) in v.items()).encode()
 
 
 OBUF = Kind(_parse_obuf, _format_obuf)
@@ -179,8 +188,8 @@ param("timeout", UINT, "0")
 param("tcp-keepalive", UINT, "300")
 param("protected-mode", BOOL, "yes")
 param("maxclients", _int_kind(1, 2**31 - 1), "10000")
-param("proto-max-bulk-len", _int_kind(1024 * 1024, 2**63 - 1), "536870912")
-param("client-query-buffer-limit", _int_kind(1024 * 1024, 2**63 - 1), "1073741824")
+param("proto-max-bulk-len", MEMORY, "536870912")
+param("client-query-buffer-limit", MEMORY, "1073741824")
 param("client-output-buffer-limit", OBUF,
       "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60", merge=True)
 param("requirepass", STRING, "")
@@ -202,7 +211,7 @@ param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
 param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
-param("notify-keyspace-events", Kind(_parse_flags_enum, lambda v: v.encode("latin-1")), "")
+param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
 param("enable-debug-command", _enum_kind("no", "yes", "local"), "yes", mutable=False)
 param("cluster-enabled", BOOL, "no", mutable=False)
