@@ -4,3 +4,4 @@ in the command table (respd.command)."""
 from respd.commands import connection  # noqa: F401
 from respd.commands import client, strings  # noqa: F401,E402
 from respd.commands import transactions  # noqa: F401,E402
+from respd.commands import pubsub  # noqa: F401,E402

@@ -1,14 +1,25 @@
-"""Pub/sub state: channel and pattern subscriptions, and fan-out of published messages.
+"""Pub/sub state: channel, pattern and shard-channel subscriptions, fan-out of published
+messages, keyspace notifications and the output-buffer limits that protect the server
+from subscribers that stop reading.
 
 Fire-and-forget: a message goes to the clients subscribed at the moment of PUBLISH and
 is gone.  Each message is encoded once per protocol version and the same bytes object is
-queued to every subscriber (no per-subscriber encoding).
+queued to every subscriber (no per-subscriber encoding); ``client.push`` puts it in the
+client's output list, so a RESP3 client publishing to its own channel sees the push
+before its ``:1``, as with Redis.
+
+Tables map a name to an ordered set of clients (``dict[Client, None]``); each client
+keeps its own ordered sets (``client.channels`` / ``patterns`` / ``shard_channels``) for
+UNSUBSCRIBE-all, CLIENT LIST and cleanup on disconnect.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import time
+from typing import TYPE_CHECKING, Callable
 
+from respd import notify
 from respd.glob import compile_pattern
 from respd.resp import bulk
 
@@ -16,52 +27,175 @@ if TYPE_CHECKING:
     from respd.client import Client
     from respd.server import Server
 
+log = logging.getLogger("respd")
+
+# The three kinds of subscription, named after the Client/PubSub attributes holding them.
+CHANNELS = "channels"
+PATTERNS = "patterns"
+SHARD_CHANNELS = "shard_channels"
+
+_MESSAGE = b"$7\r\nmessage\r\n"
+_SMESSAGE = b"$8\r\nsmessage\r\n"
+_PMESSAGE = b"$8\r\npmessage\r\n"
+
+# Channels whose matching patterns are remembered; the memo is dropped when it grows past
+# this (keyspace notifications name a channel per key) or when the set of patterns changes.
+_MATCH_MEMO_MAX = 4096
+
+Subscribers = dict["Client", None]
+
 
 class PubSub:
     def __init__(self, server: "Server") -> None:
         self.server = server
-        self.channels: dict[bytes, dict["Client", None]] = {}
-        self.patterns: dict[bytes, dict["Client", None]] = {}
+        self.channels: dict[bytes, Subscribers] = {}
+        self.patterns: dict[bytes, Subscribers] = {}
+        self.shard_channels: dict[bytes, Subscribers] = {}
+        self._matchers: dict[bytes, Callable[[bytes], bool]] = {}
+        self._matching: dict[bytes, tuple[bytes, ...]] = {}
+        # Clients over their soft output limit → when they first crossed it (monotonic).
+        self._soft_since: dict["Client", float] = {}
 
-    def publish(self, channel: bytes, message: bytes) -> int:
+    # --- subscriptions -------------------------------------------------------------------
+
+    def subscribe(self, client: "Client", kind: str, name: bytes) -> None:
+        """Add ``name`` to the client's ``kind`` subscriptions (no-op if present)."""
+        own: dict[bytes, None] = getattr(client, kind)
+        if name in own:
+            return
+        own[name] = None
+        table: dict[bytes, Subscribers] = getattr(self, kind)
+        subscribers = table.get(name)
+        if subscribers is None:
+            subscribers = table[name] = {}
+            if kind == PATTERNS:
+                self._matchers[name] = compile_pattern(name)
+                self._matching.clear()
+        subscribers[client] = None
+
+    def unsubscribe(self, client: "Client", kind: str, name: bytes) -> None:
+        own: dict[bytes, None] = getattr(client, kind)
+        if name not in own:
+            return
+        del own[name]
+        table: dict[bytes, Subscribers] = getattr(self, kind)
+        subscribers = table[name]
+        del subscribers[client]
+        if not subscribers:
+            # Forget empty entries so that many short-lived channels cost nothing.
+            del table[name]
+            if kind == PATTERNS:
+                del self._matchers[name]
+                self._matching.clear()
+
+    def remove_client(self, client: "Client") -> None:
+        """Disconnect and RESET: drop every subscription and limit-tracking state."""
+        for kind in (CHANNELS, PATTERNS, SHARD_CHANNELS):
+            for name in list(getattr(client, kind)):
+                self.unsubscribe(client, kind, name)
+        self._soft_since.pop(client, None)
+
+    # --- publishing ----------------------------------------------------------------------
+
+    def publish(self, channel: bytes, message: bytes, shard: bool = False) -> int:
+        """PUBLISH / SPUBLISH: deliver and count; returns the number of receivers."""
+        receivers = (self._deliver_shard(channel, message) if shard
+                     else self._deliver(channel, message))
+        stats = self.server.stats
+        stats["pubsub_published"] += 1
+        stats["pubsub_deliveries"] += receivers
+        if not receivers:
+            stats["pubsub_dropped"] += 1
+        return receivers
+
+    def _deliver(self, channel: bytes, message: bytes) -> int:
         receivers = 0
         subscribers = self.channels.get(channel)
         if subscribers:
-            body = b"$7\r\nmessage\r\n" + bulk(channel) + bulk(message)
-            frames = (b"*3\r\n" + body, b">3\r\n" + body)
-            for client in subscribers:
-                client.push(frames[client.resp == 3])
-            receivers += len(subscribers)
-        for pattern, clients in self.patterns.items():
-            if compile_pattern(pattern)(channel):
-                body = b"$8\r\npmessage\r\n" + bulk(pattern) + bulk(channel) + bulk(message)
-                frames = (b"*4\r\n" + body, b">4\r\n" + body)
-                for client in clients:
-                    client.push(frames[client.resp == 3])
-                receivers += len(clients)
+            _fan_out(subscribers, 3, _MESSAGE + bulk(channel) + bulk(message))
+            receivers = len(subscribers)
+        matching = self._patterns_matching(channel) if self.patterns else ()
+        if matching:
+            tail = bulk(channel) + bulk(message)
+            for pattern in matching:
+                subscribers = self.patterns[pattern]
+                _fan_out(subscribers, 4, _PMESSAGE + bulk(pattern) + tail)
+                receivers += len(subscribers)
         return receivers
 
-    def remove_client(self, client: "Client") -> None:
-        for channel in client.channels:
-            self._drop(self.channels, channel, client)
-        for pattern in client.patterns:
-            self._drop(self.patterns, pattern, client)
-        client.channels.clear()
-        client.patterns.clear()
+    def _deliver_shard(self, channel: bytes, message: bytes) -> int:
+        # Shard channels ignore patterns.
+        subscribers = self.shard_channels.get(channel)
+        if not subscribers:
+            return 0
+        _fan_out(subscribers, 3, _SMESSAGE + bulk(channel) + bulk(message))
+        return len(subscribers)
 
-    @staticmethod
-    def _drop(table: dict[bytes, dict["Client", None]], name: bytes, client: "Client") -> None:
-        clients = table.get(name)
-        if clients is not None:
-            clients.pop(client, None)
-            if not clients:
-                del table[name]
+    def _patterns_matching(self, channel: bytes) -> tuple[bytes, ...]:
+        """The subscribed patterns matching channel, memoised per channel so a busy
+        channel is not tested against every pattern on each message."""
+        found = self._matching.get(channel)
+        if found is None:
+            found = tuple(p for p, matches in self._matchers.items() if matches(channel))
+            if len(self._matching) >= _MATCH_MEMO_MAX:
+                self._matching.clear()
+            self._matching[channel] = found
+        return found
+
+    # --- keyspace notifications ----------------------------------------------------------
 
     def notify_keyspace_event(self, dbindex: int, cls: str, event: bytes, key: bytes) -> None:
-        """Keyspace notifications: filled in with notify-keyspace-events support."""
+        """Publish __keyspace@<db>__:<key> <event> and __keyevent@<db>__:<event> <key>
+        when notify-keyspace-events enables ``cls`` (a class letter: "g", "$", "x"...)."""
+        flags = self.server.config.notify_keyspace_events
+        if not flags or not flags & notify.CLASS_BITS[cls]:
+            return
+        if flags & notify.KEYSPACE:
+            self._deliver(b"__keyspace@%d__:%s" % (dbindex, key), event)
+        if flags & notify.KEYEVENT:
+            self._deliver(b"__keyevent@%d__:%s" % (dbindex, event), key)
+
+    # --- slow subscribers ----------------------------------------------------------------
 
     def check_output_limits(self, client: "Client") -> None:
-        """Output-buffer limits for subscribers."""
+        """client-output-buffer-limit, after a write: close a client whose unsent output
+        reached the hard limit, or stayed over the soft limit longer than allowed.  The
+        output lives in the transport's buffer, so the publisher never waits for it."""
+        cls = "pubsub" if client.in_pubsub_mode else "normal"
+        hard, soft, seconds = self.server.config.client_output_buffer_limit[cls]
+        if not (hard or soft) or client.transport is None:
+            return
+        used = client.transport.get_write_buffer_size()
+        if hard and used >= hard:
+            self._disconnect(client, cls, used)
+        elif soft and used >= soft:
+            since = self._soft_since.setdefault(client, time.monotonic())
+            if time.monotonic() - since > seconds:
+                self._disconnect(client, cls, used)
+        else:
+            self._soft_since.pop(client, None)
 
     def cron(self) -> None:
-        """Periodic checks (soft output limits)."""
+        """A client over its soft limit may receive nothing more: check it anyway."""
+        for client in list(self._soft_since):
+            if client.closed:
+                del self._soft_since[client]
+            else:
+                self.check_output_limits(client)
+
+    def _disconnect(self, client: "Client", cls: str, used: int) -> None:
+        log.warning("Client id=%d addr=%s (%s) closed for overcoming of output buffer "
+                    "limits (%d bytes pending).", client.id, client.addr.decode(), cls, used)
+        self.server.stats["client_output_buffer_disconnections"] += 1
+        transport = client.transport
+        # Drop what is queued instead of trying to send it, and forget the client now so
+        # nothing more is queued for it.
+        self.server.remove_client(client)
+        transport.abort()
+
+
+def _fan_out(subscribers: Subscribers, length: int, body: bytes) -> None:
+    """Queue one message to every subscriber: two encodings, shared by all."""
+    frames = (b"*%d\r\n" % length + body, b">%d\r\n" % length + body)
+    for client in subscribers:
+        client.push(frames[client.resp == 3])

@@ -227,8 +227,7 @@ class Server:
                 client.out.clear()
                 self.stats["total_net_output_bytes"] += len(data)
                 transport.write(data)
-                if client.in_pubsub_mode:
-                    self.pubsub.check_output_limits(client)
+                self.pubsub.check_output_limits(client)  # pubsub and normal classes
             else:
                 client.out.clear()
             if client.close_after_reply and transport is not None:
