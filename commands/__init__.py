@@ -5,3 +5,4 @@ from respd.commands import connection  # noqa: F401
 from respd.commands import client, strings  # noqa: F401,E402
 from respd.commands import transactions  # noqa: F401,E402
 from respd.commands import pubsub  # noqa: F401,E402
+from respd.commands import server  # noqa: F401,E402  (keep last: FUNCTION FLUSH fallback)

@@ -67,6 +67,7 @@ class Command:
     syntax: str = ""
     acl: tuple[str, ...] = ()
     history: tuple[tuple[str, str], ...] = ()
+    tips: tuple[str, ...] = ()
     subcommands: dict[bytes, "Command"] = field(default_factory=dict)
     container: "Command | None" = None
     # Derived once so dispatch tests plain attributes, never sets of strings.
@@ -178,6 +179,7 @@ def command(
     syntax: str = "",
     acl: str | None = None,
     history: tuple[tuple[str, str], ...] = (),
+    tips: str = "",
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of ``name`` ("GET", "CLIENT LIST").
 
@@ -203,6 +205,7 @@ def command(
                 syntax=syntax,
                 acl=categories,
                 history=history,
+                tips=tuple(tips.split()),
             )
         )
         return fn
@@ -363,3 +366,119 @@ def _block(seq: list[dict[str, Any]]) -> dict[str, Any]:
             "arguments": seq[1:],
         }
     return {"name": "_".join(s["name"] for s in seq)[:40], "type": "block", "arguments": seq}
+
+
+# --- COMMAND INFO / DOCS replies --------------------------------------------------------
+# Built here, next to the table they describe; respd.commands.server only routes.
+
+
+def lookup_fullname(name: bytes) -> Command | None:
+    """A command by the name COMMAND INFO/DOCS take: "get", "client|list"."""
+    parent, _, sub = name.lower().partition(b"|")
+    cmd = COMMANDS.get(parent)
+    if cmd is None or not sub:
+        return cmd
+    return cmd.subcommands.get(sub)
+
+
+def walk() -> list[Command]:
+    """Every command, each container followed by its subcommands (COMMAND LIST order)."""
+    found = []
+    for cmd in COMMANDS.values():
+        found.append(cmd)
+        found.extend(cmd.subcommands.values())
+    return found
+
+
+def key_access_flags(cmd: Command) -> list[str]:
+    """The key-spec flags respd reports: read-write or read-only, plus the access kind."""
+    if cmd.is_write:
+        return ["RW", "access"] if cmd.is_readonly else ["RW", "update"]
+    return ["RO", "access"]
+
+
+def key_specs(cmd: Command) -> list[Any]:
+    """One key spec derived from (first, last, step), or an 'unknown' spec for commands
+    whose keys are found by a function (movablekeys)."""
+    from respd.resp import AttrSet, Map, Status
+
+    flags = AttrSet(Status(f.encode()) for f in key_access_flags(cmd))
+    if cmd.getkeys is not None:
+        return [Map({b"flags": flags,
+                     b"begin_search": Map({b"type": b"unknown", b"spec": Map()}),
+                     b"find_keys": Map({b"type": b"unknown", b"spec": Map()})})]
+    if cmd.first_key <= 0:
+        return []
+    last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
+    return [Map({
+        b"flags": flags,
+        b"begin_search": Map({b"type": b"index", b"spec": Map({b"index": cmd.first_key})}),
+        b"find_keys": Map({b"type": b"range", b"spec": Map(
+            {b"lastkey": last, b"keystep": cmd.key_step, b"limit": 0})}),
+    })]
+
+
+def info_entry(cmd: Command) -> list[Any]:
+    """COMMAND INFO's 10 fields: name, arity, flags, first/last/step, ACL categories,
+    tips, key specs, subcommands."""
+    from respd.resp import AttrSet, Status
+
+    return [
+        cmd.name.encode(),
+        cmd.arity,
+        AttrSet(Status(f.encode()) for f in cmd.printed_flags()),
+        cmd.first_key,
+        cmd.last_key,
+        cmd.key_step,
+        AttrSet(Status(b"@" + c.encode()) for c in cmd.acl_categories()),
+        AttrSet(t.encode() for t in cmd.tips),
+        key_specs(cmd),
+        [info_entry(sub) for sub in cmd.subcommands.values()],
+    ]
+
+
+def _docs_argument(arg: dict[str, Any], key_index: int) -> Any:
+    """One argument map, fields in the order Redis writes them."""
+    from respd.resp import AttrSet, Map, Status
+
+    out = Map({b"name": arg["name"].encode(), b"type": arg["type"].encode()})
+    if arg["type"] == "key" and key_index >= 0:
+        out[b"key_spec_index"] = key_index
+    if "token" in arg:
+        out[b"token"] = arg["token"].encode()
+    if arg.get("flags"):
+        out[b"flags"] = AttrSet(Status(f.encode()) for f in arg["flags"])
+    if "arguments" in arg:
+        out[b"arguments"] = [_docs_argument(a, key_index) for a in arg["arguments"]]
+    return out
+
+
+def docs_entry(cmd: Command) -> Any:
+    """COMMAND DOCS's map for one command (redis-cli builds its hints from it)."""
+    from respd.resp import AttrSet, Map
+
+    out = Map({
+        b"summary": cmd.summary.encode(),
+        b"since": cmd.since.encode(),
+        b"group": cmd.group.encode(),
+        b"complexity": cmd.complexity.encode(),
+    })
+    if cmd.history:
+        out[b"history"] = AttrSet([v.encode(), text.encode()] for v, text in cmd.history)
+    arguments = cmd.docs_arguments()
+    if arguments:
+        key_index = 0 if key_specs(cmd) else -1
+        out[b"arguments"] = [_docs_argument(a, key_index) for a in arguments]
+    if cmd.subcommands:
+        out[b"subcommands"] = Map(
+            {sub.name.encode(): docs_entry(sub) for sub in cmd.subcommands.values()})
+    return out
+
+
+def help_reply(container_name: str, lines: tuple[str, ...]) -> list[Any]:
+    """addReplyHelp: Redis's header, the subcommand lines, and the HELP footer."""
+    from respd.resp import Status
+
+    text = (f"{container_name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            *lines, "HELP", "    Prints this help.")
+    return [Status(line.encode()) for line in text]

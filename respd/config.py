@@ -12,7 +12,8 @@ not depend on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from respd import errors
@@ -116,6 +117,12 @@ def _parse_save(raw: bytes) -> list[tuple[int, int]]:
     return pairs
 
 
+def _parse_hz(raw: bytes) -> int:
+    # Any int is accepted; the server clamps it to 1..500 (CONFIG_MIN_HZ/MAX_HZ).
+    return min(max(_int_kind(0, 2**31 - 1).parse(raw), 1), 500)
+
+
+HZ = Kind(_parse_hz, lambda v: b"%d" % v)
 SAVE = Kind(_parse_save, lambda v: b" ".join(b"%d %d" % p for p in v))
 
 
@@ -160,6 +167,8 @@ class Param:
     on_set: Callable[[Any, Any], None] | None = None
     # Merge partial updates (client-output-buffer-limit sets only the named classes).
     merge: bool = False
+    # Redis's PROTECTED_CONFIG: refused by CONFIG SET unless enable-protected-configs.
+    protected: bool = False
 
 
 PARAMS: dict[str, Param] = {}
@@ -167,8 +176,9 @@ _ALIASES: dict[str, str] = {}
 
 
 def param(name: str, kind: Kind, default: str, mutable: bool = True,
-          aliases: tuple[str, ...] = (), merge: bool = False) -> None:
-    PARAMS[name] = Param(name, kind, default.encode(), mutable, aliases, None, merge)
+          aliases: tuple[str, ...] = (), merge: bool = False, protected: bool = False) -> None:
+    PARAMS[name] = Param(name, kind, default.encode(), mutable, aliases, None, merge,
+                         protected)
     for alias in aliases:
         _ALIASES[alias] = name
 
@@ -176,7 +186,7 @@ def param(name: str, kind: Kind, default: str, mutable: bool = True,
 def on_config_set(name: str, hook: Callable[[Any, Any], None]) -> None:
     """Let a subsystem react when CONFIG SET changes ``name`` (hook(server, value))."""
     p = PARAMS[name]
-    PARAMS[name] = Param(p.name, p.kind, p.default, p.mutable, p.aliases, hook, p.merge)
+    PARAMS[name] = replace(p, on_set=hook)
 
 
 # Networking and limits.
@@ -184,10 +194,10 @@ param("port", PORT, "6379", mutable=False)
 param("bind", LIST, "127.0.0.1", mutable=False)
 param("unixsocket", STRING, "", mutable=False)
 param("tcp-backlog", UINT, "511", mutable=False)
-param("timeout", UINT, "0")
+param("timeout", _int_kind(0, 2**31 - 1), "0")
 param("tcp-keepalive", UINT, "300")
 param("protected-mode", BOOL, "yes")
-param("maxclients", _int_kind(1, 2**31 - 1), "10000")
+param("maxclients", _int_kind(1, 2**32 - 1), "10000")
 param("proto-max-bulk-len", MEMORY, "536870912")
 param("client-query-buffer-limit", MEMORY, "1073741824")
 param("client-output-buffer-limit", OBUF,
@@ -197,7 +207,7 @@ param("databases", _int_kind(1, 2**31 - 1), "16", mutable=False)
 param("daemonize", BOOL, "no", mutable=False)
 param("supervised", _enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False)
 param("pidfile", STRING, "", mutable=False)
-param("loglevel", _enum_kind("debug", "verbose", "notice", "warning", "nothing"), "notice")
+param("loglevel", _enum_kind("debug", "verbose", "notice", "warning"), "notice")
 param("logfile", STRING, "", mutable=False)
 param("io-threads", _int_kind(1, 128), "1", mutable=False)
 param("maxmemory", MEMORY, "0")
@@ -205,7 +215,7 @@ param("maxmemory-policy", _enum_kind(
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
     "allkeys-lfu", "allkeys-random", "noeviction"), "noeviction")
 param("maxmemory-samples", _int_kind(1, 64), "5")
-param("hz", _int_kind(1, 500), "10")
+param("hz", HZ, "10")
 param("dynamic-hz", BOOL, "yes")
 param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
@@ -214,11 +224,12 @@ param("latency-tracking", BOOL, "yes")
 param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
 param("enable-debug-command", _enum_kind("no", "yes", "local"), "yes", mutable=False)
+param("enable-protected-configs", _enum_kind("no", "yes", "local"), "no", mutable=False)
 param("cluster-enabled", BOOL, "no", mutable=False)
 
 # Persistence.
-param("dir", STRING, ".")
-param("dbfilename", STRING, "dump.rdb")
+param("dir", STRING, ".", protected=True)
+param("dbfilename", STRING, "dump.rdb", protected=True)
 param("save", SAVE, "3600 1 300 100 60 10000")
 param("appendonly", BOOL, "no")
 param("appendfilename", STRING, "appendonly.aof", mutable=False)
@@ -297,14 +308,106 @@ class Config:
         p = PARAMS[name]
         return p.kind.format(getattr(self, _attr(name)))
 
-    def matching(self, pattern: bytes) -> list[tuple[bytes, bytes]]:
-        """CONFIG GET: (name, value) for every parameter or alias matching pattern."""
-        found: dict[bytes, bytes] = {}
-        for p in PARAMS.values():
-            for name in (p.name, *p.aliases):
-                if glob_match(pattern, name.encode(), nocase=True):
-                    found[name.encode()] = self.get_raw(p.name)
-        return list(found.items())
+    def get_many(self, patterns: list[bytes]) -> list[tuple[bytes, bytes]]:
+        """CONFIG GET: a name without glob characters is looked up exactly (and answered
+        under the spelling asked for); a pattern matches parameters and aliases."""
+        found: dict[str, tuple[bytes, bytes]] = {}  # one answer per spelling
+        for pattern in patterns:
+            if not any(c in pattern for c in b"[*?"):
+                canonical = self.canonical(pattern.decode("latin-1"))
+                if canonical is not None and pattern.lower().decode("latin-1") not in found:
+                    found[pattern.lower().decode("latin-1")] = (pattern,
+                                                                self.get_raw(canonical))
+                continue
+            for p in PARAMS.values():
+                for name in (p.name, *p.aliases):
+                    if name not in found and glob_match(pattern, name.encode(), nocase=True):
+                        found[name] = (name.encode(), self.get_raw(p.name))
+        return list(found.values())
+
+    def set_many(self, pairs: list[tuple[bytes, bytes]], server: Any) -> None:
+        """CONFIG SET: every pair or none.  Names are checked first (unknown, immutable,
+        protected, duplicate), then values parsed, then subsystems told; any failure
+        restores the previous values.  Raises ReplyError with Redis's text."""
+        names: list[str] = []
+        for name, _ in pairs:
+            canonical = self.canonical(name.decode("latin-1"))
+            if canonical is None:
+                raise errors.config_unknown("SET", name)
+            p = PARAMS[canonical]
+            if not p.mutable:
+                raise config_set_error(name, errors.CONFIG_IMMUTABLE)
+            if p.protected and self.enable_protected_configs == "no":
+                raise config_set_error(name, errors.CONFIG_PROTECTED)
+            if canonical in names:
+                raise config_set_error(name, errors.CONFIG_DUPLICATE)
+            names.append(canonical)
+        previous = {n: getattr(self, _attr(n)) for n in names}
+        applied: list[str] = []
+        try:
+            for (name, raw), canonical in zip(pairs, names):
+                try:
+                    self.set(canonical, raw)
+                except ConfigError as err:
+                    raise config_set_error(name, str(err)) from None
+            for (name, _), canonical in zip(pairs, names):
+                hook = PARAMS[canonical].on_set
+                if hook is not None:
+                    applied.append(canonical)
+                    try:
+                        hook(server, getattr(self, _attr(canonical)))
+                    except ConfigError as err:
+                        raise config_set_error(name, str(err)) from None
+        except ReplyError:
+            for canonical, value in previous.items():
+                setattr(self, _attr(canonical), value)
+            for canonical in applied[:-1]:  # undo what subsystems already did
+                PARAMS[canonical].on_set(server, previous[canonical])  # type: ignore[misc]
+            raise
+
+    def rewrite(self) -> None:
+        """CONFIG REWRITE: update the config file in place.  Directive lines for known
+        parameters get the current value (later duplicates dropped), comments and other
+        lines stay, and parameters changed from their default are appended."""
+        if self.config_file is None:
+            raise errors.NO_CONFIG_FILE
+        try:
+            with open(self.config_file, encoding="latin-1") as f:
+                lines = f.read().splitlines()
+        except OSError as err:
+            raise errors.config_rewrite_failed(err.strerror or str(err)) from None
+        written: set[str] = set()
+        out: list[str] = []
+        for line in lines:
+            words = line.split()
+            canonical = self.canonical(words[0]) if words and not line.lstrip().startswith(
+                "#") else None
+            if canonical is None:
+                out.append(line)
+            elif canonical not in written:
+                out.append(self._directive(canonical))
+                written.add(canonical)
+        changed = [n for n, p in PARAMS.items()
+                   if n not in written and self.get_raw(n) != p.kind.format(
+                       p.kind.parse(p.default))]
+        if changed:
+            out.append("# Generated by CONFIG REWRITE")
+            out.extend(self._directive(n) for n in changed)
+        tmp = self.config_file + ".tmp-rewrite"
+        try:
+            with open(tmp, "w", encoding="latin-1") as f:
+                f.write("\n".join(out) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.config_file)
+        except OSError as err:
+            raise errors.config_rewrite_failed(err.strerror or str(err)) from None
+
+    def _directive(self, name: str) -> str:
+        value = self.get_raw(name).decode("latin-1")
+        if PARAMS[name].kind is STRING or not value:
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} {value}"
 
 
 def config_set_error(name: bytes, message: str) -> ReplyError:

@@ -174,3 +174,45 @@ def exec_aborted_by(err: ReplyError) -> ReplyError:
     """EXEC itself rejected (arity, auth): the transaction goes with it."""
     reason = err.line[4:] if err.line.startswith(b"ERR ") else err.line
     return ReplyError(b"EXECABORT Transaction discarded because of: " + reason)
+
+
+# Server / admin commands (COMMAND, CONFIG, CLIENT, SLOWLOG, DEBUG, SHUTDOWN...).
+INVALID_COMMAND_SPECIFIED = ReplyError("ERR Invalid command specified")
+COMMAND_HAS_NO_KEYS = ReplyError("ERR The command has no key arguments")
+INVALID_COMMAND_ARGS_NUMBER = ReplyError("ERR Invalid number of arguments specified for command")
+INVALID_COMMAND_ARGS = ReplyError("ERR Invalid arguments specified for command")
+NO_CONFIG_FILE = ReplyError("ERR The server is running without a config file")
+SLOWLOG_COUNT = ReplyError("ERR count should be greater than or equal to -1")
+DEBUG_NOT_ALLOWED = ReplyError(
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server."
+)
+NO_SHUTDOWN_IN_PROGRESS = ReplyError("ERR No shutdown in progress.")
+MONITOR_DENY_BLOCKING = ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
+FUNCTION_FLUSH_MODE = ReplyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+CLIENT_PAUSE_MODE = ReplyError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+CLIENT_UNBLOCK_REASON = ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+CLIENT_ID_POSITIVE = ReplyError("ERR client-id should be greater than 0")
+INVALID_CLIENT_ID = ReplyError("ERR Invalid client ID")
+UNBLOCKED_BY_CLIENT = ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+CLIENT_CACHING_NOT_TRACKING = ReplyError(
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled"
+)
+# CONFIG SET failure reasons (after "CONFIG SET failed (possibly related to argument ...) - ").
+CONFIG_DUPLICATE = "duplicate parameter"
+CONFIG_IMMUTABLE = "can't set immutable config"
+CONFIG_PROTECTED = "can't set protected config"
+
+
+def unknown_client_type(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown client type '" + _clean(name) + b"'")
+
+
+def no_latency_samples(event: bytes) -> ReplyError:
+    return ReplyError(b"ERR No samples available for event '" + _clean(event) + b"'")
+
+
+def config_rewrite_failed(reason: str) -> ReplyError:
+    return ReplyError("ERR Rewriting config file: " + reason)

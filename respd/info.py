@@ -1,0 +1,362 @@
+"""INFO: Redis 7.0's sections and field names, built from providers.
+
+A section is an ordered list of providers, each ``provider(server) -> [(field, value)]``.
+Subsystems add their own fields with ``add_fields("persistence", aof_fields)`` (the AOF
+writes ``aof_*``, pub/sub its counters) instead of editing this module.  Values are
+``int``, ``str``, ``bytes`` or ``float`` (printed with two decimals, as Redis does for
+ratios and rates).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from respd import REDIS_VERSION, __version__
+
+if TYPE_CHECKING:
+    from respd.server import Server
+
+Fields = list[tuple[str, Any]]
+Provider = Callable[["Server"], Fields]
+
+# Section name → providers, in the order INFO prints sections.
+SECTIONS: dict[str, list[Provider]] = {}
+# Sections left out of plain INFO (and of "default"), as in Redis 7.0.
+NOT_DEFAULT = frozenset({"commandstats", "latencystats"})
+
+
+def section(name: str) -> Callable[[Provider], Provider]:
+    """Declare a section with its first provider."""
+
+    def decorate(fn: Provider) -> Provider:
+        SECTIONS.setdefault(name, []).append(fn)
+        return fn
+
+    return decorate
+
+
+def add_fields(name: str, provider: Provider) -> None:
+    """Let a subsystem append fields to a section (``add_fields("persistence", fn)``)."""
+    SECTIONS.setdefault(name, []).append(provider)
+
+
+def human_bytes(n: int) -> str:
+    """bytesToHuman: B, K, M, G... with two decimals."""
+    if n < 1024:
+        return f"{n}B"
+    value = float(n)
+    for unit in "KMGTPE":
+        value /= 1024
+        if value < 1024 or unit == "E":
+            return f"{value:.2f}{unit}"
+    return f"{n}B"
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux /proc; ru_maxrss elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def total_system_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        return 0
+
+
+class OpsSampler:
+    """instantaneous_ops_per_sec: commands per second over the last ~1.6 s, sampled
+    every 100 ms like Redis's trackInstantaneousMetric."""
+
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+        self.samples: list[float] = []
+        self.last = (time.monotonic(), total_commands(server))
+        self.handle: Any = None
+
+    def start(self) -> None:
+        if self.handle is None and self.server.loop is not None:
+            self.handle = self.server.loop.call_later(0.1, self.tick)
+
+    def tick(self) -> None:
+        now, count = time.monotonic(), total_commands(self.server)
+        elapsed = now - self.last[0]
+        if elapsed > 0:
+            self.samples.append((count - self.last[1]) / elapsed)
+            del self.samples[:-16]
+        self.last = (now, count)
+        self.handle = None
+        self.start()
+
+    def rate(self) -> int:
+        return int(sum(self.samples) / len(self.samples)) if self.samples else 0
+
+
+def sampler(server: "Server") -> OpsSampler:
+    found = getattr(server, "ops_sampler", None)
+    if found is None:
+        found = OpsSampler(server)
+        setattr(server, "ops_sampler", found)
+    found.start()
+    return found
+
+
+def total_commands(server: "Server") -> int:
+    return server.stats["total_commands_processed"] + sum(
+        s[0] for s in server.all_command_stats().values())
+
+
+class PeakMemory:
+    value = 0
+
+
+def used_memory() -> int:
+    used = rss_bytes()
+    PeakMemory.value = max(PeakMemory.value, used)
+    return used
+
+
+# --- the sections ------------------------------------------------------------------------
+
+
+@section("server")
+def server_fields(server: "Server") -> Fields:
+    now = time.time()
+    uptime = int(now - server.start_time)
+    uname = platform.uname()
+    return [
+        ("redis_version", REDIS_VERSION),
+        ("respd_version", __version__),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", "standalone"),
+        ("os", f"{uname.system} {uname.release} {uname.machine}"),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "asyncio"),
+        ("python_version", platform.python_version()),
+        ("process_id", os.getpid()),
+        ("process_supervised", "no"),
+        ("run_id", server.run_id),
+        ("tcp_port", server.ports[0] if server.ports else server.config.port),
+        ("server_time_usec", int(now * 1_000_000)),
+        ("uptime_in_seconds", uptime),
+        ("uptime_in_days", uptime // 86400),
+        ("hz", server.config.hz),
+        ("configured_hz", server.config.hz),
+        ("lru_clock", int(now) & 0xFFFFFF),
+        ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""),
+        ("config_file", server.config.config_file or ""),
+        ("io_threads_active", 0),
+    ]
+
+
+@section("clients")
+def client_fields(server: "Server") -> Fields:
+    return [
+        ("connected_clients", len(server.clients)),
+        ("cluster_connections", 0),
+        ("maxclients", server.config.maxclients),
+        ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", server.blocking.blocked_count),
+        ("tracking_clients", sum(1 for c in server.clients.values() if c.tracking)),
+        ("clients_in_timeout_table", sum(
+            1 for c in server.clients.values()
+            if c.blocked is not None and c.blocked.deadline_ms)),
+    ]
+
+
+@section("memory")
+def memory_fields(server: "Server") -> Fields:
+    used = used_memory()
+    system = total_system_memory()
+    maxmemory = server.config.maxmemory
+    return [
+        ("used_memory", used),
+        ("used_memory_human", human_bytes(used)),
+        ("used_memory_rss", used),
+        ("used_memory_rss_human", human_bytes(used)),
+        ("used_memory_peak", PeakMemory.value),
+        ("used_memory_peak_human", human_bytes(PeakMemory.value)),
+        ("total_system_memory", system),
+        ("total_system_memory_human", human_bytes(system)),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", human_bytes(maxmemory)),
+        ("maxmemory_policy", server.config.maxmemory_policy),
+        ("mem_fragmentation_ratio", 1.0),
+        ("mem_allocator", "pymalloc"),
+        ("lazyfree_pending_objects", 0),
+    ]
+
+
+@section("persistence")
+def persistence_fields(server: "Server") -> Fields:
+    # The persistence subsystem (respd.storage.aof.Persistence) knows its own state.
+    persistence = getattr(server, "persistence", None)
+    if persistence is not None:
+        return list(persistence.info())
+    return [("loading", 0), ("rdb_changes_since_last_save", server.dirty),
+            ("rdb_last_save_time", server.last_save), ("aof_enabled", 0)]
+
+
+@section("stats")
+def stats_fields(server: "Server") -> Fields:
+    s = server.stats
+    return [
+        ("total_connections_received", s["total_connections_received"]),
+        ("total_commands_processed", total_commands(server)),
+        ("instantaneous_ops_per_sec", sampler(server).rate()),
+        ("total_net_input_bytes", s["total_net_input_bytes"]),
+        ("total_net_output_bytes", s["total_net_output_bytes"]),
+        ("rejected_connections", s["rejected_connections"]),
+        ("expired_keys", s["expired_keys"]),
+        ("expired_stale_perc", float(s["expired_stale_perc"])),
+        ("evicted_keys", s["evicted_keys"]),
+        ("evicted_clients", 0),
+        ("keyspace_hits", s["keyspace_hits"]),
+        ("keyspace_misses", s["keyspace_misses"]),
+        ("pubsub_channels", len(server.pubsub.channels)),
+        ("pubsub_patterns", len(server.pubsub.patterns)),
+        ("pubsubshard_channels", len(getattr(server.pubsub, "shard_channels", ()))),
+        ("pubsub_published", s["pubsub_published"]),
+        ("pubsub_deliveries", s["pubsub_deliveries"]),
+        ("pubsub_dropped", s["pubsub_dropped"]),
+        ("client_output_buffer_disconnections", s["client_output_buffer_disconnections"]),
+        ("total_forks", 0),
+        ("unexpected_error_replies", 0),
+        ("total_error_replies", s["total_error_replies"]),
+    ]
+
+
+@section("replication")
+def replication_fields(server: "Server") -> Fields:
+    return [
+        ("role", "master"),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", server.run_id),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", 1048576),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ]
+
+
+@section("cpu")
+def cpu_fields(server: "Server") -> Fields:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [
+        ("used_cpu_sys", f"{me.ru_stime:.6f}"),
+        ("used_cpu_user", f"{me.ru_utime:.6f}"),
+        ("used_cpu_sys_children", f"{children.ru_stime:.6f}"),
+        ("used_cpu_user_children", f"{children.ru_utime:.6f}"),
+        ("used_cpu_sys_main_thread", f"{me.ru_stime:.6f}"),
+        ("used_cpu_user_main_thread", f"{me.ru_utime:.6f}"),
+    ]
+
+
+@section("modules")
+def module_fields(server: "Server") -> Fields:
+    return []
+
+
+@section("commandstats")
+def commandstats_fields(server: "Server") -> Fields:
+    fields = []
+    for name, (calls, ns, rejected, failed) in server.all_command_stats().items():
+        usec = ns // 1000
+        per_call = usec / calls if calls else 0.0
+        fields.append((
+            "cmdstat_" + name,
+            f"calls={calls},usec={usec},usec_per_call={per_call:.2f},"
+            f"rejected_calls={rejected},failed_calls={failed}",
+        ))
+    return fields
+
+
+@section("errorstats")
+def errorstats_fields(server: "Server") -> Fields:
+    return [("errorstat_" + code.decode("latin-1"), f"count={n}")
+            for code, n in server.error_stats.items()]
+
+
+@section("latencystats")
+def latencystats_fields(server: "Server") -> Fields:
+    return []
+
+
+@section("cluster")
+def cluster_fields(server: "Server") -> Fields:
+    return [("cluster_enabled", 0)]
+
+
+@section("keyspace")
+def keyspace_fields(server: "Server") -> Fields:
+    fields = []
+    now = server.now_ms()
+    for db in server.dbs:
+        if len(db):
+            fields.append((f"db{db.index}", f"keys={len(db)},expires={len(db.expires)},"
+                                            f"avg_ttl={_avg_ttl(db.expires, now)}"))
+    return fields
+
+
+def _avg_ttl(expires: dict[bytes, int], now_ms: int) -> int:
+    """Redis estimates this by sampling; respd averages up to 1000 deadlines."""
+    total = count = 0
+    for when in expires.values():
+        total += max(when - now_ms, 0)
+        count += 1
+        if count == 1000:
+            break
+    return total // count if count else 0
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value)
+
+
+def wanted_sections(args: list[bytes]) -> list[str]:
+    """Section names to render for INFO's arguments, in Redis's printing order."""
+    names = {a.decode("latin-1").lower() for a in args} or {"default"}
+    chosen: set[str] = set()
+    for name in names:
+        if name in ("all", "everything"):
+            chosen.update(SECTIONS)  # no module-generated sections: both are the same
+        elif name == "default":
+            chosen.update(s for s in SECTIONS if s not in NOT_DEFAULT)
+        elif name in SECTIONS:
+            chosen.add(name)
+    return [s for s in SECTIONS if s in chosen]
+
+
+def render(server: "Server", args: list[bytes]) -> bytes:
+    parts = []
+    for name in wanted_sections(args):
+        lines = [f"# {name.capitalize() if name != 'cpu' else 'CPU'}"]
+        for provider in SECTIONS[name]:
+            lines.extend(f"{field}:{_format(value)}" for field, value in provider(server))
+        parts.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(parts).encode("latin-1")
