@@ -3,6 +3,9 @@ in the command table (respd.command)."""
 
 from respd.commands import connection  # noqa: F401
 from respd.commands import client, strings  # noqa: F401,E402
+from respd.commands import keyspace  # noqa: F401,E402
 from respd.commands import transactions  # noqa: F401,E402
 from respd.commands import pubsub  # noqa: F401,E402
+from respd.commands import persistence  # noqa: F401,E402
+from respd.commands import lists, zsets  # noqa: F401,E402
 from respd.commands import server  # noqa: F401,E402  (keep last: FUNCTION FLUSH fallback)

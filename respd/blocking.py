@@ -45,6 +45,8 @@ class Blocking:
         self.server = server
         self.ready: dict[tuple[int, bytes], "Database"] = {}
         self.blocked_count = 0
+        # The ready key being served: a re-run serves from it alone, as Redis does.
+        self.serving_key: bytes | None = None
 
     def park(
         self, client: Client, keys: list[bytes], timeout_ms: int, timeout_reply: Any,
@@ -122,7 +124,11 @@ class Blocking:
                 state = client.blocked
                 if state is None or state.db is not db:
                     continue
-                reply = rerun_blocked(client, state.argv)
+                self.serving_key = key
+                try:
+                    reply = rerun_blocked(client, state.argv)
+                finally:
+                    self.serving_key = None
                 if reply is BLOCKED:
                     continue
                 self.unpark(client)

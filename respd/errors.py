@@ -141,6 +141,9 @@ SSUBSCRIBE_DENY_BLOCKING = ReplyError("ERR SSUBSCRIBE isn't allowed for a DENY B
 # Keyspace (generic) commands.
 INVALID_FIRST_DB = ReplyError("ERR invalid first DB index")
 INVALID_SECOND_DB = ReplyError("ERR invalid second DB index")
+INT32_RANGE = ReplyError(
+    "ERR value is out of range, value must between -2147483648 and 2147483647"
+)
 EXPIRE_NX_CONFLICT = ReplyError(
     "ERR NX and XX, GT or LT options at the same time are not compatible"
 )
@@ -216,3 +219,47 @@ def no_latency_samples(event: bytes) -> ReplyError:
 
 def config_rewrite_failed(reason: str) -> ReplyError:
     return ReplyError("ERR Rewriting config file: " + reason)
+
+
+# Persistence (SAVE, BGSAVE, BGREWRITEAOF).
+AOF_REWRITE_IN_PROGRESS = ReplyError(
+    "ERR Background append only file rewriting already in progress")
+AOF_REWRITE_FAILED = ReplyError(
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more "
+    "information.")
+BGSAVE_IN_PROGRESS = ReplyError("ERR Background save already in progress")
+BGSAVE_CHILD_ACTIVE = ReplyError(
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
+    "in order to schedule a BGSAVE whenever possible.")
+SAVE_FAILED = ReplyError("ERR")
+
+
+# Lists and sorted sets.
+LPOS_RANK_ZERO = ReplyError(
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = ReplyError("ERR COUNT can't be negative")
+LPOS_MAXLEN_NEGATIVE = ReplyError("ERR MAXLEN can't be negative")
+NUMKEYS_POSITIVE = ReplyError("ERR numkeys should be greater than 0")
+COUNT_GREATER_ZERO = ReplyError("ERR count should be greater than 0")
+ZADD_XX_NX = ReplyError("ERR XX and NX options at the same time are not compatible")
+ZADD_GT_LT_NX = ReplyError("ERR GT, LT, and/or NX options at the same time are not compatible")
+ZADD_INCR_PAIR = ReplyError("ERR INCR option supports a single increment-element pair")
+ZSET_NAN = ReplyError("ERR resulting score is not a number (NaN)")
+MIN_MAX_NOT_FLOAT = ReplyError("ERR min or max is not a float")
+MIN_MAX_NOT_LEX = ReplyError("ERR min or max not valid string range item")
+ZRANGE_LIMIT_NEEDS_BY = ReplyError(
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+ZRANGE_WITHSCORES_BYLEX = ReplyError(
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+WEIGHT_NOT_FLOAT = ReplyError("ERR weight value is not a float")
+LIMIT_NEGATIVE = ReplyError("ERR LIMIT can't be negative")
+VALUE_OUT_OF_RANGE = ReplyError("ERR value is out of range")
+
+
+def at_least_one_key(fullname: str) -> ReplyError:
+    return ReplyError(f"ERR at least 1 input key is needed for '{fullname}' command")
+
+
+def out_of_range_between(lo: int, hi: int) -> ReplyError:
+    return ReplyError(f"ERR value is out of range, value must between {lo} and {hi}")

@@ -1,0 +1,151 @@
+"""Sorted sets: a dict member → score for O(1) lookups plus a SortedList of
+(score, member) for O(log n) ranks and ranges, in Redis's order (score, then member bytes).
+
+``listpack`` only mirrors what Redis 7.0 would report as the encoding: a set created small
+is a listpack until it grows past zset-max-listpack-entries/-value, and never goes back.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from sortedcontainers import SortedList
+
+from respd.storage.db import register_type
+
+
+class _Top:
+    """Greater than every member: (score, TOP) sorts after every (score, member)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+TOP = _Top()
+
+
+class ScoreRange:
+    """A parsed score interval: [min, max] with either end exclusive ('(' in Redis)."""
+
+    __slots__ = ("min", "max", "minex", "maxex")
+
+    def __init__(self, lo: float, hi: float, minex: bool, maxex: bool) -> None:
+        self.min, self.max, self.minex, self.maxex = lo, hi, minex, maxex
+
+    def empty(self) -> bool:
+        return self.min > self.max or (self.min == self.max and (self.minex or self.maxex))
+
+
+class LexRange:
+    """A parsed lex interval.  Each end is (kind, member): kind -1 is '-', 1 is '+',
+    0 a member, so ends compare like Redis's sdscmplex."""
+
+    __slots__ = ("min", "max", "minex", "maxex")
+
+    def __init__(self, lo: tuple[int, bytes], hi: tuple[int, bytes], minex: bool,
+                 maxex: bool) -> None:
+        self.min, self.max, self.minex, self.maxex = lo, hi, minex, maxex
+
+    def empty(self) -> bool:
+        return self.min > self.max or (self.min == self.max and (self.minex or self.maxex))
+
+
+class ZSet:
+    __slots__ = ("scores", "order", "listpack")
+
+    def __init__(self, listpack: bool = True) -> None:
+        self.scores: dict[bytes, float] = {}
+        self.order: SortedList = SortedList()
+        self.listpack = listpack
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __iter__(self) -> Iterator[tuple[float, bytes]]:
+        return iter(self.order)
+
+    def score(self, member: bytes) -> float | None:
+        return self.scores.get(member)
+
+    def set(self, member: bytes, score: float) -> None:
+        """Insert member or move it to a new score."""
+        old = self.scores.get(member)
+        if old is not None:
+            if old == score:  # Redis compares with ==, so -0 does not replace 0
+                return
+            self.order.remove((old, member))
+        self.scores[member] = score
+        self.order.add((score, member))
+
+    def remove(self, member: bytes) -> bool:
+        old = self.scores.pop(member, None)
+        if old is None:
+            return False
+        self.order.remove((old, member))
+        return True
+
+    def rank(self, member: bytes) -> int | None:
+        score = self.scores.get(member)
+        if score is None:
+            return None
+        return int(self.order.index((score, member)))
+
+    def pop(self, from_max: bool) -> tuple[float, bytes]:
+        score, member = self.order.pop(-1 if from_max else 0)
+        del self.scores[member]
+        return score, member
+
+    # --- ranges as [start, stop) positions in ascending order -------------------------------
+
+    def score_span(self, rng: ScoreRange) -> tuple[int, int]:
+        if rng.empty():
+            return 0, 0
+        order = self.order
+        start = order.bisect_left((rng.min, TOP) if rng.minex else (rng.min,))
+        stop = order.bisect_left((rng.max,) if rng.maxex else (rng.max, TOP))
+        return start, max(start, stop)
+
+    def lex_span(self, rng: LexRange) -> tuple[int, int]:
+        """Lex ranges assume every member has the same score (Redis leaves other cases
+        undefined); the first element's score stands for all."""
+        order = self.order
+        if rng.empty() or not order:
+            return 0, 0
+        score = order[0][0]
+        kind, lo = rng.min
+        if kind < 0:
+            start = 0
+        else:
+            start = order.bisect_left((score, lo, TOP) if rng.minex else (score, lo))
+        kind, hi = rng.max
+        if kind > 0:
+            stop = len(order)
+        else:
+            stop = order.bisect_left((score, hi) if rng.maxex else (score, hi, TOP))
+        return start, max(start, stop)
+
+    def slice(self, start: int, stop: int, reverse: bool = False) -> Iterable[tuple[float, bytes]]:
+        return self.order.islice(start, stop, reverse=reverse)
+
+    def delete_span(self, start: int, stop: int) -> int:
+        doomed = list(self.order.islice(start, stop))
+        for _, member in doomed:
+            del self.scores[member]
+        del self.order[start:stop]
+        return len(doomed)
+
+    def items(self) -> Iterator[tuple[bytes, float]]:
+        """(member, score) in the order a hash table scan would meet them."""
+        return iter(self.scores.items())
+
+
+def _encoding(value: ZSet) -> bytes:
+    return b"listpack" if value.listpack else b"skiplist"
+
+
+register_type(ZSet, b"zset", _encoding)
