@@ -623,6 +623,7 @@ _OBJECT_HELP = [Status(line) for line in (
     b"HELP",
     b"    Prints this help.",
 )]
+# Subcommands are declared in the order Redis lists them.
 # Redis shares one object for each small integer string: OBJECT REFCOUNT shows this.
 _SHARED_REFCOUNT = _INT32_MAX
 _SHARED_INTEGERS = 10000
@@ -640,16 +641,10 @@ def object_encoding(client: Client, argv: list[bytes]) -> Any:
     return None if value is None else ENCODINGS[type(value)](value)
 
 
-@command("OBJECT FREQ", arity=3, flags="readonly", keys=(2, 2, 1), group=GROUP,
-         since="4.0.0",
-         summary="Get the logarithmic access frequency counter of a Redis object",
-         syntax="key")
-def object_freq(client: Client, argv: list[bytes]) -> Any:
-    if client.db.lookup(argv[2]) is None:
-        return None
-    if not _lfu_policy(client):
-        raise errors.LFU_NOT_SELECTED
-    return 0  # access frequency is not tracked: every key looks freshly created
+@command("OBJECT HELP", arity=2, flags="loading stale", group=GROUP, since="6.2.0",
+         summary="Show helpful text about the different subcommands")
+def object_help(client: Client, argv: list[bytes]) -> Any:
+    return _OBJECT_HELP
 
 
 @command("OBJECT IDLETIME", arity=3, flags="readonly", keys=(2, 2, 1), group=GROUP,
@@ -680,7 +675,13 @@ def object_refcount(client: Client, argv: list[bytes]) -> Any:
     return 1
 
 
-@command("OBJECT HELP", arity=2, flags="loading stale", group=GROUP, since="6.2.0",
-         summary="Show helpful text about the different subcommands")
-def object_help(client: Client, argv: list[bytes]) -> Any:
-    return _OBJECT_HELP
+@command("OBJECT FREQ", arity=3, flags="readonly", keys=(2, 2, 1), group=GROUP,
+         since="4.0.0",
+         summary="Get the logarithmic access frequency counter of a Redis object",
+         syntax="key")
+def object_freq(client: Client, argv: list[bytes]) -> Any:
+    if client.db.lookup(argv[2]) is None:
+        return None
+    if not _lfu_policy(client):
+        raise errors.LFU_NOT_SELECTED
+    return 0  # access frequency is not tracked: every key looks freshly created
