@@ -26,6 +26,7 @@ from respd.config import Config
 from respd.dispatch import NO_REPLY, execute
 from respd.errors import ReplyError
 from respd.resp import encode
+from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
 log = logging.getLogger("respd")
@@ -75,6 +76,7 @@ class Server:
         self.ports: list[int] = []
         self.last_save = int(time.time())
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
+        self.persistence = Persistence(self)  # AOF/snapshot state, background children
         self.paused_until_ms = 0
 
     # --- statistics ----------------------------------------------------------------------
@@ -215,8 +217,8 @@ class Server:
 
     def flush(self) -> None:
         """Write the AOF buffer, then every pending reply (Redis's beforeSleep order)."""
-        if self.aof is not None:
-            self.aof.flush()
+        if self.aof is not None and self.aof.flush():
+            return  # appendfsync always: the replies wait for the pass's group fsync
         if not self.pending_writes:
             return
         clients, self.pending_writes = self.pending_writes, {}
@@ -238,6 +240,7 @@ class Server:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._shutdown = self.loop.create_future()
+        self.persistence.startup()  # load the dataset before accepting connections
         for host in self.config.bind or ["127.0.0.1"]:
             srv = await self.loop.create_server(
                 lambda: Connection(self), host=host.lstrip("-"), port=self.config.port,
@@ -273,8 +276,7 @@ class Server:
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()
-        if self.aof is not None:
-            self.aof.close()
+        self.persistence.shutdown()  # flush and fsync the AOF
         for srv in self._servers:
             await srv.wait_closed()
         self._cron_handle.cancel()
@@ -297,6 +299,7 @@ class Server:
                         and not client.in_pubsub_mode and client.transport is not None):
                     client.transport.close()
         self.pubsub.cron()
+        self.persistence.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
 

@@ -1,0 +1,320 @@
+"""The append-only file: layout, replay, truncation and corruption, rewrite, snapshots,
+and exchange with redis-server 7.0 (which loads respd's directory and vice versa)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from compat.harness import RawConnection
+from respd.config import Config
+from respd.resp import encode_request
+from respd.server import Server
+
+AOF_DIR = "appendonlydir"
+MANIFEST = "appendonly.aof.manifest"
+
+
+def aof_options(*extra: str) -> tuple[str, ...]:
+    return ("--appendonly", "yes", "--appendfsync", "always", *extra)
+
+
+def manifest_lines(workdir: Path) -> list[str]:
+    return (workdir / AOF_DIR / MANIFEST).read_text().splitlines()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def wait_rewrite(workdir: Path, before: list[str]) -> None:
+    """A rewrite is done when the manifest names a new base file."""
+    wait_for(lambda: manifest_lines(workdir)[0] != before[0], "the AOF rewrite")
+
+
+def dataset(client: Any) -> dict[bytes, Any]:
+    """Every string key of db 0 with its value."""
+    return {key: client.get(key) for key in client.keys("*")}
+
+
+# --- in-process loading (the real Server, no network) --------------------------------------
+
+
+def write_aof(workdir: Path, base: bytes, incr: bytes) -> Path:
+    """A 7.0 multi-part AOF directory holding ``base`` and one incr file."""
+    directory = workdir / AOF_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "appendonly.aof.1.base.aof").write_bytes(base)
+    (directory / "appendonly.aof.1.incr.aof").write_bytes(incr)
+    (directory / MANIFEST).write_text(
+        "file appendonly.aof.1.base.aof seq 1 type b\n"
+        "file appendonly.aof.1.incr.aof seq 1 type i\n")
+    return directory / "appendonly.aof.1.incr.aof"
+
+
+def load_server(workdir: Path, *options: tuple[str, str]) -> Server:
+    config = Config()
+    config.set("dir", str(workdir).encode())
+    config.set("appendonly", b"yes")
+    for name, value in options:
+        config.set(name, value.encode())
+    server = Server(config)
+    try:
+        server.persistence.startup()
+    finally:
+        server.persistence.shutdown()
+    return server
+
+
+def commands(*argvs: list[bytes]) -> bytes:
+    return b"".join(encode_request(argv) for argv in argvs)
+
+
+SELECT0 = [b"SELECT", b"0"]
+
+
+def test_truncated_last_command_loads_up_to_the_previous_one(tmp_path: Path) -> None:
+    head = commands(SELECT0, [b"SET", b"a", b"1"], [b"SET", b"b", b"2"])
+    last = encode_request([b"SET", b"c", b"3"])
+    for cut in range(len(last)):
+        workdir = tmp_path / f"cut{cut}"
+        incr = write_aof(workdir, b"", head + last[:cut])
+        server = load_server(workdir)
+        assert server.dbs[0].data == {b"a": b"1", b"b": b"2"}, cut
+        # The torn command is cut from the file, so the next start is clean.
+        assert incr.read_bytes() == head
+    write_aof(tmp_path / "whole", b"", head + last)
+    assert load_server(tmp_path / "whole").dbs[0].data[b"c"] == b"3"
+
+
+def test_unfinished_multi_at_the_end_is_discarded(tmp_path: Path) -> None:
+    head = commands(SELECT0, [b"SET", b"a", b"1"])
+    unit = commands([b"MULTI"], [b"SET", b"a", b"2"], [b"SET", b"b", b"2"])
+    incr = write_aof(tmp_path, b"", head + unit)
+    server = load_server(tmp_path)
+    assert server.dbs[0].data == {b"a": b"1"}
+    assert incr.read_bytes() == head
+    write_aof(tmp_path, b"", head + unit + commands([b"EXEC"]))
+    assert load_server(tmp_path).dbs[0].data == {b"a": b"2", b"b": b"2"}
+
+
+def test_truncation_is_fatal_when_aof_load_truncated_is_no(tmp_path: Path) -> None:
+    write_aof(tmp_path, b"", commands(SELECT0, [b"SET", b"a", b"1"])[:-3])
+    with pytest.raises(SystemExit) as exit_info:
+        load_server(tmp_path, ("aof-load-truncated", "no"))
+    assert exit_info.value.code == 1
+
+
+def test_truncated_base_is_fatal(tmp_path: Path) -> None:
+    base = commands(SELECT0, [b"SET", b"a", b"1"])
+    write_aof(tmp_path, base[:-2], commands([b"SET", b"b", b"2"]))
+    with pytest.raises(SystemExit):
+        load_server(tmp_path)
+
+
+def test_replay_keeps_expiry_times_and_selects_databases(tmp_path: Path) -> None:
+    future = b"%d" % (int(time.time() * 1000) + 3_600_000)
+    write_aof(tmp_path, commands(SELECT0, [b"SET", b"a", b"1"]), commands(
+        [b"SELECT", b"3"], [b"SET", b"b", b"2"], [b"PEXPIREAT", b"b", future],
+        # Loading never expires keys (Redis neither): INCR sees the old value.
+        [b"SET", b"old", b"1"], [b"PEXPIREAT", b"old", b"1"], [b"INCR", b"old"]))
+    server = load_server(tmp_path)
+    assert server.dbs[0].data == {b"a": b"1"}
+    assert server.dbs[3].data[b"b"] == b"2"
+    assert server.dbs[3].expires[b"b"] == int(future)
+    assert server.dbs[3].data[b"old"] == b"2"
+    assert server.dirty == 0
+
+
+def test_garbage_in_the_middle_refuses_to_start(spawn: Any, tmp_path: Path) -> None:
+    good = commands(SELECT0, [b"SET", b"a", b"1"])
+    write_aof(tmp_path, b"", good + b"garbage!\r\n" + commands([b"SET", b"b", b"2"]))
+    with pytest.raises(RuntimeError) as failure:
+        spawn("respd", *aof_options(), workdir=str(tmp_path))
+    message = str(failure.value)
+    assert "server exited early" in message
+    assert f"Bad file format reading the append only file appendonly.aof.1.incr.aof at offset {len(good)}" in message
+
+
+def test_unknown_command_refuses_to_start(tmp_path: Path) -> None:
+    write_aof(tmp_path, b"", commands(SELECT0, [b"NOSUCHCOMMAND", b"x"]))
+    with pytest.raises(SystemExit):
+        load_server(tmp_path)
+
+
+# --- the server end to end ------------------------------------------------------------------
+
+
+def test_fresh_start_layout_and_restart(spawn: Any, tool: Any, tmp_path: Path) -> None:
+    server = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    assert manifest_lines(tmp_path) == ["file appendonly.aof.1.base.aof seq 1 type b",
+                                        "file appendonly.aof.1.incr.aof seq 1 type i"]
+    r = server.client()
+    r.set("a", "1")
+    r.set("ttl", "x", ex=1000)
+    r.incr("n")
+    r.incr("n")
+    r5 = server.client(db=5)
+    r5.set("in5", "five")
+    check = subprocess.run([tool("redis-check-aof"), str(tmp_path / AOF_DIR / MANIFEST)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "All AOF files and manifest are valid" in check.stdout
+    ttl_before = r.pttl("ttl")
+    server.stop("kill")
+    server.start()
+    r = server.client()
+    assert r.get("a") == b"1" and r.get("n") == b"2"
+    assert 0 < r.pttl("ttl") <= ttl_before
+    assert server.client(db=5).get("in5") == b"five"
+
+
+def test_bgrewriteaof_compacts_and_keeps_later_writes(spawn: Any, tool: Any,
+                                                     tmp_path: Path) -> None:
+    server = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    r = server.client()
+    for i in range(200):
+        r.incr("counter")
+    r.set("expiring", "v", px=3_600_000)
+    before = manifest_lines(tmp_path)
+    size_before = sum(f.stat().st_size for f in (tmp_path / AOF_DIR).iterdir())
+    assert r.bgrewriteaof() in (True, b"Background append only file rewriting started")
+    wait_rewrite(tmp_path, before)
+    r.set("after", "rewrite")
+    assert manifest_lines(tmp_path) == ["file appendonly.aof.2.base.aof seq 2 type b",
+                                        "file appendonly.aof.2.incr.aof seq 2 type i"]
+    names = sorted(os.listdir(tmp_path / AOF_DIR))
+    assert names == ["appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", MANIFEST]
+    size_after = sum(f.stat().st_size for f in (tmp_path / AOF_DIR).iterdir())
+    assert size_after < size_before
+    check = subprocess.run([tool("redis-check-aof"), str(tmp_path / AOF_DIR / MANIFEST)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    server.stop("kill")
+    server.start()
+    r = server.client()
+    assert r.get("counter") == b"200" and r.get("after") == b"rewrite"
+    assert r.pttl("expiring") > 3_500_000
+
+
+def test_rewrite_under_write_load_loses_nothing(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", *aof_options("--appendfsync", "everysec"), workdir=str(tmp_path))
+    stop = threading.Event()
+
+    def writer(tid: int) -> None:
+        r = server.client()
+        n = 0
+        while not stop.is_set():
+            r.set(f"w{tid}:{n % 300}", n)
+            r.incr(f"count{tid}")
+            n += 1
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(3)]
+    for t in threads:
+        t.start()
+    r = server.client()
+    try:
+        for _ in range(3):
+            before = manifest_lines(tmp_path)
+            time.sleep(0.2)
+            r.bgrewriteaof()
+            wait_rewrite(tmp_path, before)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    expected = dataset(r)
+    assert len(expected) > 3
+    server.stop("term")  # SHUTDOWN path: flush and fsync even with everysec
+    server.start()
+    assert dataset(server.client()) == expected
+
+
+def test_bgrewriteaof_twice_reports_in_progress(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    r = server.client()
+    r.mset({f"k{i}": "x" * 100 for i in range(20000)})
+    before = manifest_lines(tmp_path)
+    conn = RawConnection(server.port)
+    replies = []
+    for _ in range(2):
+        conn.send([b"BGREWRITEAOF"])
+        replies.append(conn.read())
+    conn.close()
+    assert replies[0] == b"+Background append only file rewriting started\r\n"
+    # The child may already have finished: then a second rewrite starts.
+    assert replies[1] in (b"-ERR Background append only file rewriting already in progress\r\n",
+                          replies[0])
+    wait_rewrite(tmp_path, before)
+
+
+def test_save_bgsave_lastsave_and_restart_from_snapshot(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", workdir=str(tmp_path))
+    r = server.client()
+    r.set("snap", "shot")
+    r.set("ttl", "v", px=3_600_000)
+    before = r.lastsave()
+    assert r.save() is True
+    assert (tmp_path / "dump.rdb").exists()
+    assert r.lastsave() >= before
+    r.set("later", "1")
+    assert r.bgsave() is True
+    wait_for(lambda: b"later" in (tmp_path / "dump.rdb").read_bytes(), "BGSAVE")
+    with pytest.raises(Exception, match="syntax error"):
+        r.execute_command("BGSAVE", "now")
+    server.stop("kill")
+    server.start()
+    r = server.client()
+    assert r.get("snap") == b"shot" and r.get("later") == b"1"
+    assert r.pttl("ttl") > 3_500_000
+
+
+# --- exchange with redis-server 7.0 ----------------------------------------------------------
+
+
+def test_redis_server_loads_respd_aof(spawn: Any, tmp_path: Path) -> None:
+    respd = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    r = respd.client()
+    r.set("s", "v")
+    r.set("t", "x", px=3_600_000)
+    for _ in range(5):
+        r.incr("n")
+    respd.client(db=2).set("two", "2")
+    before = manifest_lines(tmp_path)
+    r.bgrewriteaof()
+    wait_rewrite(tmp_path, before)
+    r.set("post", "rewrite")
+    respd.stop("term")
+    redis = spawn("redis", *aof_options("--aof-use-rdb-preamble", "no"), workdir=str(tmp_path))
+    ref = redis.client()
+    assert ref.mget("s", "n", "post") == [b"v", b"5", b"rewrite"]
+    assert ref.pttl("t") > 3_500_000
+    assert redis.client(db=2).get("two") == b"2"
+
+
+def test_respd_loads_redis_server_aof(spawn: Any, tmp_path: Path) -> None:
+    redis = spawn("redis", *aof_options("--aof-use-rdb-preamble", "no"), workdir=str(tmp_path))
+    ref = redis.client()
+    ref.set("s", "v")
+    ref.set("t", "x", ex=3600)
+    ref.incrbyfloat("f", "1.5")
+    ref.execute_command("BGREWRITEAOF")
+    wait_for(lambda: ref.info("persistence")["aof_rewrite_in_progress"] == 0
+             and ref.info("persistence")["aof_rewrite_scheduled"] == 0, "redis rewrite")
+    ref.incr("n")
+    redis.client(db=1).set("one", "1")
+    redis.stop("term")
+    respd = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    r = respd.client()
+    assert r.mget("s", "f", "n") == [b"v", b"1.5", b"1"]
+    assert r.pttl("t") > 3_500_000
+    assert respd.client(db=1).get("one") == b"1"
