@@ -213,22 +213,26 @@ class PyRequestParser:
 # --- the reader connections use --------------------------------------------------------------
 
 
-_DIGITS = bytes(len(b"%d" % i) for i in range(65536))
+# Decimal digits of 0..255, for translating a bytes object of lengths in one C call.
+_DIGITS = bytes(len(b"%d" % i) for i in range(256))
 
 
-def _encoded_size(requests: list[list[bytes]]) -> int:
-    """Bytes the requests took on the wire (canonical multibulk, the only form the
-    exact parser accepts).  C-level iteration: this runs for every batch."""
-    flat = list(chain.from_iterable(requests))
-    lens = list(map(len, flat))
+def _checked_size(requests: list[list[bytes]]) -> int:
+    """Bytes the requests took on the wire (canonical multibulk, the only form the exact
+    parser accepts), or -1 when something is not a list of bulk strings (len() of an
+    int, None or error element raises).  Whole-batch C-level iteration: it runs for
+    every read, so no per-argument Python code."""
     try:
-        digits = sum(map(_DIGITS.__getitem__, lens))
-    except IndexError:
-        digits = sum(len(b"%d" % n) for n in lens)
-    return (
-        sum(lens) + digits + 5 * len(flat)
-        + 3 * len(requests) + sum(map(_DIGITS.__getitem__, map(len, requests)))
-    )
+        flat = list(chain.from_iterable(requests))
+        lens = list(map(len, flat))
+        counts = list(map(len, requests))
+    except TypeError:
+        return -1
+    try:
+        digits = sum(bytes(lens).translate(_DIGITS)) + sum(bytes(counts).translate(_DIGITS))
+    except ValueError:  # a length above 255
+        digits = sum(len(b"%d" % n) for n in lens) + sum(len(b"%d" % n) for n in counts)
+    return sum(lens) + digits + 5 * len(flat) + 3 * len(requests)
 
 
 class RequestReader:
@@ -268,16 +272,19 @@ class RequestReader:
         self._fed += len(data)
         batch_start = self._consumed
         requests: list[list[bytes]] = []
+        append = requests.append
         try:
             while (req := fast.gets()) is not False:
-                if type(req) is not list or not all(type(a) is bytes for a in req):
-                    return self._reparse(batch_start)
-                if req:
-                    requests.append(req)
+                append(req)
         except hiredis.ProtocolError:
             return self._reparse(batch_start)
         if requests:
-            self._consumed += _encoded_size(requests)
+            size = _checked_size(requests)
+            if size < 0:
+                return self._reparse(batch_start)
+            self._consumed += size
+            if [] in requests:  # "*0" requests are skipped, as Redis does
+                requests = [r for r in requests if r]
         if self._consumed == self._fed:
             self._chunks.clear()
             self._fed = self._consumed = self._checked = 0
