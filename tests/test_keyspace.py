@@ -1,0 +1,305 @@
+"""Keyspace (generic) commands through real clients: SCAN's guarantee under concurrent
+writes, expiry (lazy and active), whole-database operations, redis-cli, and the AOF
+form of expiring writes.  Byte-exact replies are compared with redis-server in
+compat/cases/keyspace_*.txt."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import time
+from typing import Any
+
+import pytest
+import redis
+
+
+def poll(predicate: Any, timeout: float = 5.0) -> bool:
+    """True once predicate() holds; bounded so a regression fails instead of hanging."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+# --- SCAN ------------------------------------------------------------------------------
+
+
+def test_scan_returns_every_key_once(r: redis.Redis) -> None:
+    r.mset({f"k{i}": i for i in range(2000)})
+    seen: list[bytes] = []
+    cursor = 0
+    calls = 0
+    while True:
+        cursor, keys = r.scan(cursor, count=50)
+        seen.extend(keys)
+        calls += 1
+        if cursor == 0:
+            break
+        assert calls < 2000
+    assert len(seen) == 2000
+    assert set(seen) == {f"k{i}".encode() for i in range(2000)}
+    assert calls > 10  # COUNT is honoured: the scan took many steps
+
+
+def test_scan_survives_inserts_and_deletes(r: redis.Redis) -> None:
+    stable = {f"stable{i}".encode() for i in range(1000)}
+    r.mset({k: 1 for k in stable})
+    r.mset({f"doomed{i}": 1 for i in range(500)})
+    seen: list[bytes] = []
+    cursor, step = 0, 0
+    while True:
+        cursor, keys = r.scan(cursor, count=20)
+        seen.extend(keys)
+        # churn between calls: new keys, deleted keys, and a second scan restarting
+        r.set(f"new{step}", 1)
+        r.delete(f"doomed{step}")
+        r.scan(0, count=5)
+        step += 1
+        if cursor == 0:
+            break
+        assert step < 5000
+    # every key present for the whole scan comes back, exactly once
+    assert sorted(k for k in seen if k in stable) == sorted(stable)
+
+
+def test_scan_match_type_and_expired(r: redis.Redis) -> None:
+    r.mset({"user:1": "a", "user:2": "b", "other": "c"})
+    r.rpush("user:list", "x")
+    r.set("user:gone", "x", px=1)
+    assert poll(lambda: r.pttl("user:gone") == -2 or r.exists("user:gone") == 0)
+    assert sorted(r.scan_iter(match="user:*")) == [b"user:1", b"user:2", b"user:list"]
+    assert sorted(r.scan_iter(match="user:*", _type="STRING")) == [b"user:1", b"user:2"]
+    assert list(r.scan_iter(_type="list")) == [b"user:list"]
+
+
+def test_scan_resp3_and_asyncio(respd: Any) -> None:
+    import asyncio
+
+    import redis.asyncio as aredis
+
+    async def run() -> list[bytes]:
+        client = aredis.Redis(port=respd.port, protocol=3)
+        try:
+            await client.flushall()
+            await client.mset({f"a{i}": i for i in range(300)})
+            return [k async for k in client.scan_iter(count=7)]
+        finally:
+            await client.aclose()
+
+    keys = asyncio.run(run())
+    assert sorted(keys) == sorted(f"a{i}".encode() for i in range(300))
+
+
+def test_keys_and_randomkey(r: redis.Redis) -> None:
+    assert r.randomkey() is None
+    r.mset({"a": 1, "b": 2, "": 3})
+    assert sorted(r.keys("*")) == [b"", b"a", b"b"]
+    assert sorted(r.keys("?")) == [b"a", b"b"]
+    assert {r.randomkey() for _ in range(50)} <= {b"", b"a", b"b"}
+
+
+# --- expiry --------------------------------------------------------------------------
+
+
+def test_active_expiry_removes_untouched_keys(r: redis.Redis) -> None:
+    r.set("keep", 1)
+    for i in range(20):
+        r.set(f"short{i}", 1, px=50)
+    assert r.dbsize() == 21
+    # nobody reads the keys: only the server's cron can remove them
+    assert poll(lambda: r.dbsize() == 1)
+    assert r.exists("keep") == 1
+
+
+def test_lazy_expiry_and_ttl_replies(r: redis.Redis) -> None:
+    r.set("k", "v", px=30)
+    assert r.pttl("k") > 0
+    assert poll(lambda: r.get("k") is None)
+    assert r.ttl("k") == -2
+    r.set("p", "v")
+    assert r.ttl("p") == -1
+    assert r.expire("p", 100) is True
+    assert r.ttl("p") == 100
+    assert r.expire("p", 200, nx=True) is False
+    assert r.expire("p", 200, gt=True) is True
+    assert r.ttl("p") == 200
+    assert r.persist("p") is True
+    assert r.ttl("p") == -1
+    assert r.expire("p", -1) is True
+    assert r.exists("p") == 0
+
+
+def test_expiretime_absolute(r: redis.Redis) -> None:
+    when = int(time.time()) + 1000
+    r.set("k", "v")
+    r.expireat("k", when)
+    assert r.expiretime("k") == when
+    assert r.pexpiretime("k") == when * 1000
+    assert r.expiretime("nokey") == -2
+
+
+def test_expire_errors(r: redis.Redis) -> None:
+    r.set("k", "v")
+    with pytest.raises(redis.ResponseError, match="NX and XX, GT or LT options"):
+        r.expire("k", 10, nx=True, xx=True)
+    with pytest.raises(redis.ResponseError, match="invalid expire time in 'expire' command"):
+        r.expire("k", 2**63 - 1)
+    with pytest.raises(redis.ResponseError, match="^Unsupported option foo$"):
+        r.execute_command("EXPIRE", "k", 10, "foo")
+
+
+# --- whole databases, watch, blocking --------------------------------------------------
+
+
+def test_swapdb_moves_data_and_breaks_watch(respd: Any, r: redis.Redis) -> None:
+    r.set("x", "db0")
+    other = respd.client(db=1)
+    try:
+        other.set("y", "db1")
+        with r.pipeline() as pipe:
+            pipe.watch("x")
+            r.swapdb(0, 1)
+            pipe.multi()
+            pipe.get("x")
+            with pytest.raises(redis.WatchError):
+                pipe.execute()
+        assert r.get("y") == b"db1"
+        assert other.get("x") == b"db0"
+    finally:
+        other.close()
+
+
+def test_swapdb_wakes_blocked_client(respd: Any, r: redis.Redis) -> None:
+    import threading
+
+    db1 = respd.client(db=1)
+    blocked = respd.client(db=0)
+    result: list[Any] = []
+    try:
+        db1.rpush("q", "job")
+        thread = threading.Thread(target=lambda: result.append(blocked.blpop("q", timeout=5)))
+        thread.start()
+        assert poll(lambda: r.info("clients")["blocked_clients"] == 1)
+        r.swapdb(0, 1)
+        thread.join(10)
+        assert result == [(b"q", b"job")]
+    finally:
+        db1.close()
+        blocked.close()
+
+
+def test_flushall_and_flushdb(respd: Any, r: redis.Redis) -> None:
+    other = respd.client(db=2)
+    try:
+        r.set("a", 1)
+        other.set("b", 1)
+        assert r.flushdb(asynchronous=True) is True
+        assert r.dbsize() == 0 and other.dbsize() == 1
+        assert r.flushall() is True
+        assert other.dbsize() == 0
+    finally:
+        other.close()
+
+
+def test_copy_is_independent_and_move(respd: Any, r: redis.Redis) -> None:
+    r.rpush("l", "a", "b")
+    assert r.copy("l", "l2") is True
+    r.rpush("l2", "c")
+    assert r.lrange("l", 0, -1) == [b"a", b"b"]
+    r.set("k", "v", ex=100)
+    assert r.move("k", 3) is True
+    other = respd.client(db=3)
+    try:
+        assert other.get("k") == b"v"
+        assert 0 < other.ttl("k") <= 100
+    finally:
+        other.close()
+
+
+def test_object_and_type(r: redis.Redis, r3: redis.Redis) -> None:
+    r.set("n", 12)
+    r.set("s", "x" * 50)
+    assert r.object("encoding", "n") == b"int"
+    assert r.object("encoding", "s") == b"raw"
+    assert r.type("s") == b"string"
+    assert r3.type("nokey") == b"none"
+    assert r.object("idletime", "s") == 0
+
+
+# --- redis-cli --------------------------------------------------------------------------
+
+
+def test_redis_cli_scan_and_keyspace(respd: Any, r: redis.Redis, tool: Any) -> None:
+    cli = tool("redis-cli")
+    r.mset({f"cli:{i}": i for i in range(120)})
+    r.expire("cli:1", 100)
+
+    def run(*args: str) -> str:
+        out = subprocess.run([cli, "-p", str(respd.port), *args], capture_output=True,
+                             text=True, timeout=20)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    keys = run("--scan", "--pattern", "cli:*").split()
+    assert sorted(keys) == sorted(f"cli:{i}" for i in range(120))
+    assert run("TTL", "cli:1").strip() == "100"
+    assert run("TYPE", "cli:2").strip() == "string"
+    assert run("DEL", "cli:2", "cli:3", "nokey").strip() == "2"
+    assert run("DBSIZE").strip() == "118"
+
+
+# --- AOF: expiring writes are logged with absolute times -------------------------------
+
+
+def _aof_commands(workdir: str) -> list[list[bytes]]:
+    """Every command in the server's append-only file(s), in order."""
+    from compat.harness import _frame_end
+
+    commands: list[list[bytes]] = []
+    for path in sorted(glob.glob(os.path.join(workdir, "**", "*.aof*"), recursive=True)):
+        if path.endswith(".manifest"):
+            continue
+        data = open(path, "rb").read()
+        pos = 0
+        while pos < len(data) and data[pos:pos + 1] == b"*":
+            end = _frame_end(data, pos)
+            assert end is not None
+            count, rest = data[pos + 1:end].split(b"\r\n", 1)
+            parts = rest.split(b"\r\n")
+            commands.append([parts[i] for i in range(1, 2 * int(count), 2)])
+            pos = end
+    return commands
+
+
+def test_aof_logs_absolute_expiry(spawn: Any, tmp_path: Any) -> None:
+    server = spawn("respd", "--appendonly", "yes", "--appendfsync", "always",
+                   workdir=str(tmp_path))
+    c = server.client()
+    try:
+        c.set("a", "1", ex=1000)
+        c.expire("a", 2000)
+        c.set("b", "2", get=True)
+        c.set("c", "v")
+        c.expire("c", -1)
+        c.incrbyfloat("f", "1.5")
+        c.set("g", "v")
+        c.getex("g", px=500000)
+        c.getex("g", persist=True)
+        c.getset("g", "w")
+    finally:
+        c.close()
+    logged = [cmd for cmd in _aof_commands(str(tmp_path))
+              if cmd[0].upper() not in (b"SELECT", b"MULTI", b"EXEC")]
+    names = [cmd[0].upper() for cmd in logged]
+    assert names == [b"SET", b"PEXPIREAT", b"SET", b"SET", b"DEL", b"SET", b"SET",
+                     b"PEXPIREAT", b"PERSIST", b"SET"]
+    now_ms = time.time() * 1000
+    assert logged[0][3].upper() == b"PXAT" and int(logged[0][4]) > now_ms + 900_000
+    assert int(logged[1][2]) > now_ms + 1_900_000
+    assert logged[2] == [b"SET", b"b", b"2"]
+    assert logged[5] == [b"SET", b"f", b"1.5", b"KEEPTTL"]
+    assert logged[9] == [b"SET", b"g", b"w"]
