@@ -1,13 +1,21 @@
-"""CLIENT subcommands."""
+"""CLIENT subcommands (Redis 7.0.15's set: no SETINFO, no NO-TOUCH) and client pausing.
+
+CLIENT PAUSE parks a paused client's next request (and everything it pipelines after
+it) in ``client.pending`` behind a marker ``BlockState``; when the pause ends the client
+is unparked and its requests run again, meeting the pause check afresh.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from respd import errors
-from respd.client import Client
-from respd.command import command, container
-from respd.resp import OK
+from respd.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, BlockState, Client
+from respd.command import Command, command, container, help_reply
+from respd.dispatch import NO_REPLY
+from respd.numbers import parse_int
+from respd.resp import OK, AttrSet, Map, Verbatim
 
 GROUP = "connection"
 
@@ -40,3 +48,424 @@ def client_getname(client: Client, argv: list[bytes]) -> Any:
          since="5.0.0", summary="Returns the client ID for the current connection")
 def client_id(client: Client, argv: list[bytes]) -> Any:
     return client.id
+
+
+ADMIN = "admin noscript loading stale"
+PLAIN = "noscript loading stale"
+
+
+# --- CLIENT LIST / INFO ---------------------------------------------------------------------
+
+CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"slave": "replica",
+                b"replica": "replica", b"pubsub": "pubsub"}
+
+
+def client_type(client: Client) -> str:
+    # Monitors count as normal clients, as in Redis's getClientType.
+    return "pubsub" if client.in_pubsub_mode else "normal"
+
+
+def _flags(client: Client) -> str:
+    """Flag letters in catClientInfoString's order."""
+    flags = ""
+    if client.is_monitor:
+        flags += "O"
+    if client.in_pubsub_mode:
+        flags += "P"
+    if client.multi is not None:
+        flags += "x"
+    if client.blocked is not None:
+        flags += "b"
+    if client.dirty_cas:
+        flags += "d"
+    if client.close_after_reply:
+        flags += "c"
+    if client.no_evict:
+        flags += "e"
+    return flags or "N"
+
+
+def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
+    """One CLIENT LIST line; ``current`` is the command the caller is running, which
+    Redis already reports as the caller's cmd=."""
+    now = time.time()
+    queued = len(client.multi) if client.multi is not None else -1
+    qbuf = client.reader.buffered()
+    out = sum(len(chunk) for chunk in client.out)
+    cmd = current if client is me else client.last_cmd
+    return (
+        f"id={client.id} addr={client.addr.decode()} laddr={client.laddr.decode()} "
+        f"fd={client.fd} name={client.name.decode('latin-1')} "
+        f"age={int(now - client.created)} idle={int(now - client.last_interaction)} "
+        f"flags={_flags(client)} db={client.db.index} sub={len(client.channels)} "
+        f"psub={len(client.patterns)} ssub={len(client.shard_channels)} multi={queued} "
+        f"qbuf={qbuf} qbuf-free={max(32768 - qbuf, 0)} argv-mem=0 multi-mem=0 "
+        f"rbs=16384 rbp=16384 obl=0 oll={len(client.out)} omem={out} "
+        f"tot-mem={16384 + qbuf + out} events=r cmd={cmd.decode('latin-1')} "
+        f"user=default redir=-1 resp={client.resp}"
+    ).encode()
+
+
+@command("CLIENT LIST", arity=-2, flags=ADMIN, group=GROUP, since="2.4.0",
+         summary="Get the list of client connections",
+         complexity="O(N) where N is the number of client connections",
+         syntax="[TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:integer ...]",
+         tips="nondeterministic_output")
+def client_list(client: Client, argv: list[bytes]) -> Any:
+    clients = list(client.server.clients.values())
+    if len(argv) == 4 and argv[2].lower() == b"type":
+        wanted = CLIENT_TYPES.get(argv[3].lower())
+        if wanted is None:
+            raise errors.unknown_client_type(argv[3])
+        clients = [c for c in clients if client_type(c) == wanted]
+    elif len(argv) > 3 and argv[2].lower() == b"id":
+        ids = []
+        for raw in argv[3:]:
+            ident = parse_int(raw)
+            if ident is None:
+                raise errors.INVALID_CLIENT_ID
+            ids.append(ident)
+        table = client.server.clients
+        clients = [table[i] for i in ids if i in table]
+    elif len(argv) != 2:
+        raise errors.SYNTAX
+    return Verbatim(b"".join(client_info_line(c, client, b"client|list") + b"\n"
+                             for c in clients))
+
+
+@command("CLIENT INFO", arity=2, flags=PLAIN, group=GROUP, since="6.2.0",
+         summary="Returns information about the current client connection.",
+         tips="nondeterministic_output")
+def client_info(client: Client, argv: list[bytes]) -> Any:
+    return Verbatim(client_info_line(client, client, b"client|info") + b"\n")
+
+
+# --- CLIENT KILL ---------------------------------------------------------------------------
+
+class KillFilter:
+    """CLIENT KILL's criteria; every one given must match."""
+
+    def __init__(self) -> None:
+        self.ident: int | None = None
+        self.kind: str | None = None
+        self.addr: bytes | None = None
+        self.laddr: bytes | None = None
+        self.skipme = True
+
+    def matches(self, target: Client, me: Client) -> bool:
+        return not (
+            (self.ident is not None and target.id != self.ident)
+            or (self.kind is not None and client_type(target) != self.kind)
+            or (self.addr is not None and target.addr != self.addr)
+            or (self.laddr is not None and target.laddr != self.laddr)
+            or (self.skipme and target is me)
+        )
+
+
+def _kill_filter(argv: list[bytes]) -> KillFilter:
+    """The new form's option/value pairs, checked in Redis's order."""
+    found = KillFilter()
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        if i + 1 >= len(argv):
+            raise errors.SYNTAX
+        value = argv[i + 1]
+        if opt == b"id":
+            ident = parse_int(value)
+            if ident is None or ident < 1:
+                raise errors.CLIENT_ID_POSITIVE
+            found.ident = ident
+        elif opt == b"type":
+            kind = CLIENT_TYPES.get(value.lower())
+            if kind is None:
+                raise errors.unknown_client_type(value)
+            found.kind = kind
+        elif opt == b"addr":
+            found.addr = value
+        elif opt == b"laddr":
+            found.laddr = value
+        elif opt == b"user":
+            if value != b"default":
+                raise errors.no_such_user(value)
+        elif opt == b"skipme":
+            if value.lower() not in (b"yes", b"no"):
+                raise errors.SYNTAX
+            found.skipme = value.lower() == b"yes"
+        else:
+            raise errors.SYNTAX
+        i += 2
+    return found
+
+
+def kill_client(target: Client, me: Client) -> None:
+    """The caller itself goes after this reply; anyone else goes now."""
+    if target is me:
+        target.close_after_reply = True
+    elif target.transport is not None:
+        target.transport.close()
+
+
+@command("CLIENT KILL", arity=-3, flags=ADMIN, group=GROUP, since="2.4.0",
+         summary="Kill the connection of a client",
+         complexity="O(N) where N is the number of client connections",
+         syntax="ip:port | ([ID client-id:integer] [TYPE (NORMAL | MASTER | SLAVE | REPLICA "
+                "| PUBSUB)] [USER username] [ADDR ip:port] [LADDR ip:port] "
+                "[SKIPME yes/no])")
+def client_kill(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:  # the old form: CLIENT KILL addr
+        old = KillFilter()
+        old.addr, old.skipme = argv[2], False
+        victims = [c for c in client.server.clients.values() if old.matches(c, client)]
+        if not victims:
+            raise errors.NO_SUCH_CLIENT
+        for victim in victims:
+            kill_client(victim, client)
+        return OK
+    criteria = _kill_filter(argv)
+    victims = [c for c in client.server.clients.values() if criteria.matches(c, client)]
+    for victim in victims:
+        kill_client(victim, client)
+    return len(victims)
+
+
+# --- CLIENT REPLY / NO-EVICT / tracking introspection ---------------------------------------
+
+@command("CLIENT REPLY", arity=3, flags=PLAIN, group=GROUP, since="3.2.0",
+         summary="Instruct the server whether to reply to commands",
+         syntax="ON | OFF | SKIP")
+def client_reply(client: Client, argv: list[bytes]) -> Any:
+    mode = argv[2].lower()
+    if mode == b"on":
+        client.reply_mode = REPLY_ON
+        return OK
+    if mode == b"off":
+        client.reply_mode = REPLY_OFF
+    elif mode == b"skip":
+        # Skips the *next* reply: this command itself answers nothing.
+        if client.reply_mode != REPLY_OFF:
+            client.reply_mode = REPLY_SKIP
+    else:
+        raise errors.SYNTAX
+    return NO_REPLY
+
+
+@command("CLIENT NO-EVICT", arity=3, flags=ADMIN, group=GROUP, since="7.0.0",
+         summary="Set client eviction mode for the current connection", syntax="ON | OFF")
+def client_no_evict(client: Client, argv: list[bytes]) -> Any:
+    client.no_evict = _on_off(argv[2])
+    return OK
+
+
+def _on_off(raw: bytes) -> bool:
+    low = raw.lower()
+    if low not in (b"on", b"off"):
+        raise errors.SYNTAX
+    return low == b"on"
+
+
+@command("CLIENT GETREDIR", arity=2, flags=PLAIN, group=GROUP, since="6.0.0",
+         summary="Get tracking notifications redirection client ID if any")
+def client_getredir(client: Client, argv: list[bytes]) -> Any:
+    return -1  # respd has no client-side caching: tracking is always off
+
+
+@command("CLIENT TRACKINGINFO", arity=2, flags=PLAIN, group=GROUP, since="6.2.0",
+         summary="Return information about server assisted client side caching for the "
+         "current connection")
+def client_trackinginfo(client: Client, argv: list[bytes]) -> Any:
+    return Map({b"flags": AttrSet([b"off"]), b"redirect": -1, b"prefixes": []})
+
+
+# --- CLIENT UNBLOCK ------------------------------------------------------------------------
+
+@command("CLIENT UNBLOCK", arity=-3, flags=ADMIN, group=GROUP, since="5.0.0",
+         summary="Unblock a client blocked in a blocking command from a different "
+         "connection", complexity="O(log N) where N is the number of client connections",
+         syntax="client-id:integer [TIMEOUT | ERROR]")
+def client_unblock(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 4:
+        raise errors.unknown_subcommand_or_arity(argv[1], "CLIENT")
+    as_error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            raise errors.CLIENT_UNBLOCK_REASON
+        as_error = reason == b"error"
+    ident = parse_int(argv[2])
+    if ident is None:
+        raise errors.NOT_INTEGER
+    target = client.server.clients.get(ident)
+    if target is None or target.blocked is None:
+        return 0
+    if target.blocked.keys is not PAUSE_KEYS:  # a paused client would be paused again
+        reply = errors.UNBLOCKED_BY_CLIENT if as_error else target.blocked.timeout_reply
+        client.server.blocking.unblock(target, reply)
+    return 1
+
+
+# --- CLIENT PAUSE / UNPAUSE ----------------------------------------------------------------
+
+PAUSE_KEYS: list[bytes] = []  # identifies the BlockState of a paused client
+
+
+class ClientPause:
+    """The server's pause: until when, whether only writes wait, and who is parked."""
+
+    def __init__(self) -> None:
+        self.writes_only = True
+        self.parked: dict[Client, None] = {}
+        self.timer: Any = None
+
+    @staticmethod
+    def of(server: Any) -> "ClientPause":
+        state = getattr(server, "client_pause", None)
+        if state is None:
+            state = ClientPause()
+            server.client_pause = state
+        return state
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def pause_postpones(client: Client, cmd: Command, argv: list[bytes]) -> bool:
+    """Called by dispatch while a pause is on: park the request if the pause holds it
+    (all commands, or in WRITE mode those that write or may replicate)."""
+    server = client.server
+    if now_ms() >= server.paused_until_ms:
+        end_pause(server)
+        return False
+    state = ClientPause.of(server)
+    if state.writes_only and not _writes(client, cmd):
+        return False
+    client.pending.appendleft(argv)
+    client.blocked = BlockState(client.db, PAUSE_KEYS, argv, None, 0)
+    server.blocking.blocked_count += 1
+    state.parked[client] = None
+    return True
+
+
+def _writes(client: Client, cmd: Command) -> bool:
+    if cmd.is_write or "may_replicate" in cmd.flags:
+        return True
+    if cmd.name == "exec" and client.multi:
+        return any(q.is_write or "may_replicate" in q.flags for q, _ in client.multi)
+    return False
+
+
+def end_pause(server: Any) -> None:
+    """Lift the pause and let every parked client run what it had sent."""
+    state = ClientPause.of(server)
+    server.paused_until_ms = 0
+    if state.timer is not None:
+        state.timer.cancel()
+        state.timer = None
+    parked, state.parked = state.parked, {}
+    for client in parked:
+        server.blocking.unpark(client)
+        server.resume_soon(client)
+
+
+@command("CLIENT PAUSE", arity=-3, flags=ADMIN, group=GROUP, since="2.9.50",
+         summary="Stop processing commands from clients for some time",
+         syntax="timeout:integer [WRITE | ALL]",
+         history=(("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` "
+                   "option."),))
+def client_pause(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 4:
+        raise errors.unknown_subcommand_or_arity(argv[1], "CLIENT")
+    writes_only = False
+    if len(argv) == 4:
+        mode = argv[3].lower()
+        if mode not in (b"write", b"all"):
+            raise errors.CLIENT_PAUSE_MODE
+        writes_only = mode == b"write"
+    timeout = parse_int(argv[2])
+    if timeout is None:
+        raise errors.TIMEOUT_NOT_INTEGER
+    if timeout < 0:
+        raise errors.TIMEOUT_NEGATIVE
+    server = client.server
+    state = ClientPause.of(server)
+    # A pause only ever grows: the later end and the stricter mode win.
+    state.writes_only = writes_only and (state.writes_only or not server.paused_until_ms)
+    server.paused_until_ms = max(server.paused_until_ms, now_ms() + timeout)
+    if state.timer is not None:
+        state.timer.cancel()
+    if server.loop is not None:
+        delay = (server.paused_until_ms - now_ms()) / 1000
+        state.timer = server.loop.call_later(max(delay, 0), _pause_timer, server)
+    return OK
+
+
+def _pause_timer(server: Any) -> None:
+    ClientPause.of(server).timer = None
+    end_pause(server)
+    server.flush()
+
+
+@command("CLIENT UNPAUSE", arity=2, flags=ADMIN, group=GROUP, since="6.2.0",
+         summary="Resume processing of clients that were paused",
+         complexity="O(N) Where N is the number of paused clients")
+def client_unpause(client: Client, argv: list[bytes]) -> Any:
+    end_pause(client.server)
+    return OK
+
+
+# --- CLIENT HELP ---------------------------------------------------------------------------
+
+CLIENT_HELP = (
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+)
+
+
+@command("CLIENT HELP", arity=2, flags="loading stale", group=GROUP, since="5.0.0",
+         summary="Show helpful text about the different subcommands")
+def client_help(client: Client, argv: list[bytes]) -> Any:
+    return help_reply("CLIENT", CLIENT_HELP)

@@ -78,6 +78,11 @@ def execute(client: Client, argv: list[bytes]) -> Any:
             err = errors.exec_aborted_by(err)
         server.count_error(err)
         return err
+    if server.paused_until_ms and client.transport is not None:
+        from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
+
+        if pause_postpones(client, cmd, argv):
+            return BLOCKED
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True

@@ -221,6 +221,10 @@ def config_rewrite_failed(reason: str) -> ReplyError:
     return ReplyError("ERR Rewriting config file: " + reason)
 
 
+def no_such_user(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR No such user '" + _clean(name) + b"'")
+
+
 # Persistence (SAVE, BGSAVE, BGREWRITEAOF).
 AOF_REWRITE_IN_PROGRESS = ReplyError(
     "ERR Background append only file rewriting already in progress")

@@ -78,6 +78,7 @@ class Server:
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
         self.paused_until_ms = 0
+        self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -287,7 +288,7 @@ class Server:
         assert self.loop is not None
         now = self.now_ms()
         for db in self.dbs:
-            if db.expires:
+            if db.expires and self.active_expire_enabled:
                 db.active_expire(now, 1000)
         if self.propagated:
             self.propagate_pending()
