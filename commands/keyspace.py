@@ -3,9 +3,9 @@ iteration (KEYS, SCAN, RANDOMKEY), introspection (TYPE, OBJECT) and whole-databa
 operations (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 
 SCAN's cursor.  Redis walks its hash table in reverse-binary bucket order; Python dicts
-expose no buckets, so respd orders keys by ``hash(key)`` (63 bits, fixed for the life of
-the process) and the cursor is "the hash of the next key to return, plus one" (0 ends
-the scan).  Each database keeps a sorted index of its keys by that hash, rebuilt when a
+expose no buckets, so respd orders keys by ``hash(key)`` (64 bits, fixed for the life of
+the process) and the cursor is the hash of the next key to return, shifted to be
+unsigned (0 starts and ends a scan: no key can follow one with the lowest hash).  Each database keeps a sorted index of its keys by that hash, rebuilt when a
 scan starts (cursor 0) and the data may have changed since the last build.  A scan in
 progress reads whichever index is current; that index was built no earlier than the
 scan started, so it holds every key present for the whole scan, and since the cursor is
@@ -34,7 +34,7 @@ from respd.resp import OK, Status
 from respd.storage.db import ENCODINGS, Database, type_name
 
 GROUP = "generic"
-_HASH_MASK = (1 << 63) - 1
+_CURSOR_BIAS = 1 << 63  # cursor = hash + bias: Python's signed hashes, as unsigned
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
@@ -150,18 +150,14 @@ def keys(client: Client, argv: list[bytes]) -> Any:
             if (matches is None or matches(key)) and not expires.get(key, now + 1) <= now]
 
 
-def _scan_hash(key: bytes) -> int:
-    return hash(key) & _HASH_MASK
-
-
 class _ScanIndex:
-    """A database's keys sorted by _scan_hash, as of one moment (see the module doc)."""
+    """A database's keys sorted by hash, as of one moment (see the module doc)."""
 
     __slots__ = ("keys", "hashes", "dirty")
 
     def __init__(self, db: Database, dirty: int) -> None:
-        self.keys = sorted(db.data, key=_scan_hash)
-        self.hashes = array("q", map(_scan_hash, self.keys))
+        self.keys = sorted(db.data, key=hash)  # builtins: no Python call per key
+        self.hashes = array("q", map(hash, self.keys))
         self.dirty = dirty  # server.dirty at build time: unchanged means still complete
 
 
@@ -209,12 +205,12 @@ def scan(client: Client, argv: list[bytes]) -> Any:
     count, pattern, type_filter = _scan_options(argv)
     index = _scan_index(client, restart=cursor == 0)
     hashes = index.hashes
-    start = bisect.bisect_left(hashes, cursor - 1) if cursor else 0
+    start = bisect.bisect_left(hashes, cursor - _CURSOR_BIAS) if cursor else 0
     end = min(start + count, len(hashes))
     # never split a run of equal hashes: the next cursor could not point inside it
     while 0 < end < len(hashes) and hashes[end] == hashes[end - 1]:
         end += 1
-    next_cursor = b"0" if end >= len(hashes) else b"%d" % (hashes[end] + 1)
+    next_cursor = b"0" if end >= len(hashes) else b"%d" % (hashes[end] + _CURSOR_BIAS)
     matches = None if pattern is None or pattern == b"*" else compile_pattern(pattern)
     lookup = client.db.lookup
     found = []
