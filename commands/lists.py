@@ -155,7 +155,7 @@ def _push_generic(client: Client, argv: list[bytes], where: int, only_existing: 
     return _push(client, argv[1], lst, argv[2:], where)
 
 
-def _index_range(start: int, end: int, length: int) -> tuple[int, int] | None:
+def index_range(start: int, end: int, length: int) -> tuple[int, int] | None:
     """Redis's start/end normalisation for LRANGE/LTRIM/ZRANGE: (start, end) inclusive,
     or None for an empty range."""
     if start < 0:
@@ -255,7 +255,7 @@ def lrange(client: Client, argv: list[bytes]) -> Any:
     lst = _lookup(client, argv[1])
     if lst is None:
         return []
-    span = _index_range(start, end, len(lst))
+    span = index_range(start, end, len(lst))
     if span is None:
         return []
     start, end = span
@@ -363,7 +363,7 @@ def ltrim(client: Client, argv: list[bytes]) -> Any:
     if lst is None:
         return OK
     n = len(lst)
-    span = _index_range(start, end, n)
+    span = index_range(start, end, n)
     left, right = (n, 0) if span is None else (span[0], n - 1 - span[1])
     for _ in range(left):
         lst.popleft()
@@ -476,7 +476,7 @@ def _mpop(client: Client, keys: list[bytes], where: int, count: int) -> Any:
     return None
 
 
-@command("LMPOP", arity=-4, flags="write", getkeys=lambda argv: _mpop_keys(argv, 1),
+@command("LMPOP", arity=-4, flags="write", getkeys=lambda argv: mpop_key_positions(argv, 1),
          group=GROUP, since="7.0.0", summary="Pop elements from a list",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "
                     "elements returned.",
@@ -487,7 +487,7 @@ def lmpop(client: Client, argv: list[bytes]) -> Any:
     return NULL_ARRAY if result is None else result
 
 
-def _mpop_keys(argv: list[bytes], at: int) -> list[int]:
+def mpop_key_positions(argv: list[bytes], at: int) -> list[int]:
     """COMMAND GETKEYS for the *MPOP family: numkeys keys after argv[at]."""
     numkeys = int64(argv[at], errors.NUMKEYS_POSITIVE)
     if numkeys < 1 or at + numkeys >= len(argv):
@@ -564,7 +564,7 @@ def brpoplpush(client: Client, argv: list[bytes]) -> Any:
     return _blocking_move(client, argv, TAIL, HEAD, timeout, [b"RPOPLPUSH", *argv[1:3]])
 
 
-@command("BLMPOP", arity=-5, flags="write blocking", getkeys=lambda argv: _mpop_keys(argv, 2),
+@command("BLMPOP", arity=-5, flags="write blocking", getkeys=lambda argv: mpop_key_positions(argv, 2),
          group=GROUP, since="7.0.0",
          summary="Pop elements from a list, or block until one is available",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "

@@ -74,9 +74,10 @@ class ZSet:
 
     def set(self, member: bytes, score: float) -> None:
         """Insert member or move it to a new score."""
+        score += 0.0  # -0 is stored as 0, as Redis replies it
         old = self.scores.get(member)
         if old is not None:
-            if old == score:  # Redis compares with ==, so -0 does not replace 0
+            if old == score:
                 return
             self.order.remove((old, member))
         self.scores[member] = score
