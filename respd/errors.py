@@ -267,3 +267,130 @@ def at_least_one_key(fullname: str) -> ReplyError:
 
 def out_of_range_between(lo: int, hi: int) -> ReplyError:
     return ReplyError(f"ERR value is out of range, value must between {lo} and {hi}")
+
+
+# Streams.
+INVALID_STREAM_ID = ReplyError("ERR Invalid stream ID specified as stream command argument")
+XADD_ID_TOO_SMALL = ReplyError(
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item")
+XADD_ID_ZERO = ReplyError("ERR The ID specified in XADD must be greater than 0-0")
+STREAM_EXHAUSTED = ReplyError(
+    "ERR The stream has exhausted the last possible ID, unable to add more items")
+XMAXLEN_NEGATIVE = ReplyError("ERR The MAXLEN argument must be >= 0.")
+XLIMIT_NEGATIVE = ReplyError("ERR The LIMIT argument must be >= 0.")
+XTRIM_BOTH_STRATEGIES = ReplyError(
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
+XLIMIT_NO_STRATEGY = ReplyError(
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+XTRIM_NO_STRATEGY = ReplyError("ERR syntax error, XTRIM must be called with a trimming strategy")
+XLIMIT_NOT_APPROX = ReplyError(
+    "ERR syntax error, LIMIT cannot be used without the special ~ option")
+XRANGE_BAD_START = ReplyError("ERR invalid start ID for the interval")
+XRANGE_BAD_END = ReplyError("ERR invalid end ID for the interval")
+XSETID_ENTRIES_ADDED_NEGATIVE = ReplyError("ERR entries_added must be positive")
+XSETID_BELOW_GIVEN_MAXDELETED = ReplyError(
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+XSETID_BELOW_MAXDELETED = ReplyError(
+    "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
+XSETID_BELOW_TOP = ReplyError(
+    "ERR The ID specified in XSETID is smaller than the target stream top item")
+XSETID_ENTRIES_ADDED_SMALL = ReplyError(
+    "ERR The entries_added specified in XSETID is smaller than the target stream length")
+XGROUP_ENTRIESREAD = ReplyError("ERR value for ENTRIESREAD must be positive or -1")
+XGROUP_NO_KEY = ReplyError(
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want "
+    "to use the MKSTREAM option to create an empty stream automatically.")
+BUSYGROUP = ReplyError("BUSYGROUP Consumer Group name already exists")
+XREAD_UNBALANCED = ReplyError(
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
+XREAD_GROUP_OPTION = ReplyError(
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+XREAD_NOACK_OPTION = ReplyError(
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+XREADGROUP_NO_GROUP = ReplyError("ERR Missing GROUP option for XREADGROUP")
+XREADGROUP_DOLLAR = ReplyError(
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history "
+    "of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ "
+    "ID would just return an empty result set.")
+XREAD_GREATER = ReplyError(
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option.")
+XREADGROUP_KEY_DELETED = ReplyError("UNBLOCKED the stream key no longer exists")
+XREADGROUP_GROUP_DESTROYED = ReplyError(
+    "NOGROUP the consumer group this client was blocked on no longer exists")
+XCLAIM_MIN_IDLE = ReplyError("ERR Invalid min-idle-time argument for XCLAIM")
+XCLAIM_IDLE = ReplyError("ERR Invalid IDLE option argument for XCLAIM")
+XCLAIM_TIME = ReplyError("ERR Invalid TIME option argument for XCLAIM")
+XCLAIM_RETRYCOUNT = ReplyError("ERR Invalid RETRYCOUNT option argument for XCLAIM")
+XAUTOCLAIM_MIN_IDLE = ReplyError("ERR Invalid min-idle-time argument for XAUTOCLAIM")
+XAUTOCLAIM_COUNT = ReplyError("ERR COUNT must be > 0")
+
+
+def xclaim_option(opt: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unrecognized XCLAIM option '" + _clean(opt) + b"'")
+
+
+def nogroup_for_key(group: bytes, key: bytes) -> ReplyError:
+    """XGROUP and XINFO CONSUMERS on a missing group."""
+    return ReplyError(b"NOGROUP No such consumer group '" + _clean(group)
+                      + b"' for key name '" + _clean(key) + b"'")
+
+
+def nogroup_key_or_group(key: bytes, group: bytes, suffix: bytes = b"") -> ReplyError:
+    """XPENDING/XCLAIM/XAUTOCLAIM (and, with a suffix, XREADGROUP) on a missing key or
+    group."""
+    return ReplyError(b"NOGROUP No such key '" + _clean(key) + b"' or consumer group '"
+                      + _clean(group) + b"'" + suffix)
+
+
+# Hashes and sets.
+HASH_NOT_INTEGER = ReplyError("ERR hash value is not an integer")
+HASH_NOT_FLOAT = ReplyError("ERR hash value is not a float")
+VALUE_NAN_OR_INF = ReplyError("ERR value is NaN or Infinity")
+MORE_KEYS_THAN_ARGS = ReplyError("ERR Number of keys can't be greater than number of args")
+NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
+NUMKEYS_NEGATIVE = ReplyError("ERR Number of keys can't be negative")
+NUMKEYS_TOO_BIG = ReplyError("ERR Number of keys can't be greater than number of args")
+SCRIPT_CALL_NO_ARGS = ReplyError(
+    "ERR Please specify at least one argument for this redis lib call")
+SCRIPT_CALL_BAD_ARG = ReplyError(
+    "ERR Lua redis lib command arguments must be strings or integers")
+SCRIPT_CALL_UNKNOWN = ReplyError("ERR Unknown Redis command called from script")
+SCRIPT_CALL_ARITY = ReplyError("ERR Wrong number of args calling Redis command from script")
+SCRIPT_CALL_NOSCRIPT = ReplyError("ERR This Redis command is not allowed from script")
+SCRIPT_WRITE_IN_READONLY = ReplyError(
+    "ERR Write commands are not allowed from read-only scripts.")
+SCRIPT_RO_WITH_WRITE_FLAG = ReplyError(
+    "ERR Can not execute a script with write flag using *_ro command.")
+SCRIPT_FLUSH_OPTION = ReplyError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+NOTBUSY = ReplyError("NOTBUSY No scripts in execution right now.")
+UNKILLABLE = ReplyError(
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. "
+    "You can either wait the script termination or kill the server in a hard way "
+    "using the SHUTDOWN NOSAVE command.")
+
+
+def busy_script() -> ReplyError:
+    return ReplyError(
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+        "SHUTDOWN NOSAVE.")
+
+
+def script_compile_error(message: bytes) -> ReplyError:
+    return ReplyError(b"ERR Error compiling script (new function): " + _clean(message))
+
+
+def script_error_unknown(name: bytes, message: bytes) -> ReplyError:
+    return ReplyError(b"ERR Error running script (call to f_" + name + b"): " + _clean(message))
+
+
+def script_bad_engine(engine: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unexpected engine in script shebang: " + _clean(engine))
+
+
+def script_bad_shebang_option(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown lua shebang option: " + _clean(option))
+
+
+def script_bad_flag(flag: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unexpected flag in script shebang: " + _clean(flag))

@@ -172,6 +172,10 @@ class Database:
     def flush(self) -> int:
         removed = len(self.data)
         self.touch_all_watched()
+        # Blocked clients re-check keys that vanish (7.0 answers XREADGROUP with an error).
+        for key in self.blocking:
+            if key in self.data:
+                self.events.key_ready(self, key)
         self.data = {}
         self.expires = {}
         self._heap = []

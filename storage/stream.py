@@ -1,0 +1,523 @@
+"""Streams: an append-only log of field/value entries ordered by ID, and consumer groups.
+
+IDs are ``ms-seq`` pairs packed into one int (``ms << 64 | seq``) so that comparisons
+are plain int comparisons.
+
+Entries live in *nodes* of at most ``stream-node-max-entries`` entries (and roughly
+``stream-node-max-bytes``), like Redis's radix tree of listpacks.  A node keeps its IDs
+in two ``array('Q')`` (ms, seq) and its entries encoded back to back in one bytearray:
+
+    flags byte | [field count] | (length-prefixed field)* | length-prefixed value *
+
+``flags`` bit 0 marks a deleted entry, bit 1 an entry whose fields are the node's
+*master* fields (those of its first entry), in which case only the values are stored.
+No Python object exists per entry, which keeps a million small entries compact.
+
+Seeks are O(log n): ``bisect`` over the nodes' first IDs, then a binary search inside a
+node.  Appends touch only the tail node.  Deleting marks the flag byte; a node whose
+entries are all deleted is dropped, so deletions never leave empty nodes to walk over.
+Trimming removes whole nodes first, which is what makes ``~`` trimming node-granular.
+
+Consumer groups keep the pending-entries list (PEL) as a ``SortedDict`` ID → ``Nack``
+(consumer, delivery time, delivery count) per group, shared with a per-consumer one.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from typing import Iterator
+
+from sortedcontainers import SortedDict
+
+from respd.numbers import parse_int
+
+SEQ_MASK = (1 << 64) - 1
+MAX_ID = (1 << 128) - 1
+INVALID_ENTRIES_READ = -1  # a group's entries-read counter when it is unknown
+
+_DELETED = 1
+_SAMEFIELDS = 2
+
+
+def make_id(ms: int, seq: int) -> int:
+    return ms << 64 | seq
+
+
+def format_id(sid: int) -> bytes:
+    return b"%d-%d" % (sid >> 64, sid & SEQ_MASK)
+
+
+# --- entry encoding ---------------------------------------------------------------------
+
+
+def _put_len(out: bytearray, n: int) -> None:
+    # 7 bits per byte, high bit = more bytes follow.
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _put(out: bytearray, item: bytes) -> None:
+    _put_len(out, len(item))
+    out += item
+
+
+def _get_len(buf: bytearray, pos: int) -> tuple[int, int]:
+    n = buf[pos]
+    if n < 0x80:
+        return n, pos + 1
+    n &= 0x7F
+    shift = 7
+    while True:
+        pos += 1
+        byte = buf[pos]
+        n |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return n, pos + 1
+        shift += 7
+
+
+def _get(buf: bytearray, pos: int) -> tuple[bytes, int]:
+    n, pos = _get_len(buf, pos)
+    return bytes(buf[pos : pos + n]), pos + n
+
+
+def _lp_element_size(item: bytes) -> int:
+    """The bytes a listpack element takes in Redis (encoding + backlen): Redis starts a
+    new node by stream-node-max-bytes, so node boundaries depend on it."""
+    value = parse_int(item)
+    if value is not None:  # stored as an integer
+        for size, bits in ((1, 0), (2, 13), (3, 16), (4, 24), (5, 32)):
+            if (0 <= value < 128) if bits == 0 else -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+                return size + 1
+        return 10
+    n = len(item)
+    body = (1 if n < 64 else 2 if n < 4096 else 5) + n
+    return body + (1 if body < 128 else 2 if body < 16384 else 3)
+
+
+# --- nodes ------------------------------------------------------------------------------
+
+
+class Node:
+    __slots__ = ("ms", "seq", "starts", "blob", "master", "live", "lp_bytes")
+
+    def __init__(self, master: tuple[bytes, ...]) -> None:
+        self.ms = array("Q")
+        self.seq = array("Q")
+        self.starts = array("I")
+        self.blob = bytearray()
+        self.master = master  # field names of the node's first entry
+        self.live = 0
+        # Redis's listpack size estimate: header, master entry, terminator.
+        self.lp_bytes = 7 + 6 + sum(map(_lp_element_size, master)) + 2
+
+    def __len__(self) -> int:  # entries, deleted ones included
+        return len(self.ms)
+
+    def id_at(self, i: int) -> int:
+        return self.ms[i] << 64 | self.seq[i]
+
+    def deleted(self, i: int) -> bool:
+        return bool(self.blob[self.starts[i]] & _DELETED)
+
+    def mark_deleted(self, i: int) -> None:
+        self.blob[self.starts[i]] |= _DELETED
+        self.live -= 1
+
+    def append(self, sid: int, fields: list[bytes]) -> None:
+        names = tuple(fields[0::2])
+        same = names == self.master
+        out = self.blob
+        self.starts.append(len(out))
+        self.ms.append(sid >> 64)
+        self.seq.append(sid & SEQ_MASK)
+        out.append(_SAMEFIELDS if same else 0)
+        if same:
+            for value in fields[1::2]:
+                _put(out, value)
+        else:
+            _put_len(out, len(names))
+            for item in fields:
+                _put(out, item)
+        self.live += 1
+        master_id = self.id_at(0)
+        delta_ms = (sid >> 64) - (master_id >> 64)
+        delta_seq = (sid & SEQ_MASK) - (master_id & SEQ_MASK)
+        self.lp_bytes += (2 + _lp_element_size(b"%d" % delta_ms)
+                          + _lp_element_size(b"%d" % delta_seq) + 2
+                          + sum(map(_lp_element_size, fields[1::2] if same else fields)))
+        if not same:
+            self.lp_bytes += 2
+
+    def fields(self, i: int) -> list[bytes]:
+        """The entry's field/value list, flat."""
+        buf = self.blob
+        pos = self.starts[i]
+        flags = buf[pos]
+        pos += 1
+        out: list[bytes] = []
+        if flags & _SAMEFIELDS:
+            for name in self.master:
+                value, pos = _get(buf, pos)
+                out.append(name)
+                out.append(value)
+        else:
+            count, pos = _get_len(buf, pos)
+            for _ in range(2 * count):
+                item, pos = _get(buf, pos)
+                out.append(item)
+        return out
+
+    def bisect_left(self, sid: int) -> int:
+        """Index of the first entry with ID >= sid (deleted entries included)."""
+        ms_arr, seq_arr = self.ms, self.seq
+        lo, hi = 0, len(ms_arr)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if (ms_arr[mid] << 64 | seq_arr[mid]) < sid:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def compact(self) -> None:
+        """A full node will not grow: drop the bytearray's spare capacity."""
+        self.blob = bytearray(self.blob)
+
+
+# --- consumer groups ----------------------------------------------------------------------
+
+
+class Nack:
+    """A pending entry: who has it, when it was last delivered, how many times."""
+
+    __slots__ = ("consumer", "delivery_time", "delivery_count")
+
+    def __init__(self, consumer: "Consumer", delivery_time: int, delivery_count: int = 1) -> None:
+        self.consumer = consumer
+        self.delivery_time = delivery_time
+        self.delivery_count = delivery_count
+
+
+class Consumer:
+    __slots__ = ("name", "seen_time", "pel")
+
+    def __init__(self, name: bytes, now_ms: int) -> None:
+        self.name = name
+        self.seen_time = now_ms
+        self.pel: SortedDict = SortedDict()  # ID -> Nack (the same objects as the group's)
+
+
+class Group:
+    __slots__ = ("last_id", "entries_read", "pel", "consumers")
+
+    def __init__(self, last_id: int, entries_read: int) -> None:
+        self.last_id = last_id
+        self.entries_read = entries_read
+        self.pel: SortedDict = SortedDict()  # ID -> Nack
+        self.consumers: dict[bytes, Consumer] = {}
+
+    def consumer(self, name: bytes, now_ms: int, create: bool = True) -> Consumer | None:
+        found = self.consumers.get(name)
+        if found is None and create:
+            found = self.consumers[name] = Consumer(name, now_ms)
+        return found
+
+    def delete_consumer(self, name: bytes) -> int:
+        """Forget a consumer and its pending entries; returns how many it had."""
+        found = self.consumers.pop(name)
+        for sid in found.pel:
+            del self.pel[sid]
+        return len(found.pel)
+
+    def ack(self, sid: int) -> bool:
+        nack = self.pel.pop(sid, None)
+        if nack is None:
+            return False
+        del nack.consumer.pel[sid]
+        return True
+
+    def sorted_consumers(self) -> list[Consumer]:
+        # Redis keeps consumers in a radix tree: listed in byte order.
+        return [self.consumers[name] for name in sorted(self.consumers)]
+
+
+# --- the stream ---------------------------------------------------------------------------
+
+
+class Stream:
+    __slots__ = ("nodes", "firsts", "length", "last_id", "first_id", "entries_added",
+                 "max_deleted_id", "groups")
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.firsts: list[int] = []  # each node's first ID (deleted or not), for bisect
+        self.length = 0
+        self.last_id = 0  # the last ID ever added (or set by XSETID)
+        self.first_id = 0  # the first live entry's ID, 0 when empty
+        self.entries_added = 0
+        self.max_deleted_id = 0
+        self.groups: dict[bytes, Group] = {}
+
+    # --- appending ------------------------------------------------------------------------
+
+    def next_id(self, now_ms: int) -> int | None:
+        """The ID XADD * assigns now; None once the last possible ID is taken."""
+        if self.last_id == MAX_ID:
+            return None
+        last_ms = self.last_id >> 64
+        if now_ms > last_ms:
+            return now_ms << 64
+        return self.last_id + 1  # also carries seq overflow into ms
+
+    def append(self, sid: int, fields: list[bytes], max_entries: int, max_bytes: int) -> None:
+        """Add an entry with ID ``sid`` (> last_id, checked by the caller)."""
+        node = self.nodes[-1] if self.nodes else None
+        if node is not None and self._node_full(node, fields, max_entries, max_bytes):
+            node.compact()
+            node = None
+        if node is None:
+            node = Node(tuple(fields[0::2]))
+            self.nodes.append(node)
+            self.firsts.append(sid)
+        node.append(sid, fields)
+        if self.length == 0:
+            self.first_id = sid
+        self.length += 1
+        self.last_id = sid
+        self.entries_added += 1
+
+    @staticmethod
+    def _node_full(node: Node, fields: list[bytes], max_entries: int, max_bytes: int) -> bool:
+        # Redis's rule: listpack bytes + the new payload must stay under max-bytes
+        # (capped at 1 GB), and live + deleted entries under max-entries.
+        if max_bytes == 0 or max_bytes > 1 << 30:
+            max_bytes = 1 << 30
+        if node.lp_bytes + sum(map(len, fields)) >= max_bytes:
+            return True
+        return bool(max_entries) and len(node) >= max_entries
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _seek(self, sid: int) -> tuple[int, int]:
+        """(node index, entry index) of the first entry with ID >= sid."""
+        ni = max(bisect_right(self.firsts, sid) - 1, 0)
+        if ni >= len(self.nodes):
+            return ni, 0
+        i = self.nodes[ni].bisect_left(sid)
+        if i == len(self.nodes[ni]):
+            return ni + 1, 0
+        return ni, i
+
+    def range(self, start: int, end: int, rev: bool = False) -> Iterator[tuple[int, Node, int]]:
+        """Live entries with start <= ID <= end as (ID, node, index), in ID order (or
+        reversed); read the fields with ``node.fields(index)``."""
+        if start > end or not self.length:
+            return iter(())
+        return self._backward(start, end) if rev else self._forward(start, end)
+
+    def _forward(self, start: int, end: int) -> Iterator[tuple[int, Node, int]]:
+        ni, i = self._seek(start)
+        nodes = self.nodes
+        while ni < len(nodes):
+            node = nodes[ni]
+            for j in range(i, len(node)):
+                sid = node.id_at(j)
+                if sid > end:
+                    return
+                if not node.deleted(j):
+                    yield sid, node, j
+            ni += 1
+            i = 0
+
+    def _backward(self, start: int, end: int) -> Iterator[tuple[int, Node, int]]:
+        ni, i = self._seek(end + 1)
+        i -= 1
+        if i < 0:
+            ni -= 1
+            i = len(self.nodes[ni]) - 1 if ni >= 0 else -1
+        nodes = self.nodes
+        while ni >= 0:
+            node = nodes[ni]
+            for j in range(i, -1, -1):
+                sid = node.id_at(j)
+                if sid < start:
+                    return
+                if not node.deleted(j):
+                    yield sid, node, j
+            ni -= 1
+            if ni >= 0:
+                i = len(nodes[ni]) - 1
+
+    def get(self, sid: int) -> list[bytes] | None:
+        for _, node, i in self.range(sid, sid):
+            return node.fields(i)
+        return None
+
+    def entries(self, start: int = 0, end: int = MAX_ID, count: int = 0,
+                rev: bool = False) -> list[tuple[int, list[bytes]]]:
+        """Up to ``count`` (0: all) entries in the range, with their fields."""
+        out: list[tuple[int, list[bytes]]] = []
+        for sid, node, i in self.range(start, end, rev):
+            out.append((sid, node.fields(i)))
+            if len(out) == count:
+                break
+        return out
+
+    def last_entry_id(self) -> int:
+        """The last live entry's ID (0 when empty); last_id may be past it."""
+        for sid, _, _ in self.range(0, MAX_ID, rev=True):
+            return sid
+        return 0
+
+    # --- deleting -------------------------------------------------------------------------
+
+    def delete(self, sid: int) -> bool:
+        """XDEL one ID; True if a live entry was removed."""
+        ni, i = self._seek(sid)
+        if ni >= len(self.nodes):
+            return False
+        node = self.nodes[ni]
+        if node.id_at(i) != sid or node.deleted(i):
+            return False
+        node.mark_deleted(i)
+        self.length -= 1
+        if not node.live:
+            self._drop_node(ni)
+        if sid == self.first_id:
+            self._update_first_id()
+        if sid > self.max_deleted_id:
+            self.max_deleted_id = sid
+        return True
+
+    def _drop_node(self, ni: int) -> None:
+        del self.nodes[ni]
+        del self.firsts[ni]
+
+    def _update_first_id(self) -> None:
+        self.first_id = 0
+        for sid, _, _ in self.range(0, MAX_ID):
+            self.first_id = sid
+            break
+
+    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
+        """Redis's streamTrim: drop whole nodes from the head while that keeps the
+        length >= maxlen (or the node ends before minid); exact trimming then marks
+        entries inside the next node, approximate trimming stops at it.  ``limit``
+        (0: none) caps the entries removed, counted in whole nodes."""
+        deleted = 0
+        while self.nodes:
+            if maxlen is not None and self.length <= maxlen:
+                break
+            node = self.nodes[0]
+            live = node.live
+            if limit and deleted + live > limit:
+                break
+            if maxlen is not None:
+                whole = self.length - live >= maxlen
+            else:
+                whole = node.id_at(len(node) - 1) < minid  # type: ignore[operator]
+            if whole:
+                self._drop_node(0)
+                self.length -= live
+                deleted += live
+                continue
+            if approx:
+                break
+            for j in range(len(node)):
+                if node.deleted(j):
+                    continue
+                if maxlen is not None and self.length <= maxlen:
+                    break
+                if minid is not None and node.id_at(j) >= minid:
+                    break
+                node.mark_deleted(j)
+                self.length -= 1
+                deleted += 1
+            if not node.live:
+                self._drop_node(0)
+            break
+        if deleted:
+            self._update_first_id()
+        return deleted
+
+    # --- consumer-group bookkeeping ---------------------------------------------------------
+
+    def has_tombstones(self, start: int, end: int = MAX_ID) -> bool:
+        """streamRangeHasTombstones: may an XDEL'd ID lie within [start, end]?"""
+        if not self.length or not self.max_deleted_id:
+            return False
+        if self.first_id > self.max_deleted_id:
+            return False
+        return start <= self.max_deleted_id <= end
+
+    def estimate_entries_read(self, sid: int) -> int:
+        """streamEstimateDistanceFromFirstEverEntry: the entries-read counter matching a
+        group positioned at ``sid``, or INVALID_ENTRIES_READ when it cannot be known."""
+        if not self.entries_added:
+            return 0
+        if not self.length and sid <= self.last_id:
+            return self.entries_added
+        if sid == self.last_id:
+            return self.entries_added
+        if sid > self.last_id:
+            return INVALID_ENTRIES_READ
+        if not self.max_deleted_id or self.max_deleted_id < self.first_id:
+            if sid < self.first_id:
+                return self.entries_added - self.length
+            if sid == self.first_id:
+                return self.entries_added - self.length + 1
+        return INVALID_ENTRIES_READ
+
+    def lag(self, group: Group) -> int | None:
+        """XINFO's lag of a group: entries not yet delivered, None when unknown."""
+        if not self.entries_added:
+            return 0
+        if group.entries_read != INVALID_ENTRIES_READ and not self.has_tombstones(group.last_id):
+            return self.entries_added - group.entries_read
+        read = self.estimate_entries_read(group.last_id)
+        if read == INVALID_ENTRIES_READ:
+            return None
+        return self.entries_added - read
+
+    def advance_group(self, group: Group, sid: int) -> None:
+        """A group delivered entry ``sid`` past its last ID: move its offset."""
+        if group.entries_read != INVALID_ENTRIES_READ and not self.has_tombstones(sid):
+            group.entries_read += 1
+        elif self.entries_added:
+            group.entries_read = self.estimate_entries_read(sid)
+        group.last_id = sid
+
+    # --- introspection ----------------------------------------------------------------------
+
+    def radix_tree_nodes(self) -> int:
+        """How many nodes Redis's radix tree over the node keys (16-byte big-endian
+        IDs) would have: compressed chains count one node, branches one each."""
+        keys = [k.to_bytes(16, "big") for k in self.firsts]
+        return _rax_nodes(keys, 0) if keys else 1
+
+    def memory_estimate(self) -> int:
+        return sum(len(n.blob) + 20 * len(n) for n in self.nodes)
+
+
+def _rax_nodes(keys: list[bytes], depth: int) -> int:
+    """Nodes of a compressed radix tree over sorted, distinct, equal-length keys,
+    looking at the suffixes from ``depth``."""
+    if depth == len(keys[0]):
+        return 1  # the key's leaf
+    first, last = keys[0], keys[-1]
+    common = depth
+    while common < len(first) and first[common] == last[common]:
+        common += 1
+    if common > depth:
+        return 1 + _rax_nodes(keys, common)
+    total = 1
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i][depth] != keys[start][depth]:
+            total += _rax_nodes(keys[start:i], depth + 1)
+            start = i
+    return total
