@@ -5,7 +5,8 @@ operations (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 SCAN's cursor.  Redis walks its hash table in reverse-binary bucket order; Python dicts
 expose no buckets, so respd orders keys by ``hash(key)`` (64 bits, fixed for the life of
 the process) and the cursor is the hash of the next key to return, shifted to be
-unsigned (0 starts and ends a scan: no key can follow one with the lowest hash).  Each database keeps a sorted index of its keys by that hash, rebuilt when a
+unsigned (0 starts and ends a scan: no key can follow one with the lowest hash).
+Each database keeps a sorted index of its keys by that hash, rebuilt when a
 scan starts (cursor 0) and the data may have changed since the last build.  A scan in
 progress reads whichever index is current; that index was built no earlier than the
 scan started, so it holds every key present for the whole scan, and since the cursor is
@@ -52,8 +53,8 @@ def delete_key(client: Client, key: bytes) -> bool:
 
 
 def already_expired(client: Client, when_ms: int) -> bool:
-    """checkAlreadyExpired: an absolute time in the past deletes the key, except while
-    loading the AOF (the DEL that follows in the log does that)."""
+    """checkAlreadyExpired: an absolute time in the past deletes the key at once, except
+    while loading the AOF (there the expiry is set and the key expires as usual)."""
     return when_ms <= client.server.now_ms() and not client.loading
 
 
@@ -91,7 +92,8 @@ def _delete_many(client: Client, argv: list[bytes]) -> int:
 
 
 @command("DEL", arity=-2, flags="write", keys=(1, -1, 1), group=GROUP, since="1.0.0",
-         summary="Delete a key", complexity="O(N) where N is the number of keys that will be removed.",
+         summary="Delete a key",
+         complexity="O(N) where N is the number of keys that will be removed.",
          syntax="key [key ...]")
 def del_(client: Client, argv: list[bytes]) -> Any:
     return _delete_many(client, argv)
@@ -663,7 +665,8 @@ def object_refcount(client: Client, argv: list[bytes]) -> Any:
         return None
     config = client.server.config
     # LRU/LFU eviction (with a maxmemory) needs per-key access data: no sharing then
-    shares = not config.maxmemory or config.maxmemory_policy.endswith(("random", "ttl", "noeviction"))
+    policy = config.maxmemory_policy
+    shares = not config.maxmemory or policy.endswith(("random", "ttl", "noeviction"))
     if type(value) is bytes and shares:
         number = parse_int(value)
         if number is not None and 0 <= number < _SHARED_INTEGERS:

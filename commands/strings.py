@@ -322,7 +322,8 @@ def append(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("SETRANGE", arity=4, flags="write denyoom", keys=(1, 1, 1), group=GROUP,
-         since="2.2.0", summary="Overwrite part of a string at key starting at the specified offset",
+         since="2.2.0",
+         summary="Overwrite part of a string at key starting at the specified offset",
          syntax="key offset:integer value")
 def setrange(client: Client, argv: list[bytes]) -> Any:
     key, patch = argv[1], argv[3]
