@@ -20,8 +20,11 @@ import signal
 import traceback
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from respd.numbers import format_double
 from respd.resp import encode_request
 from respd.storage.db import TYPE_NAMES
+from respd.storage.lists import ListValue
+from respd.storage.zset import ZSet
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -42,9 +45,6 @@ def _rewrite_string(key: bytes, value: bytes) -> Iterable[list[bytes]]:
     return ([b"SET", key, value],)
 
 
-REWRITERS: dict[type, Rewriter] = {bytes: _rewrite_string}
-
-
 def register_rewriter(cls: type, fn: Rewriter) -> None:
     """Let a data type take part in AOF rewrites and snapshots."""
     REWRITERS[cls] = fn
@@ -61,6 +61,21 @@ def batched(name: bytes, key: bytes, items: Iterable[bytes]) -> Iterator[list[by
             argv = [name, key]
     if len(argv) > 2:
         yield argv
+
+
+def _rewrite_list(key: bytes, value: ListValue) -> Iterable[list[bytes]]:
+    return batched(b"RPUSH", key, value)
+
+
+def _rewrite_zset(key: bytes, value: ZSet) -> Iterable[list[bytes]]:
+    # %.17g scores read back as the very same doubles.
+    return batched(b"ZADD", key, (item for member, score in value.items()
+                                  for item in (format_double(score), member)))
+
+
+REWRITERS: dict[type, Rewriter] = {
+    bytes: _rewrite_string, ListValue: _rewrite_list, ZSet: _rewrite_zset,
+}
 
 
 def dataset_commands(server: "Server", now_ms: int) -> Iterator[bytes]:
