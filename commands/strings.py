@@ -335,9 +335,9 @@ def setrange(client: Client, argv: list[bytes]) -> Any:
         return 0 if current is None else len(current)
     _check_length(client, offset + len(patch))
     base = current or b""
-    if len(base) < offset:
-        base += bytes(offset - len(base))
-    value = base[:offset] + patch + base[offset + len(patch):]
+    # one join: a padded string can be proto-max-bulk-len long
+    value = b"".join((base[:offset], bytes(max(offset - len(base), 0)), patch,
+                      base[offset + len(patch):]))
     _store(client, key, value, b"setrange", keep_ttl=True)
     return len(value)
 
