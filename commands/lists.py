@@ -536,7 +536,9 @@ def _blocking_move(client: Client, argv: list[bytes], wherefrom: int, whereto: i
                    timeout: int, propagate: list[bytes]) -> Any:
     src = argv[1]
     if typed_or_skip(client, src, ListValue) is None:
-        return client.block([src], timeout, None, argv)
+        if client.deny_blocking:  # inside MULTI: a null bulk, though a timeout is *-1
+            return None
+        return client.block([src], timeout, NULL_ARRAY, argv)
     value = _move(client, src, argv[2], wherefrom, whereto)
     client.propagate_as = [propagate]
     return value

@@ -993,6 +993,15 @@ def zrandmember(client: Client, argv: list[bytes]) -> Any:
 
 
 _HASH_MASK = (1 << 63) - 1
+_EXACT_INT_LIMIT = float(1 << 62)  # double2ll's safe range, LLONG_MAX/2
+
+
+def _score_text(score: float) -> bytes:
+    """d2string, the text ZSCAN shows: integral scores in double2ll's range print as
+    integers (1.2345678901234568e+17 reads 123456789012345680), others as %.17g."""
+    if -_EXACT_INT_LIMIT <= score <= _EXACT_INT_LIMIT and score.is_integer():
+        return b"%d" % int(score)
+    return format_double(score)
 
 
 def _scan_options(argv: list[bytes]) -> tuple[int, bytes | None]:
@@ -1048,5 +1057,5 @@ def zscan(client: Client, argv: list[bytes]) -> Any:
     flat: list[bytes] = []
     for member in members:
         if matches is None or matches(member):
-            flat += (member, format_double(zset.scores[member]))
+            flat += (member, _score_text(zset.scores[member]))
     return [b"%d" % next_cursor, flat]
