@@ -347,3 +347,16 @@ def test_disabled_classes_are_silent(r: Any, respd: Any) -> None:
         r.config_set("notify-keyspace-events", "")
         p.close()
         listener.close()
+
+
+def test_lossy_pubsub_example_runs(respd: Any) -> None:
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent.parent / "examples" / "lossy_pubsub.py"
+    done = subprocess.run([sys.executable, str(script), "--port", str(respd.port)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "PUBLISH news 'hello, anyone?' -> 0 receiver(s)" in done.stdout
+    assert "carol received ['one', 'two', 'three']" in done.stdout
+    assert "bob received ['six']" in done.stdout
