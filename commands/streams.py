@@ -475,8 +475,6 @@ def xsetid(client: Client, argv: list[bytes]) -> Any:
     stream = _lookup(client, key)
     if stream is None:
         raise errors.NO_SUCH_KEY
-    if sid < stream.max_deleted_id:
-        raise errors.XSETID_BELOW_MAXDELETED
     if stream.length:
         if sid < stream.last_entry_id():
             raise errors.XSETID_BELOW_TOP

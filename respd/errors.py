@@ -290,8 +290,6 @@ XRANGE_BAD_END = ReplyError("ERR invalid end ID for the interval")
 XSETID_ENTRIES_ADDED_NEGATIVE = ReplyError("ERR entries_added must be positive")
 XSETID_BELOW_GIVEN_MAXDELETED = ReplyError(
     "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
-XSETID_BELOW_MAXDELETED = ReplyError(
-    "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
 XSETID_BELOW_TOP = ReplyError(
     "ERR The ID specified in XSETID is smaller than the target stream top item")
 XSETID_ENTRIES_ADDED_SMALL = ReplyError(
@@ -394,3 +392,13 @@ def script_bad_shebang_option(option: bytes) -> ReplyError:
 
 def script_bad_flag(flag: bytes) -> ReplyError:
     return ReplyError(b"ERR Unexpected flag in script shebang: " + _clean(flag))
+SCRIPT_SHA1HEX_ARGS = ReplyError("ERR wrong number of arguments")
+SCRIPT_LOG_ARGS = ReplyError("ERR redis.log() requires two arguments or more.")
+SCRIPT_LOG_LEVEL_TYPE = ReplyError("ERR First argument must be a number (log level).")
+SCRIPT_LOG_LEVEL = ReplyError("ERR Invalid debug level.")
+SCRIPT_SETRESP_ARGS = ReplyError("ERR redis.setresp() requires one argument.")
+SCRIPT_SETRESP_VERSION = ReplyError("ERR RESP version must be 2 or 3.")
+SCRIPT_SET_REPL_ARGS = ReplyError("ERR redis.set_repl() requires two arguments.")
+SCRIPT_SET_REPL_FLAGS = ReplyError(
+    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+SCRIPT_ACL_UNKNOWN = ReplyError("ERR Invalid command passed to redis.acl_check_cmd()")
