@@ -206,7 +206,7 @@ def config_get(client: Client, argv: list[bytes]) -> Any:
          history=(("7.0.0", "Added the ability to set multiple parameters in one call."),))
 def config_set(client: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2:
-        raise errors.wrong_arity("config|set")
+        raise errors.SYNTAX
     pairs = [(argv[i], argv[i + 1]) for i in range(2, len(argv), 2)]
     client.server.config.set_many(pairs, client.server)
     return OK
@@ -277,15 +277,13 @@ SLOWLOG_FLAGS = "admin loading stale"
          complexity="O(N) where N is the number of entries returned",
          tips="request_policy:all_nodes nondeterministic_output")
 def slowlog_get(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 3:
+        raise errors.unknown_subcommand_or_arity(argv[1], "SLOWLOG")
     count = 10
     if len(argv) == 3:
         count = parse_int(argv[2])
-        if count is None:
-            raise errors.NOT_INTEGER
-        if count < -1:
+        if count is None or count < -1:
             raise errors.SLOWLOG_COUNT
-    elif len(argv) > 3:
-        raise errors.wrong_arity("slowlog|get")
     entries = client.server.slowlog if count == -1 else client.server.slowlog[:count]
     return [[ident, when, usec, list(args), addr, name]
             for ident, when, usec, args, addr, name in entries]

@@ -302,9 +302,12 @@ def _add_flag(item: dict[str, Any], flag: str) -> None:
         item["flags"].append(flag)
 
 
+ARG_TYPES = frozenset({"string", "integer", "double", "key", "pattern", "unix-time"})
+
+
 def _word(tok: str) -> dict[str, Any]:
-    if ":" in tok:
-        name, kind = tok.split(":", 1)
+    name, _, kind = tok.rpartition(":")
+    if name and kind in ARG_TYPES:  # "count:integer"; "ip:port" stays a plain name
         return {"name": name, "type": kind}
     if tok.isupper() or (tok[:1].isupper() and not any(c.islower() for c in tok)):
         return {"name": tok.lower(), "type": "pure-token", "token": tok}
