@@ -8,5 +8,7 @@ from respd.commands import transactions  # noqa: F401,E402
 from respd.commands import pubsub  # noqa: F401,E402
 from respd.commands import persistence  # noqa: F401,E402
 from respd.commands import lists, zsets  # noqa: F401,E402
+from respd.commands import hashes, sets  # noqa: F401,E402
+from respd.commands import scripting  # noqa: F401,E402
 from respd.commands import streams  # noqa: F401,E402
 from respd.commands import server  # noqa: F401,E402  (keep last: FUNCTION FLUSH fallback)

@@ -1,0 +1,721 @@
+"""The Lua runtime behind EVAL/EVALSHA/FCALL: a real Lua 5.1 (``lupa.lua51``) set up the
+way Redis 7.0 sets up its own.
+
+- Sandbox: only the globals Redis exposes survive; reading an unknown global or writing
+  any global raises Redis's errors (``_G`` is read-only, KEYS/ARGV are set with rawset).
+- ``redis.call``/``redis.pcall`` run commands through ``dispatch.call`` on a dedicated
+  script client that shares the caller's database, with Redis's checks and messages.
+- Conversions both ways follow script_lua.c: replies become Lua values according to the
+  script's ``redis.setresp`` (2 or 3), and the script's result becomes a reply.
+- Errors leave the script as tables ``{err=..., source=..., line=...}`` built by the
+  error handler, which Redis turns into ``<msg> script: <sha>, on @user_script:<line>.``
+- Libraries Redis bundles but lupa does not ship (cjson, cmsgpack, struct, bit) are
+  implemented here in Python behind thin Lua wrappers, so their errors carry the user
+  script's position as the C versions' do.
+- ``math.random`` is Redis's rand48 (seeded with 0 when the server starts), so
+  ``math.randomseed(n)`` gives scripts the same sequence as on Redis.
+- A count hook lets a running script notice SCRIPT KILL / the time limit (see
+  ``ScriptEngine.hook``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
+
+import lupa.lua51 as lupa
+
+from respd import errors
+from respd.command import COMMANDS
+from respd.errors import ReplyError
+from respd.resp import (
+    NULL_ARRAY, AttrSet, Map, Push, Raw, Status, Verbatim, encode,
+)
+
+if TYPE_CHECKING:
+    from respd.client import Client
+    from respd.server import Server
+
+log = logging.getLogger("respd")
+
+INT64_MIN = -(1 << 63)
+
+# What a script sees of the Lua runtime (Redis 7.0's allow list, plus its libraries).
+_PRELUDE = r"""
+local py = ...
+local dbg, lua_pcall, lua_error, type, select, unpack, rawset, rawget, tostring,
+      setmetatable, pairs, setfenv, loadstring, load = debug, pcall, error, type, select,
+      unpack, rawset, rawget, tostring, setmetatable, pairs, setfenv, loadstring, load
+
+-- luaL_where(L, 1) seen from a Python library function: the line of its Lua caller.
+py.set_where(function()
+  local info = dbg.getinfo(3, 'Sl')
+  if info and info.currentline > 0 then return info.short_src .. ':' .. info.currentline .. ': ' end
+  return ''
+end)
+
+-- Library functions are the Python callables themselves (C functions to Lua), so a
+-- "return redis.call(...)" keeps the script's frame and errors report its line.
+local redis = {
+  call = py.call, pcall = py.pcall, sha1hex = py.sha1hex, log = py.log,
+  setresp = py.setresp, set_repl = py.set_repl, acl_check_cmd = py.acl_check,
+  replicate_commands = function() return true end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  status_reply = function(...)
+    local s = ...
+    if select('#', ...) ~= 1 or type(s) ~= 'string' then
+      return {err = 'ERR wrong number or type of arguments'}
+    end
+    return {ok = s}
+  end,
+  error_reply = function(...)
+    local s = ...
+    if select('#', ...) ~= 1 or type(s) ~= 'string' then
+      return {err = 'ERR wrong number or type of arguments'}
+    end
+    return py.error_table(s)
+  end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  REDIS_VERSION = '7.0.15', REDIS_VERSION_NUM = 0x07000f,
+}
+
+local null = newproxy(false)
+py.set_json_null(null)
+local cjson = {
+  encode = py.json_encode, decode = py.json_decode, null = null,
+  _NAME = 'cjson', _VERSION = '2.1.0',
+}
+cjson.new = function() return cjson end
+for _, name in ipairs({'decode_invalid_numbers', 'decode_max_depth', 'encode_invalid_numbers',
+    'encode_keep_buffer', 'encode_max_depth', 'encode_number_precision',
+    'encode_sparse_array'}) do
+  cjson[name] = function(...) return ... end
+end
+local cmsgpack = {
+  pack = py.mp_pack, unpack = py.mp_unpack, unpack_one = py.mp_unpack_one,
+  unpack_limit = py.mp_unpack_limit,
+  _NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0',
+  _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',
+  _DESCRIPTION = 'MessagePack C implementation for Lua',
+}
+local struct = {pack = py.struct_pack, unpack = py.struct_unpack, size = py.struct_size}
+local bit = {}
+for _, name in ipairs({'tobit', 'tohex', 'bnot', 'band', 'bor', 'bxor', 'lshift',
+    'rshift', 'arshift', 'rol', 'ror', 'bswap'}) do
+  bit[name] = py['bit_' .. name]
+end
+math.random = py.random
+math.randomseed = py.randomseed
+
+-- A Python library function fails by raising; Lua sees the exception as a userdata
+-- which py.unwrap turns back into the Lua error value it carries.
+local function error_value(err)
+  if type(err) == 'userdata' and err ~= null then return py.unwrap(err) end
+  return err
+end
+
+local function pack(...) return {n = select('#', ...), ...} end
+
+-- type() of a Python callable is 'userdata'; scripts must see 'function' as on Redis.
+local py_functions = {}
+for _, lib in ipairs({redis, cjson, cmsgpack, struct, bit, math}) do
+  for _, v in pairs(lib) do
+    if type(v) == 'userdata' and v ~= null then py_functions[v] = true end
+  end
+end
+local function script_type(...)
+  if select('#', ...) > 0 and py_functions[...] then return 'function' end
+  return type(...)
+end
+
+-- Redis's pcall hands back an error table's message, not the table.
+local function script_pcall(f, ...)
+  local res = pack(lua_pcall(f, ...))
+  if not res[1] then
+    local err = error_value(res[2])
+    if type(err) == 'table' and type(rawget(err, 'err')) == 'string' then err = rawget(err, 'err') end
+    res[2] = err
+  end
+  return unpack(res, 1, res.n)
+end
+
+local function err_handler(err)
+  err = error_value(err)
+  local level, info = 2, nil
+  repeat
+    info = dbg.getinfo(level, 'Sl')
+    level = level + 1
+  until not info or info.source == '@user_script'
+  if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
+  if info then
+    err.source = info.source
+    err.line = info.currentline
+  end
+  return err
+end
+
+local allowed = {}
+for name in string.gmatch("_VERSION assert collectgarbage coroutine error gcinfo " ..
+    "getmetatable ipairs math next pairs rawequal rawget rawset select setmetatable " ..
+    "string table tonumber tostring type unpack xpcall", "%S+") do
+  allowed[name] = true
+end
+
+-- Scripts see their own read-only globals table; the VM's _G stays intact for lupa.
+-- Chunks made by loadstring/load inside a script share that sandbox.
+local env = {}
+for name in pairs(allowed) do env[name] = _G[name] end
+env._G = env
+env.redis, env.cjson, env.cmsgpack, env.struct, env.bit = redis, cjson, cmsgpack, struct, bit
+env.pcall = script_pcall
+env.type = script_type
+env.__redis__err__handler = err_handler
+env.loadstring = function(...)
+  local fn, err = loadstring(...)
+  if fn then setfenv(fn, env) end
+  return fn, err
+end
+env.load = function(...)
+  local fn, err = load(...)
+  if fn then setfenv(fn, env) end
+  return fn, err
+end
+setmetatable(env, {
+  __index = function(_, key)
+    lua_error("Script attempted to access nonexistent global variable '" .. tostring(key) .. "'", 2)
+  end,
+  __newindex = function() lua_error('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+
+local function hook()
+  if py.busy() then lua_error({err = 'ERR Script killed by user with SCRIPT KILL...'}) end
+end
+
+local api = {}
+api.compile = function(body)
+  local fn, err = loadstring(body, '@user_script')
+  if fn then setfenv(fn, env) end
+  return fn, err
+end
+api.run = function(fn, keys, argv)
+  rawset(env, 'KEYS', keys)
+  rawset(env, 'ARGV', argv)
+  dbg.sethook(hook, '', 100000)
+  local ok, result = xpcall(fn, err_handler)
+  dbg.sethook()
+  return ok, result
+end
+return api
+"""
+
+
+def sha1hex(body: bytes) -> bytes:
+    return hashlib.sha1(body).hexdigest().encode()
+
+
+def lua_number_arg(value: Any) -> bytes:
+    """A number passed to redis.call, formatted as Redis 7.0 does (%.17g)."""
+    return b"%.17g" % float(value)
+
+
+def lua_to_int(value: float) -> int:
+    """(long long) of a Lua number: truncation; out-of-range and NaN give INT64_MIN as
+    the x86 conversion does."""
+    if math.isfinite(value) and -9.3e18 < value < 9.3e18:
+        n = int(value)
+        if INT64_MIN <= n < (1 << 63):
+            return n
+    return INT64_MIN
+
+
+def _clean(text: bytes) -> bytes:
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+class LuaRaise(Exception):
+    """Raised by a Python library function: ``value`` is the Lua error to raise."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _unwrap(err: Any) -> Any:
+    """The Lua error value behind an exception a Python library function raised."""
+    if isinstance(err, LuaRaise):
+        return err.value
+    if isinstance(err, BaseException):
+        log.error("error inside a script library function: %r", err)
+        return ("internal error: %s" % err).encode()
+    return err
+
+
+class BigNumber(bytes):
+    """A RESP3 big number from a script ({big_number=...}); a bulk string in RESP2."""
+
+
+class ScriptError(Exception):
+    """Compilation or shebang errors: the reply line is ready."""
+
+    def __init__(self, err: ReplyError) -> None:
+        super().__init__(err.line)
+        self.err = err
+
+
+class Script:
+    """A compiled script (EVAL body or FUNCTION library) and its shebang flags."""
+
+    __slots__ = ("sha", "body", "fn", "no_writes", "shebang")
+
+    def __init__(self, sha: bytes, body: bytes, fn: Any, no_writes: bool, shebang: bool):
+        self.sha = sha
+        self.body = body
+        self.fn = fn
+        self.no_writes = no_writes
+        self.shebang = shebang
+
+
+_SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
+                  b"allow-cross-slot-keys"}
+
+
+def parse_shebang(body: bytes) -> tuple[bytes, set[bytes] | None]:
+    """Split off a ``#!lua flags=...`` line: (body to compile, flags or None).  The line
+    is blanked rather than removed so error line numbers match Redis's."""
+    if not body.startswith(b"#!"):
+        return body, None
+    end = body.find(b"\n")
+    line = body if end < 0 else body[:end]
+    parts = line.split(b" ")
+    if parts[0] != b"#!lua":
+        raise ScriptError(errors.script_bad_engine(parts[0]))
+    flags: set[bytes] = set()
+    for part in parts[1:]:
+        if not part:
+            continue
+        if not part.startswith(b"flags="):
+            raise ScriptError(errors.script_bad_shebang_option(part))
+        for flag in part[6:].split(b","):
+            if flag and flag not in _SHEBANG_FLAGS:
+                raise ScriptError(errors.script_bad_flag(flag))
+            if flag:
+                flags.add(flag)
+    return (b"" if end < 0 else body[end:]), flags
+
+
+class ScriptEngine:
+    """One Lua VM per server (recreated by SCRIPT FLUSH), the EVAL script cache and the
+    state of the script currently running."""
+
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+        self.scripts: dict[bytes, Script] = {}
+        self.client = server.new_client()  # runs redis.call; never listed by CLIENT LIST
+        self.client.in_script = True
+        self.client.deny_blocking = True
+        self.caller: "Client | None" = None
+        self.read_only = False
+        self.script_resp = 2
+        self.started = 0.0
+        self.busy = False
+        self.kill_requested = False
+        self.wrote = False
+        self.running_sha = b""
+        self.json_null: Any = None
+        self._rand = _seed(0)  # one generator for the server's life, as Redis's
+        self.where: Any = None  # set by the prelude: luaL_where for Python functions
+        self._new_vm()
+
+    # --- the VM --------------------------------------------------------------------------
+
+    def _new_vm(self) -> None:
+        self.lua = lupa.LuaRuntime(
+            encoding=None, unpack_returned_tuples=True, register_eval=False,
+            register_builtins=False, attribute_filter=_no_attributes,
+        )
+        helpers = self._helpers()
+        table = self.lua.table_from({k.encode(): v for k, v in helpers.items()})
+        self.api = self.lua.execute(_PRELUDE, table)
+
+    def _helpers(self) -> dict[str, Callable[..., Any]]:
+        from respd import scripting_libs as libs
+
+        h: dict[str, Callable[..., Any]] = {
+            "call": self.redis_call, "pcall": self.redis_pcall,
+            "sha1hex": self.sha1hex, "log": self.log, "setresp": self.setresp,
+            "set_repl": self.set_repl, "acl_check": self.acl_check,
+            "error_table": self.error_table, "busy": self.hook,
+            "set_json_null": self.set_json_null, "set_where": self.set_where,
+            "unwrap": _unwrap,
+        }
+        libfuncs = libs.functions(self)
+        libfuncs["random"] = self.random
+        libfuncs["randomseed"] = self.randomseed
+        h.update({name: self._raising(fn) for name, fn in libfuncs.items()})
+        return h
+
+    def _raising(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A library function answering (ok, values...) as one that raises like
+        luaL_error: the message prefixed with the calling Lua line."""
+        def call(*args: Any) -> Any:
+            result = fn(*args)
+            if not result[0]:
+                raise LuaRaise(self.where() + result[1])
+            return result[1:]
+        return call
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script and start from a fresh VM."""
+        self.scripts.clear()
+        self._new_vm()
+
+    def compile(self, body: bytes) -> Script:
+        """Compile (or find) an EVAL script; raises ScriptError with Redis's message."""
+        sha = sha1hex(body)
+        script = self.scripts.get(sha)
+        if script is not None:
+            return script
+        source, flags = parse_shebang(body)
+        fn = self.load_chunk(source)
+        script = Script(sha, body, fn, flags is not None and b"no-writes" in flags,
+                        flags is not None)
+        self.scripts[sha] = script
+        return script
+
+    def load_chunk(self, source: bytes) -> Any:
+        fn, message = self.api.compile(source)
+        if fn is None:
+            raise ScriptError(errors.script_compile_error(message))
+        return fn
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run(self, caller: "Client", script: Script, keys: list[bytes], args: list[bytes],
+            read_only: bool, name: bytes) -> Any:
+        """Run a compiled function for ``caller`` and return its reply value."""
+        server = self.server
+        client = self.client
+        client.db = caller.db
+        client.resp = 2
+        client.authenticated = True
+        self.caller = caller
+        self.read_only = read_only
+        self.script_resp = 2
+        self.started = time.monotonic()
+        self.busy = self.kill_requested = self.wrote = False
+        self.running_sha = name
+        frozen = server.clock.frozen
+        if frozen is None:
+            server.clock.frozen = server.clock.ms()
+        try:
+            ok, result = self.api.run(
+                script.fn, self.lua.table_from(keys), self.lua.table_from(args))
+        finally:
+            server.clock.frozen = frozen
+            self.caller = None
+            self.busy = False
+        if not ok:
+            return self.error_reply(result, name)
+        return self.to_reply(result, caller.resp)
+
+    def error_reply(self, err: Any, name: bytes) -> ReplyError:
+        if lupa.lua_type(err) != "table" or not isinstance(err[b"err"], bytes):
+            return errors.script_error_unknown(name, repr(err).encode())
+        line = err[b"err"]
+        source, where = err[b"source"], err[b"line"]
+        if source is not None and where is not None:
+            line += b" script: %s, on %s:%d." % (name, source, where)
+        return ReplyError(_clean(line))
+
+    def hook(self) -> bool:
+        """Called every 100k Lua instructions: True aborts the script (SCRIPT KILL)."""
+        if not self.busy:
+            limit = self.server.config.lua_time_limit
+            if limit > 0 and (time.monotonic() - self.started) * 1000 >= limit:
+                self.busy = True
+                log.warning("Slow script detected: still in execution after %d "
+                            "milliseconds.", limit)
+        return self.kill_requested
+
+    # --- redis.* helpers -------------------------------------------------------------------
+
+    def redis_call(self, *args: Any) -> Any:
+        """redis.call: the reply as a Lua value; errors are raised as {err=...}."""
+        try:
+            reply = self._call(args)
+        except ReplyError as err:
+            reply = err
+        if type(reply) is ReplyError:
+            raise LuaRaise(self.error_table_from(reply.line))
+        return self.to_lua(reply, self.script_resp)
+
+    def redis_pcall(self, *args: Any) -> Any:
+        """redis.pcall: errors come back as {err=...} tables."""
+        try:
+            reply = self._call(args)
+        except ReplyError as err:
+            reply = err
+        return self.to_lua(reply, self.script_resp)
+
+    def _call(self, args: tuple[Any, ...]) -> Any:
+        from respd.dispatch import call
+
+        if not args:
+            raise errors.SCRIPT_CALL_NO_ARGS
+        argv = []
+        for arg in args:
+            if isinstance(arg, bytes):
+                argv.append(arg)
+            elif isinstance(arg, (int, float)) and not isinstance(arg, bool):
+                argv.append(lua_number_arg(arg))
+            else:
+                raise errors.SCRIPT_CALL_BAD_ARG
+        cmd = COMMANDS.get(argv[0].lower())
+        if cmd is not None and cmd.subcommands:
+            cmd = cmd.subcommands.get(argv[1].lower()) if len(argv) > 1 else None
+            if cmd is None and len(argv) == 1:
+                raise errors.SCRIPT_CALL_ARITY
+        if cmd is None:
+            raise errors.SCRIPT_CALL_UNKNOWN
+        arity = cmd.arity
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            raise errors.SCRIPT_CALL_ARITY
+        if cmd.noscript:
+            raise errors.SCRIPT_CALL_NOSCRIPT
+        if cmd.is_write:
+            if self.read_only:
+                raise errors.SCRIPT_WRITE_IN_READONLY
+            self.wrote = True
+        client = self.client
+        client.resp = self.script_resp
+        return call(client, cmd, argv)
+
+    def error_table(self, message: bytes) -> Any:
+        """redis.error_reply: '-CODE msg' keeps its code, a bare message gets ERR."""
+        return self.error_table_from(message if message.startswith(b"-") else b"-" + message,
+                                     keep_dash=True)
+
+    def error_table_from(self, line: bytes, keep_dash: bool = False) -> Any:
+        """luaPushErrorBuff: an error line as the {err=...} table scripts see."""
+        if keep_dash:
+            line = line[1:]
+            code, sep, msg = line.partition(b" ")
+            line = code + b" " + msg if sep else b"ERR " + code
+        return self.lua.table_from({b"err": line.rstrip(b"\r\n")})
+
+    def raise_error(self, err: ReplyError) -> NoReturn:
+        """luaPushError + lua_error: an {err=...} table the error handler locates."""
+        raise LuaRaise(self.error_table_from(err.line))
+
+    def sha1hex(self, *args: Any) -> bytes:
+        if len(args) != 1:
+            self.raise_error(errors.SCRIPT_SHA1HEX_ARGS)
+        value = args[0]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = b"%.14g" % value
+        return sha1hex(value if isinstance(value, bytes) else b"")
+
+    def log(self, *args: Any) -> None:
+        if len(args) < 2:
+            self.raise_error(errors.SCRIPT_LOG_ARGS)
+        level = args[0]
+        if isinstance(level, bool) or not isinstance(level, (int, float)):
+            self.raise_error(errors.SCRIPT_LOG_LEVEL_TYPE)
+        if not 0 <= level <= 3:
+            self.raise_error(errors.SCRIPT_LOG_LEVEL)
+        parts = [a if isinstance(a, bytes) else b"%.14g" % a for a in args[1:]
+                 if isinstance(a, (bytes, int, float)) and not isinstance(a, bool)]
+        levels = (logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING)
+        log.log(levels[int(level)], "%s", b" ".join(parts).decode("utf-8", "replace"))
+
+    def setresp(self, *args: Any) -> None:
+        if len(args) != 1:
+            self.raise_error(errors.SCRIPT_SETRESP_ARGS)
+        if args[0] not in (2, 3) or isinstance(args[0], bool):
+            self.raise_error(errors.SCRIPT_SETRESP_VERSION)
+        self.script_resp = int(args[0])
+
+    def set_repl(self, *args: Any) -> None:
+        if len(args) != 1:
+            self.raise_error(errors.SCRIPT_SET_REPL_ARGS)
+        flags = args[0]
+        if isinstance(flags, bool) or not isinstance(flags, (int, float)) or \
+                not 0 <= flags <= 3:
+            self.raise_error(errors.SCRIPT_SET_REPL_FLAGS)
+
+    def acl_check(self, *args: Any) -> bool:
+        if not args:
+            self.raise_error(errors.SCRIPT_CALL_NO_ARGS)
+        name = args[0]
+        if not isinstance(name, bytes) or COMMANDS.get(name.lower()) is None:
+            self.raise_error(errors.SCRIPT_ACL_UNKNOWN)
+        return True
+
+    def set_json_null(self, null: Any) -> None:
+        self.json_null = null
+
+    def set_where(self, fn: Any) -> None:
+        self.where = fn
+
+    def random(self, *bounds: Any) -> tuple[Any, ...]:
+        """Redis's math.random: rand48 scaled to [0,1), then Lua 5.1's bounds rules."""
+        self._rand = (0x5DEECE66D * self._rand + 0xB) & ((1 << 48) - 1)
+        r = ((self._rand >> 17) % 2147483647) / 2147483647
+        if not bounds:
+            return True, r
+        if len(bounds) == 1:
+            upper = int(math.floor(bounds[0]))
+            if upper < 1:
+                return False, b"bad argument #1 to 'random' (interval is empty)"
+            return True, math.floor(r * upper) + 1
+        if len(bounds) == 2:
+            low, upper = int(math.floor(bounds[0])), int(math.floor(bounds[1]))
+            if low > upper:
+                return False, b"bad argument #2 to 'random' (interval is empty)"
+            return True, math.floor(r * (upper - low + 1)) + low
+        return False, b"wrong number of arguments"
+
+    def randomseed(self, *args: Any) -> tuple[Any, ...]:
+        seed = args[0] if args else None
+        if isinstance(seed, bool) or not isinstance(seed, (int, float)):
+            return False, b"bad argument #1 to 'randomseed' (number expected, got %s)" % (
+                b"no value" if not args else b"nil")
+        self._rand = _seed(int(seed))
+        return (True,)
+
+    # --- conversions -----------------------------------------------------------------------
+
+    def to_lua(self, value: Any, resp: int) -> Any:
+        """A command's reply value as the Lua value a script receives."""
+        t = type(value)
+        if t is bytes or t is int:
+            return value
+        if value is None:
+            return None if resp == 3 else False
+        if t is list or t is tuple or t is Push:
+            return self._lua_array([self.to_lua(v, resp) for v in value])
+        if t is Status:
+            return self.lua.table_from({b"ok": bytes(value)})
+        if t is ReplyError:
+            return self.error_table_from(value.line)
+        if value is NULL_ARRAY:
+            return None if resp == 3 else False
+        if t is bool:
+            return value if resp == 3 else int(value)
+        if resp == 3:
+            return self._to_lua_resp3(value)
+        if t is Map:
+            flat = []
+            for k, v in value.items():
+                flat += [self.to_lua(k, resp), self.to_lua(v, resp)]
+            return self._lua_array(flat)
+        if t is AttrSet:
+            return self._lua_array([self.to_lua(v, resp) for v in value])
+        return self._from_wire(encode(value, resp), resp)
+
+    def _to_lua_resp3(self, value: Any) -> Any:
+        t = type(value)
+        if t is float:
+            return self.lua.table_from({b"double": value})
+        if t is Map:
+            inner = self.lua.table()
+            for k, v in value.items():
+                inner[self.to_lua(k, 3)] = self.to_lua(v, 3)
+            return self.lua.table_from({b"map": inner})
+        if t is AttrSet:
+            inner = self.lua.table()
+            for v in value:
+                inner[self.to_lua(v, 3)] = True
+            return self.lua.table_from({b"set": inner})
+        if t is Verbatim:
+            inner = self.lua.table_from({b"format": b"txt", b"string": bytes(value)})
+            return self.lua.table_from({b"verbatim_string": inner})
+        if t is BigNumber:
+            return self.lua.table_from({b"big_number": bytes(value)})
+        return self._from_wire(encode(value, 3), 3)
+
+    def _lua_array(self, items: list[Any]) -> Any:
+        table = self.lua.table()
+        for i, item in enumerate(items, 1):
+            if item is not None:
+                table[i] = item
+        return table
+
+    def _from_wire(self, data: bytes, resp: int) -> Any:
+        """Replies built as raw RESP (Raw, special types): parse them back."""
+        from respd import scripting_libs as libs
+
+        value, _ = libs.parse_reply(data, 0)
+        return self.to_lua(value, resp)
+
+    def to_reply(self, value: Any, caller_resp: int) -> Any:
+        """The script's result as a reply value (luaReplyToRedisReply)."""
+        t = type(value)
+        if t is bytes:
+            return value
+        if value is None:
+            return None
+        if t is bool:
+            if self.script_resp == 3:
+                return value
+            return 1 if value else None
+        if t is int or t is float:
+            return lua_to_int(value)
+        if lupa.lua_type(value) != "table":
+            return None
+        return self._table_reply(value, caller_resp)
+
+    def _table_reply(self, table: Any, caller_resp: int) -> Any:
+        err = table[b"err"]
+        if type(err) is bytes:
+            return ReplyError(_clean(err))
+        ok = table[b"ok"]
+        if type(ok) is bytes:
+            return Status(_clean(ok))
+        double = table[b"double"]
+        if type(double) in (int, float):
+            return float(double)
+        big = table[b"big_number"]
+        if type(big) is bytes:
+            big = _clean(big)
+            return Raw(b"(" + big + b"\r\n") if caller_resp == 3 else big
+        inner = table[b"map"]
+        if lupa.lua_type(inner) == "table":
+            return Map({_hashable(self.to_reply(k, caller_resp)):
+                        self.to_reply(v, caller_resp) for k, v in inner.items()})
+        inner = table[b"set"]
+        if lupa.lua_type(inner) == "table":
+            return AttrSet([self.to_reply(k, caller_resp) for k in inner.keys()])
+        inner = table[b"verbatim_string"]
+        if lupa.lua_type(inner) == "table":
+            fmt, text = inner[b"format"], inner[b"string"]
+            if type(fmt) is bytes and type(text) is bytes:
+                if caller_resp == 3:
+                    return Raw(b"=%d\r\n%s:%s\r\n" % (len(text) + 4, fmt[:3], text))
+                return text
+        items = []
+        i = 1
+        while True:
+            item = table[i]
+            if item is None:
+                return items
+            items.append(self.to_reply(item, caller_resp))
+            i += 1
+
+
+def _seed(seed: int) -> int:
+    return ((seed & 0xFFFFFFFF) << 16) | 0x330E
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    raise AttributeError("access to Python attributes is not allowed from scripts")
