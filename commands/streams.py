@@ -27,6 +27,7 @@ from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Status
 from respd.storage.db import register_type
+from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
     INVALID_ENTRIES_READ, MAX_ID, SEQ_MASK, Consumer, Group, Nack, Stream, format_id,
 )
@@ -1286,3 +1287,6 @@ def rewrite_stream(key: bytes, stream: Stream) -> list[list[bytes]]:
             if not consumer.pel:
                 cmds.append([b"XGROUP", b"CREATECONSUMER", key, name, consumer.name])
     return cmds
+
+
+register_rewriter(Stream, rewrite_stream)
