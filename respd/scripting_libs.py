@@ -169,7 +169,8 @@ def _json_table(table: Any, out: list[bytes], depth: int) -> None:
         elif isinstance(key, (int, float)) and not isinstance(key, bool):
             name = _json_number(key)
         else:
-            raise _JsonError("Cannot serialise table: table key must be a number or string")
+            raise _JsonError(
+                f"Cannot serialise {_type_name(key)}: table key must be a number or string")
         if not first:
             out.append(b",")
         first = False
@@ -275,7 +276,7 @@ _MP_MAX_NESTING = 16
 
 def _mp_pack(args: tuple[Any, ...]) -> Result:
     if not args:
-        return False, b"MessagePack pack needs input."
+        return _arg_error(0, "pack", "MessagePack pack needs input.")
     out = bytearray()
     for value in args:
         _mp_value(value, out, 0)
@@ -619,7 +620,7 @@ def _struct_size(fmt: Any = None, *_: Any) -> Result:
     try:
         for opt, size, _little, align in _struct_items(fmt):
             if opt == "s" or (opt == "c" and size == 0):
-                raise _StructError("options 'c0' - 's' have undefined sizes")
+                raise _StructError(f"option '{opt}{'' if opt == 's' else '0'}' has no fixed size")
             total += _struct_pad(total, opt, size, align) + size
     except _StructError as err:
         return _struct_fail(err, "size")
