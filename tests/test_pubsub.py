@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import queue
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -221,6 +223,24 @@ def test_disconnect_drops_subscriptions(respd: Any, r: Any) -> None:
     assert r.publish("gone", "nobody") == 0
 
 
+def test_client_list_shows_subscription_counts(respd: Any, r: Any) -> None:
+    conn = RawConnection(respd.port)
+    try:
+        conn.send([b"CLIENT", b"ID"])
+        client_id = conn.read()[1:-2].decode()
+        for argv in ([b"SUBSCRIBE", b"l1", b"l2"], [b"PSUBSCRIBE", b"l*"],
+                     [b"SSUBSCRIBE", b"ls"]):
+            conn.send(argv)
+            for _ in argv[1:]:
+                conn.read()
+        mine = [c for c in r.client_list() if c["id"] == client_id]
+        assert len(mine) == 1
+        assert (mine[0]["flags"], mine[0]["sub"], mine[0]["psub"], mine[0]["ssub"]) == (
+            "P", "2", "1", "1")
+    finally:
+        conn.close()
+
+
 def test_many_subscribers_one_encoding_each_gets_it(respd: Any, r: Any) -> None:
     conns = [RawConnection(respd.port) for _ in range(50)]
     try:
@@ -350,9 +370,6 @@ def test_disabled_classes_are_silent(r: Any, respd: Any) -> None:
 
 
 def test_lossy_pubsub_example_runs(respd: Any) -> None:
-    import sys
-    from pathlib import Path
-
     script = Path(__file__).parent.parent / "examples" / "lossy_pubsub.py"
     done = subprocess.run([sys.executable, str(script), "--port", str(respd.port)],
                           capture_output=True, text=True, timeout=60)
