@@ -9,10 +9,16 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
+from respd.commands.streams import rewrite_stream
 from respd.resp import OK, Status
+from respd.storage.snapshot import register_rewriter
+from respd.storage.stream import Stream
 
 GROUP = "server"
 log = logging.getLogger("respd")
+
+# Streams rewrite themselves with groups, PELs and consumers (commands/streams.py).
+register_rewriter(Stream, rewrite_stream)
 
 
 @command("SAVE", arity=1, flags="admin noscript no_async_loading no_multi", group=GROUP,

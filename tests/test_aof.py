@@ -332,11 +332,27 @@ def snapshot_of(client: Any) -> dict[bytes, Any]:
         b"hash": client.hgetall,
         b"set": client.smembers,
     }
+    readers[b"stream"] = lambda k: stream_state(client, k)
     result = {}
     for key in client.keys("*"):
         kind = client.type(key)
         result[key] = (kind, readers[kind](key), client.pttl(key) > 0)
     return result
+
+
+def stream_state(client: Any, key: bytes) -> Any:
+    """Entries, groups (without times) and PELs with owners and delivery counts."""
+    groups = []
+    for group in client.xinfo_groups(key):
+        pending = client.xpending_range(key, group["name"], "-", "+", 1000)
+        groups.append((group["name"], group["last-delivered-id"], group["entries-read"],
+                       group["pending"], sorted(c["name"] for c in
+                                                client.xinfo_consumers(key, group["name"])),
+                       [(p["message_id"], p["consumer"], p["times_delivered"])
+                        for p in pending]))
+    info = client.xinfo_stream(key)
+    return (client.xrange(key), groups, info["last-generated-id"], info["entries-added"],
+            info["max-deleted-entry-id"])
 
 
 def fill_every_type(r: Any) -> None:
@@ -345,12 +361,21 @@ def fill_every_type(r: Any) -> None:
     r.rpush("list", *[f"e{i}" for i in range(150)])  # several RPUSH commands
     r.zadd("zset", {"a": 1.5, "b": -0.1, "c": 1e300, "inf": float("inf"), "third": 1 / 3})
     r.pexpire("list", 3_600_000)
-    for name, add in (("hash", lambda: r.hset("hash", mapping={"f1": "v1", "f2": "v2"})),
-                      ("set", lambda: r.sadd("set", "x", "y", "z"))):
-        try:
-            add()
-        except Exception:  # the family has not landed in this tree yet
-            pass
+    for i in range(5):
+        r.xadd("stream", {"n": i}, id=f"{i + 1}-1")
+    r.xdel("stream", "5-1")
+    r.xgroup_create("stream", "g1", id="0")
+    r.xgroup_create("stream", "g2", id="$")
+    r.xreadgroup("g1", "alice", {"stream": ">"}, count=2)
+    r.xreadgroup("g1", "bob", {"stream": ">"}, count=1)
+    r.xreadgroup("g1", "alice", {"stream": "0"})  # second delivery of alice's entries
+    r.xack("stream", "g1", "1-1")
+    r.xgroup_createconsumer("stream", "g2", "idle")
+    r.xadd("empty", {"x": "y"}, id="7-7")
+    r.xdel("empty", "7-7")
+    r.hset("hash", mapping={f"f{i}": f"v{i}" for i in range(100)})
+    r.sadd("set", *range(70))
+    r.sadd("words", "x", "y", "z")
 
 
 def test_rewrite_preserves_every_type(spawn: Any, tmp_path: Path) -> None:

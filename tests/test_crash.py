@@ -1,5 +1,7 @@
-"""kill -9 while clients write: with ``appendfsync always`` every acknowledged write
-survives the restart; with ``everysec`` what is lost is a suffix of the writes (never a
+"""kill -9 while clients write (SET, INCR, XADD, XREADGROUP + XACK): with ``appendfsync
+always`` every acknowledged write survives the restart, counters equal the acknowledged
+increments and the consumer group's PEL and last-delivered ID match what was
+acknowledged; with ``everysec`` what is lost is a suffix of the writes (never a
 hole in the middle).
 
 The writers use raw sockets (compat.harness.RawConnection) so that nothing retries a
@@ -14,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import hiredis
 
 from compat.harness import RawConnection
 
@@ -59,6 +63,83 @@ class Writer(threading.Thread):
             conn.close()
 
 
+def parse(frame: bytes) -> Any:
+    reader = hiredis.Reader()
+    reader.feed(frame)
+    return reader.gets()
+
+
+class StreamWorker(threading.Thread):
+    """A producer (XADD) and a consumer (XREADGROUP + XACK) on one connection each."""
+
+    def __init__(self, port: int, consumer: bool) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.consumer = consumer
+        self.added: list[bytes] = []  # IDs whose XADD reply came
+        self.delivered: list[bytes] = []  # IDs an XREADGROUP reply handed over
+        self.acked: list[bytes] = []  # IDs whose XACK reply came
+        self.ack_in_flight: bytes | None = None
+
+    def run(self) -> None:
+        try:
+            conn = RawConnection(self.port)
+        except OSError:
+            return
+        try:
+            while self.step(conn):
+                pass
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def step(self, conn: RawConnection) -> bool:
+        if not self.consumer:
+            conn.send([b"XADD", b"jobs", b"*", b"n", b"%d" % len(self.added)])
+            reply = conn.read(5.0)
+            if not reply.startswith(b"$"):
+                return False
+            self.added.append(parse(reply))
+            return True
+        conn.send([b"XREADGROUP", b"GROUP", b"g", b"c1", b"COUNT", b"1", b"STREAMS",
+                   b"jobs", b">"])
+        reply = conn.read(5.0)
+        if not reply.startswith(b"*"):
+            return False
+        entries = parse(reply)
+        if entries is None:
+            return True
+        sid = entries[0][1][0][0]
+        self.delivered.append(sid)
+        self.ack_in_flight = sid
+        conn.send([b"XACK", b"jobs", b"g", sid])
+        if not conn.read(5.0).startswith(b":"):
+            return False
+        self.acked.append(sid)
+        self.ack_in_flight = None
+        return True
+
+
+def check_stream(conn: RawConnection, workers: list[StreamWorker], cycle: int) -> None:
+    producer, consumer = workers
+    for sid in producer.added:
+        conn.send([b"XRANGE", b"jobs", sid, sid])
+        assert parse(conn.read()), f"cycle {cycle}: acknowledged XADD {sid!r} lost"
+    conn.send([b"XPENDING", b"jobs", b"g", b"-", b"+", b"1000000"])
+    pending = {entry[0]: entry[1] for entry in parse(conn.read())}
+    for sid in consumer.acked:
+        assert sid not in pending, f"cycle {cycle}: acknowledged XACK {sid!r} undone"
+    for sid in set(consumer.delivered) - set(consumer.acked) - {consumer.ack_in_flight}:
+        assert pending.get(sid) == b"c1", f"cycle {cycle}: delivered {sid!r} not pending"
+    if consumer.delivered:
+        conn.send([b"XINFO", b"GROUPS", b"jobs"])
+        group = dict(zip(*[iter(parse(conn.read())[0])] * 2))
+        last = group[b"last-delivered-id"]
+        assert tuple(map(int, last.split(b"-"))) >= tuple(
+            map(int, consumer.delivered[-1].split(b"-"))), f"cycle {cycle}: group rewound"
+
+
 def test_kill9_with_appendfsync_always_keeps_every_acknowledged_write(
         spawn: Any, tmp_path: Path) -> None:
     server = spawn("respd", "--appendonly", "yes", "--appendfsync", "always",
@@ -66,18 +147,26 @@ def test_kill9_with_appendfsync_always_keeps_every_acknowledged_write(
     rng = random.Random(7)
     next_n = [0] * WRITERS
     counters = [0] * WRITERS
+    setup = RawConnection(server.port)
+    setup.send([b"XGROUP", b"CREATE", b"jobs", b"g", b"$", b"MKSTREAM"])
+    assert setup.read() == b"+OK\r\n"
+    setup.close()
+    stream_work = 0
     for cycle in range(CYCLES):
         writers = [Writer(server.port, w, next_n[w], counters[w]) for w in range(WRITERS)]
-        for w in writers:
-            w.start()
+        streamers = [StreamWorker(server.port, consumer) for consumer in (False, True)]
+        for thread in [*writers, *streamers]:
+            thread.start()
         time.sleep(rng.uniform(0.05, 0.25))
         server.stop("kill")
-        for w in writers:
-            w.join(10)
-            assert not w.is_alive()
+        for thread in [*writers, *streamers]:
+            thread.join(10)
+            assert not thread.is_alive()
         server.start()
+        stream_work += len(streamers[0].added) + len(streamers[1].acked)
         conn = RawConnection(server.port)
         try:
+            check_stream(conn, streamers, cycle)
             for w in writers:
                 if w.acked_sets:
                     keys = [b"s:%d:%d" % (w.wid, n) for n in w.acked_sets]
@@ -93,7 +182,7 @@ def test_kill9_with_appendfsync_always_keeps_every_acknowledged_write(
                 next_n[w.wid] = w.next_n + 1
         finally:
             conn.close()
-    assert sum(counters) > 0
+    assert sum(counters) > 0 and stream_work > 0
 
 
 def test_kill9_with_everysec_loses_only_a_suffix(spawn: Any, tmp_path: Path) -> None:
