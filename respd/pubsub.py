@@ -164,6 +164,7 @@ class PubSub:
         cls = "pubsub" if client.in_pubsub_mode else "normal"
         hard, soft, seconds = self.server.config.client_output_buffer_limit[cls]
         if not (hard or soft) or client.transport is None:
+            self._soft_since.pop(client, None)  # limits may have been switched off
             return
         used = client.transport.get_write_buffer_size()
         if hard and used >= hard:

@@ -322,6 +322,16 @@ def test_notify_flags_canonical_form(r: Any) -> None:
         r.config_set("notify-keyspace-events", "")
 
 
+def test_notify_flags_from_startup_options(spawn: Any) -> None:
+    server = spawn("respd", "--notify-keyspace-events", "xKE")
+    client = server.client()
+    try:
+        assert client.config_get("notify-keyspace-events") == {
+            "notify-keyspace-events": "xKE"}
+    finally:
+        client.close()
+
+
 def test_keyspace_and_keyevent_messages(notifications: Any, respd: Any) -> None:
     r = notifications
     listener = respd.client(socket_timeout=WAIT)
