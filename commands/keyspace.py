@@ -142,14 +142,15 @@ def type_(client: Client, argv: list[bytes]) -> Any:
          syntax="pattern:pattern")
 def keys(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    now = client.server.now_ms()
-    expires = db.expires
     pattern = argv[1]
     # '*' matches every key, the empty one included (glob never matches an empty subject)
-    matches = None if pattern == b"*" else compile_pattern(pattern)
+    found = list(db.data) if pattern == b"*" else list(filter(compile_pattern(pattern), db.data))
+    if not db.expires:
+        return found
     # Expired keys are skipped, not deleted (Redis's keyIsExpired check).
-    return [key for key in db.data
-            if (matches is None or matches(key)) and not expires.get(key, now + 1) <= now]
+    now = client.server.now_ms()
+    expires = db.expires
+    return [key for key in found if key not in expires or expires[key] > now]
 
 
 class _ScanIndex:
