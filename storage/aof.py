@@ -415,6 +415,8 @@ class Persistence:
         self.dirty_at_save = 0
         self.dirty_at_fork = 0
         self.loading = False
+        # SHUTDOWN SAVE / NOSAVE set this; None: save when save points are configured.
+        self.shutdown_save: bool | None = None
 
     # --- paths ---
 
@@ -717,10 +719,18 @@ class Persistence:
         return (aof.current_size - base) * 100 // base >= config.auto_aof_rewrite_percentage
 
     def shutdown(self) -> None:
-        """SHUTDOWN / SIGTERM: stop any child, flush and fsync the AOF."""
+        """SHUTDOWN / SIGTERM (Redis's prepareForShutdown): stop any child, flush and
+        fsync the AOF, then save a snapshot if save points are configured."""
         self._kill_child()
         if self.server.aof is not None:
             self.server.aof.close()
+        save = self.shutdown_save
+        if save if save is not None else bool(self.server.config.save):
+            log.info("Saving the final snapshot before exiting.")
+            try:
+                self.save()
+            except OSError as err:
+                log.warning("Error trying to save the DB on shutdown: %s", err.strerror)
 
     # --- INFO persistence ---
 

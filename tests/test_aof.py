@@ -65,6 +65,7 @@ def load_server(workdir: Path, *options: tuple[str, str]) -> Server:
     config = Config()
     config.set("dir", str(workdir).encode())
     config.set("appendonly", b"yes")
+    config.set("save", b"")
     for name, value in options:
         config.set(name, value.encode())
     server = Server(config)
@@ -276,6 +277,21 @@ def test_save_bgsave_lastsave_and_restart_from_snapshot(spawn: Any, tmp_path: Pa
     r = server.client()
     assert r.get("snap") == b"shot" and r.get("later") == b"1"
     assert r.pttl("ttl") > 3_500_000
+
+
+def test_shutdown_saves_when_save_points_are_configured(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", "--save", "3600 1", workdir=str(tmp_path))
+    server.client().set("kept", "by shutdown")
+    server.stop("term")
+    assert (tmp_path / "dump.rdb").exists()
+    server.start()
+    assert server.client().get("kept") == b"by shutdown"
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    plain = spawn("respd", workdir=str(plain_dir))  # --save "": no snapshot at exit
+    plain.client().set("not", "saved")
+    plain.stop("term")
+    assert not (plain_dir / "dump.rdb").exists()
 
 
 # --- exchange with redis-server 7.0 ----------------------------------------------------------
