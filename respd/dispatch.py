@@ -131,8 +131,10 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         else:
             for extra in client.propagate_as:
                 server.propagated.append((client.db.index, extra))
-    if server.monitors and not client.loading:
-        server.feed_monitors(client, argv)
+    if server.monitors and not client.loading and not client.reprocessing:
+        # Like Redis, admin commands (MONITOR, CONFIG, ...) are not shown to monitors.
+        if "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
+            server.feed_monitors(client, argv)
     client.last_cmd = cmd.name.encode()
     return reply
 

@@ -1,0 +1,332 @@
+"""Server/admin and connection-management commands through real clients (redis-py sync and
+asyncio, RESP2 and RESP3): COMMAND, INFO, CONFIG, CLIENT, SLOWLOG, MONITOR, DEBUG,
+SHUTDOWN.  Byte-exact replies against redis-server live in compat/cases/admin_*.txt."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+from conftest import ServerProcess, free_port
+
+WAIT = 5.0  # seconds: the bound on every wait below
+
+
+# --- COMMAND -------------------------------------------------------------------------------
+
+def test_command_count_info_docs(r: Any, r3: Any) -> None:
+    table = r.command()  # redis-py parses COMMAND's entries into a dict
+    assert r.command_count() == len(table)
+    assert table["get"]["arity"] == 2 and table["get"]["first_key_pos"] == 1
+    client_list = next(s for s in table["client"]["subcommands"] if s[0] == b"client|list")
+    assert client_list[2] == [b"admin", b"noscript", b"loading", b"stale"]
+    assert r.execute_command("COMMAND INFO", "nosuch", "get")[0] is None
+    for client in (r, r3):  # redis-py leaves COMMAND DOCS unparsed: RESP2 list, RESP3 dict
+        raw = client.execute_command("COMMAND DOCS", "set")
+        flat = raw if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2]))
+        assert list(flat) == [b"set"]
+
+
+def test_command_getkeys_and_list(r: Any) -> None:
+    assert r.command_getkeys("mset", "a", "1", "b", "2") == ["a", "b"]
+    with pytest.raises(redis.ResponseError, match="Invalid command specified"):
+        r.command_getkeys("nosuch", "a")
+    with pytest.raises(redis.ResponseError, match="no key arguments"):
+        r.command_getkeys("ping", "x")
+    names = set(map(_text, r.command_list(pattern="config*")))
+    assert names >= {"config", "config|get", "config|set"}
+    assert "client|kill" in map(_text, r.command_list(category="connection"))
+    assert r.command_list(module="anything") == []
+
+
+# --- INFO ----------------------------------------------------------------------------------
+
+def test_info_sections(r: Any, r3: Any) -> None:
+    default = r.info()
+    assert default["redis_version"] == "7.0.15"
+    assert default["role"] == "master" and default["cluster_enabled"] == 0
+    assert default["connected_clients"] >= 1
+    everything = r.info("everything")
+    assert any(k.startswith("cmdstat_") for k in everything)
+    assert not any(k.startswith("cmdstat_") for k in default)
+    assert set(r.info("server")) >= {"respd_version", "process_id", "tcp_port", "run_id"}
+    memory = r3.info("memory")  # RESP3: a verbatim string
+    assert memory["used_memory"] > 0 and memory["used_memory_human"]
+    assert r.info("nosuchsection") == {}
+
+
+def test_info_keyspace_errorstats_commandstats(r: Any) -> None:
+    r.config_resetstat()
+    r.set("a", "1")
+    r.set("b", "2", ex=100)
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("GET")
+    keyspace = r.info("keyspace")["db0"]
+    assert keyspace["keys"] == 2 and keyspace["expires"] == 1
+    assert 0 < keyspace["avg_ttl"] <= 100_000
+    assert r.info("errorstats")["errorstat_ERR"] == {"count": 1}
+    stats = r.info("commandstats")["cmdstat_set"]
+    assert stats["calls"] == 2 and stats["failed_calls"] == 0
+    assert r.info("stats")["total_commands_processed"] >= 3
+
+
+# --- CONFIG --------------------------------------------------------------------------------
+
+def test_config_get_set_atomic(r: Any) -> None:
+    assert r.config_get("maxmemory") == {"maxmemory": "0"}
+    assert set(r.config_get("maxmemory*")) >= {"maxmemory", "maxmemory-policy"}
+    assert r.execute_command("CONFIG GET", "hz", "maxmemory") == {"hz": "10", "maxmemory": "0"}
+    try:
+        r.config_set("maxmemory", "1mb")
+        assert r.config_get("maxmemory") == {"maxmemory": "1048576"}
+        # All or nothing: the bad policy leaves maxmemory as it was.
+        with pytest.raises(redis.ResponseError, match="maxmemory-policy"):
+            r.execute_command("CONFIG SET", "maxmemory", "5mb", "maxmemory-policy", "nope")
+        assert r.config_get("maxmemory") == {"maxmemory": "1048576"}
+        with pytest.raises(redis.ResponseError, match="immutable"):
+            r.config_set("daemonize", "yes")
+        with pytest.raises(redis.ResponseError, match="Unknown option"):
+            r.config_set("nosuch", "1")
+    finally:
+        r.config_set("maxmemory", "0")
+
+
+def test_config_rewrite(tmp_path: Any) -> None:
+    conf = tmp_path / "respd.conf"
+    conf.write_text("# my settings\nmaxmemory 100mb\nhz 10\nsave \"\"\n")
+    port = free_port()
+    server = ServerProcess([sys.executable, "-m", "respd", str(conf), "--port", str(port)],
+                           port, str(tmp_path)).start()
+    client = server.client()
+    try:
+        client.config_set("maxmemory", "2mb")
+        client.config_set("maxmemory-policy", "allkeys-lru")
+        assert client.config_rewrite()
+        text = conf.read_text()
+        assert "# my settings" in text and "maxmemory 2097152" in text
+        assert "maxmemory-policy allkeys-lru" in text
+        assert "maxmemory 104857600" not in text
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_config_rewrite_without_file(r: Any) -> None:
+    with pytest.raises(redis.ResponseError, match="without a config file"):
+        r.config_rewrite()
+
+
+# --- CLIENT --------------------------------------------------------------------------------
+
+def test_client_list_info_setname(r: Any, respd: ServerProcess) -> None:
+    other = respd.client()
+    try:
+        other.client_setname("worker-1")
+        me = str(r.client_id())
+        listed = {str(c["id"]): c for c in r.client_list()}
+        assert listed[me]["cmd"] == "client|list"
+        named = [c for c in listed.values() if c["name"] == "worker-1"]
+        assert len(named) == 1 and named[0]["cmd"] == "client|setname"
+        info = r.client_info()
+        assert str(info["id"]) == me and str(info["resp"]) == "2" and info["flags"] == "N"
+        assert {str(c["id"]) for c in r.client_list(client_id=[me])} == {me}
+        assert r.client_list(_type="pubsub") == []
+    finally:
+        other.close()
+
+
+def test_client_kill_filters(r: Any, respd: ServerProcess) -> None:
+    victim = respd.client()
+    victim.client_setname("victim")
+    victim_id = victim.client_id()
+    addr = next(c["addr"] for c in r.client_list() if c["name"] == "victim")
+    assert r.client_kill_filter(_id=victim_id) == 1
+    assert r.client_kill_filter(_id=victim_id) == 0
+    with pytest.raises(redis.ResponseError, match="No such client"):
+        r.client_kill(addr)
+    victim.close()
+
+
+def test_client_reply_off_and_skip(respd: ServerProcess) -> None:
+    from compat.harness import RawConnection
+
+    conn = RawConnection(respd.port)
+    try:
+        for argv in ([b"CLIENT", b"REPLY", b"OFF"], [b"SET", b"rk", b"1"],
+                     [b"CLIENT", b"REPLY", b"ON"], [b"CLIENT", b"REPLY", b"SKIP"],
+                     [b"INCR", b"rk"], [b"GET", b"rk"]):
+            conn.send(argv)
+        assert conn.read() == b"+OK\r\n"  # CLIENT REPLY ON
+        assert conn.read() == b"$1\r\n2\r\n"  # INCR's reply was skipped
+    finally:
+        conn.close()
+
+
+def test_client_unblock(r: Any, respd: ServerProcess) -> None:
+    blocked = respd.client()
+    ident = blocked.client_id()
+    result: dict[str, Any] = {}
+
+    def wait() -> None:
+        try:
+            result["reply"] = blocked.blpop(["nothing"], timeout=0)
+        except redis.ResponseError as err:
+            result["error"] = str(err)
+
+    for mode, expected in (("TIMEOUT", {"reply": None}),
+                           ("ERROR", {"error": "UNBLOCKED client unblocked via CLIENT UNBLOCK"})):
+        result.clear()
+        thread = threading.Thread(target=wait)
+        thread.start()
+        _until(lambda: r.info("clients")["blocked_clients"] == 1)
+        assert r.client_unblock(ident, error=mode == "ERROR")
+        thread.join(WAIT)
+        assert result == expected
+    assert not r.client_unblock(ident)
+    blocked.close()
+
+
+def test_client_pause_write_holds_writes(r: Any, respd: ServerProcess) -> None:
+    writer = respd.client()
+    try:
+        r.client_pause(5000, all=False)
+        assert writer.get("k") is None  # reads still run
+        done = threading.Event()
+        threading.Thread(target=lambda: (writer.set("k", "v"), done.set())).start()
+        _until(lambda: r.info("clients")["blocked_clients"] == 1)
+        assert not done.is_set() and r.get("k") is None
+        r.client_unpause()
+        assert done.wait(WAIT) and r.get("k") == b"v"
+    finally:
+        r.client_unpause()
+        writer.close()
+
+
+def test_client_pause_expires(r: Any, respd: ServerProcess) -> None:
+    other = respd.client()
+    try:
+        r.client_pause(100)  # ALL: everything waits, then runs by itself
+        assert other.ping()
+    finally:
+        other.close()
+
+
+def test_client_misc(r: Any, r3: Any) -> None:
+    assert r.client_getredir() == -1
+    assert r.client_no_evict("on") and r.client_info()["flags"] == "e"
+    assert r.client_no_evict("off")
+    tracking = r3.execute_command("CLIENT TRACKINGINFO")
+    assert list(tracking[b"flags"]) == [b"off"] and tracking[b"redirect"] == -1
+    help_lines = r.execute_command("CLIENT HELP")
+    assert help_lines[0].startswith(b"CLIENT <subcommand>")
+    with pytest.raises(redis.ResponseError, match="(?i)unknown subcommand 'setinfo'"):
+        r.execute_command("CLIENT SETINFO", "lib-name", "x")
+
+
+# --- TIME, SLOWLOG, MONITOR, DEBUG, LATENCY --------------------------------------------------
+
+def test_time(r: Any) -> None:
+    seconds, micros = r.time()
+    assert seconds > 1_600_000_000 and 0 <= micros < 1_000_000
+
+
+def test_slowlog(r: Any) -> None:
+    try:
+        r.config_set("slowlog-log-slower-than", 0)
+        r.slowlog_reset()
+        r.set("slow", "x")
+        entries = r.slowlog_get()
+        assert any(e["command"] == b"SET slow x" for e in entries)
+        assert r.slowlog_len() >= 1
+        assert len(r.slowlog_get(1)) == 1
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+        r.slowlog_reset()
+
+
+def test_monitor(r: Any, respd: ServerProcess) -> None:
+    watcher = respd.client()
+    with watcher.monitor() as monitor:
+        r.set("watched", "1")
+        seen = []
+        for _ in range(10):
+            event = monitor.next_command()
+            seen.append(event["command"])
+            if event["command"] == "SET watched 1":
+                break
+        assert "SET watched 1" in seen
+    watcher.close()
+
+
+def test_debug_and_latency(r: Any) -> None:
+    assert r.execute_command("DEBUG SLEEP", "0")
+    assert r.execute_command("DEBUG LOG", "hello from the tests")
+    r.set("k", "v")
+    assert r.execute_command("DEBUG OBJECT", "k")["encoding"] == "embstr"
+    with pytest.raises(redis.ResponseError, match="unknown subcommand or wrong number"):
+        r.execute_command("DEBUG", "nosuch")
+    assert r.execute_command("LATENCY LATEST") == []
+    assert r.execute_command("LATENCY RESET") == 0
+    assert b"latency" in r.execute_command("LATENCY DOCTOR").lower()
+
+
+def test_debug_set_active_expire(spawn: Any) -> None:
+    server = spawn("respd")
+    client = server.client()
+    client.execute_command("DEBUG SET-ACTIVE-EXPIRE", "0")
+    client.set("short", "1", px=1)
+    time.sleep(0.3)  # three cron passes at hz 10: none may expire it
+    assert client.dbsize() == 1
+    client.execute_command("DEBUG SET-ACTIVE-EXPIRE", "1")
+    _until(lambda: client.dbsize() == 0)
+    client.close()
+
+
+# --- SHUTDOWN ------------------------------------------------------------------------------
+
+def test_shutdown(spawn: Any) -> None:
+    server = spawn("respd")
+    client = server.client()
+    with pytest.raises(redis.ResponseError, match="No shutdown in progress"):
+        client.shutdown(abort=True)
+    with pytest.raises(redis.ConnectionError):
+        client.execute_command("SHUTDOWN", "NOSAVE")
+    assert server.proc is not None
+    assert server.proc.wait(WAIT) == 0
+
+
+# --- asyncio client ------------------------------------------------------------------------
+
+def test_asyncio_client_admin(respd: ServerProcess) -> None:
+    async def main() -> None:
+        client = redis.asyncio.Redis(port=respd.port, protocol=3)
+        try:
+            assert (await client.info("server"))["redis_version"] == "7.0.15"
+            assert await client.client_setname("aio")
+            assert (await client.client_info())["name"] == "aio"
+            assert await client.config_get("hz") == {"hz": "10"}
+        finally:
+            await client.aclose()
+
+    asyncio.run(asyncio.wait_for(main(), WAIT))
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _until(condition: Any) -> None:
+    """Poll, bounded, for a state another connection brings about."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,132 @@
+"""The command table is the single source of COMMAND INFO/DOCS: every declaration must be
+consistent and renderable, and what respd reports must match redis-server 7.0 for every
+command respd implements (name, arity, flags, key positions, ACL categories; tips and key
+specs are not compared).  The parametrized list is read from the registry at collection
+time, so commands added by any family are covered."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+import hiredis
+import pytest
+
+import respd.commands  # noqa: F401  (fills the table)
+from compat.harness import RawConnection
+from respd import docs
+from respd.command import (
+    ACL_ORDER, FLAG_ORDER, Command, docs_entry, info_entry, lookup_fullname, walk,
+)
+from respd.resp import encode
+
+ALL = walk()
+NAMES = [cmd.name for cmd in ALL]
+ARG_TYPES = {"string", "integer", "double", "key", "pattern", "unix-time", "pure-token",
+             "oneof", "block"}
+GROUPS = {"generic", "string", "list", "set", "sorted_set", "hash", "pubsub", "transactions",
+          "connection", "server", "scripting", "hyperloglog", "cluster", "sentinel", "geo",
+          "stream", "bitmap"}
+
+
+def _query(conn: RawConnection, *argv: bytes) -> Any:
+    conn.send(list(argv))
+    reader = hiredis.Reader()
+    reader.feed(conn.read(10))
+    return reader.gets()
+
+
+def _summary(entry: list[Any]) -> tuple[Any, ...]:
+    """The compared part of a COMMAND INFO entry: name, arity, flags, first/last/step,
+    ACL categories."""
+    name, arity, flags, first, last, step, acl = entry[:7]
+    text = [f.decode() if isinstance(f, bytes) else f for f in flags]
+    cats = [c.decode() if isinstance(c, bytes) else c for c in acl]
+    return (name.decode() if isinstance(name, bytes) else name, arity, text, first, last,
+            step, cats)
+
+
+@pytest.fixture(scope="module")
+def reference_info(redis_ref: Any) -> Iterator[dict[str, Any]]:
+    conn = RawConnection(redis_ref.port)
+    try:
+        entries = _query(conn, b"COMMAND", b"INFO", *(n.encode() for n in NAMES))
+    finally:
+        conn.close()
+    yield {name: entry for name, entry in zip(NAMES, entries)}
+
+
+@pytest.fixture(scope="module")
+def respd_info(respd: Any) -> Iterator[dict[str, Any]]:
+    conn = RawConnection(respd.port)
+    try:
+        entries = _query(conn, b"COMMAND", b"INFO", *(n.encode() for n in NAMES))
+    finally:
+        conn.close()
+    yield {name: entry for name, entry in zip(NAMES, entries)}
+
+
+# --- declarations --------------------------------------------------------------------------
+
+def _check_arguments(cmd: Command, args: list[dict[str, Any]]) -> None:
+    for arg in args:
+        assert arg["type"] in ARG_TYPES, (cmd.name, arg)
+        assert arg["name"], (cmd.name, arg)
+        if arg["type"] in ("oneof", "block"):
+            assert arg.get("arguments"), (cmd.name, arg)
+            _check_arguments(cmd, arg["arguments"])
+        if arg["type"] == "pure-token":
+            assert arg.get("token"), (cmd.name, arg)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declaration_is_consistent(name: str) -> None:
+    cmd = lookup_fullname(name.encode())
+    assert cmd is not None and cmd.name == name == name.lower()
+    assert isinstance(cmd.arity, int) and cmd.arity != 0
+    assert set(cmd.flags) <= set(FLAG_ORDER)
+    assert set(cmd.acl_categories()) <= set(ACL_ORDER)
+    assert cmd.group in GROUPS, cmd.group
+    assert re.fullmatch(r"\d+\.\d+\.\d+", cmd.since), cmd.since
+    assert cmd.summary and cmd.complexity
+    assert not (cmd.is_write and cmd.is_readonly)
+    if cmd.first_key > 0:
+        assert cmd.key_step > 0
+        assert cmd.last_key < 0 or cmd.last_key >= cmd.first_key
+        # A command with fixed arity cannot name keys beyond its arguments.
+        if cmd.arity > 0 and cmd.last_key > 0:
+            assert cmd.last_key < cmd.arity
+    else:
+        assert (cmd.last_key, cmd.key_step) == (0, 0)
+    if cmd.container is not None:
+        assert cmd.name.startswith(cmd.container.name + "|")
+    _check_arguments(cmd, cmd.docs_arguments())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_info_and_docs_render(name: str) -> None:
+    cmd = lookup_fullname(name.encode())
+    assert cmd is not None
+    entry = info_entry(cmd)
+    assert len(entry) == 10 and entry[0] == name.encode()
+    for proto in (2, 3):
+        assert encode(entry, proto)
+        assert encode(docs_entry(cmd), proto)
+
+
+def test_docs_markdown_lists_every_command() -> None:
+    text = docs.render()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(ALL)
+    assert "| `GET` | string | 1.0.0 | Get the value of a key |" in text
+
+
+# --- against redis-server -------------------------------------------------------------------
+
+@pytest.mark.compat
+@pytest.mark.parametrize("name", NAMES)
+def test_command_info_matches_reference(name: str, reference_info: dict[str, Any],
+                                        respd_info: dict[str, Any]) -> None:
+    want = reference_info[name]
+    assert want is not None, f"{name} is not a Redis 7.0 command"
+    assert _summary(respd_info[name]) == _summary(want)
