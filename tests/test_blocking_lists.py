@@ -4,6 +4,8 @@ asyncio): FIFO fairness, key order, timeouts, BLMOVE chains, and what gets propa
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -188,3 +190,11 @@ def test_served_pops_are_propagated_as_plain_pops(spawn: Any, tmp_path: Path) ->
     for plain in ([b"LPOP", b"q"], [b"LMOVE", b"z", b"d", b"LEFT", b"RIGHT"],
                   [b"ZPOPMIN", b"pq"]):
         assert encode_request(plain) in log
+
+
+@pytest.mark.parametrize("example", ["work_queue.py", "priority_queue.py"])
+def test_examples_run(respd: Any, r: Any, example: str) -> None:
+    script = Path(__file__).parent.parent / "examples" / example
+    done = subprocess.run([sys.executable, str(script), "--port", str(respd.port)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
