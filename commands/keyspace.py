@@ -626,6 +626,7 @@ _OBJECT_HELP = [Status(line) for line in (
 # Redis shares one object for each small integer string: OBJECT REFCOUNT shows this.
 _SHARED_REFCOUNT = _INT32_MAX
 _SHARED_INTEGERS = 10000
+_LFU_INIT_VAL = 5  # the LFU counter of a freshly created key
 
 
 def _lfu_policy(client: Client) -> bool:
@@ -684,4 +685,4 @@ def object_freq(client: Client, argv: list[bytes]) -> Any:
         return None
     if not _lfu_policy(client):
         raise errors.LFU_NOT_SELECTED
-    return 0  # access frequency is not tracked: every key looks freshly created
+    return _LFU_INIT_VAL  # access frequency is not tracked: every key looks new
