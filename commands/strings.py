@@ -19,11 +19,10 @@ NX, XX, GET, KEEPTTL, PERSIST = 1, 2, 4, 8, 16
 EX, PX, EXAT, PXAT = 32, 64, 128, 256
 _EXPIRY = EX | PX | EXAT | PXAT
 _EXPIRY_BITS = {b"EX": EX, b"PX": PX, b"EXAT": EXAT, b"PXAT": PXAT}
-# What each flag option may not be combined with; the loop refuses it as a syntax error.
-_FLAG_CONFLICTS = {b"NX": XX, b"XX": NX, b"GET": 0, b"KEEPTTL": PERSIST | _EXPIRY,
-                   b"PERSIST": KEEPTTL | _EXPIRY}
-_FLAG_BITS = {b"NX": NX, b"XX": XX, b"GET": GET, b"KEEPTTL": KEEPTTL, b"PERSIST": PERSIST}
-_SET_ONLY = NX | XX | GET | KEEPTTL
+# Flag options: (bit, options it may not follow); a conflict is a syntax error.
+_FLAGS = {b"NX": (NX, XX), b"XX": (XX, NX), b"GET": (GET, 0),
+          b"KEEPTTL": (KEEPTTL, PERSIST | _EXPIRY), b"PERSIST": (PERSIST, KEEPTTL | _EXPIRY)}
+_SET_ONLY = NX | XX | GET | KEEPTTL  # the rest (PERSIST) is GETEX's
 
 
 def _option_word(raw: bytes) -> bytes:
@@ -46,9 +45,8 @@ def parse_string_options(argv: list[bytes], start: int, for_set: bool) -> tuple[
             raw_expire = argv[i + 1]
             i += 2
             continue
-        conflicts = _FLAG_CONFLICTS.get(word)
-        bit = _FLAG_BITS.get(word, 0)
-        if conflicts is None or flags & conflicts or for_set != bool(bit & _SET_ONLY):
+        bit, conflicts = _FLAGS.get(word, (0, 0))
+        if not bit or flags & conflicts or for_set != bool(bit & _SET_ONLY):
             raise errors.SYNTAX
         flags |= bit
         i += 1
