@@ -58,6 +58,21 @@ def already_expired(client: Client, when_ms: int) -> bool:
     return when_ms <= client.server.now_ms() and not client.loading
 
 
+def expire_key(client: Client, key: bytes, when_ms: int) -> bool:
+    """Give an existing key an absolute expiry; a time already past deletes it instead
+    (logged as DEL) and returns False.  The caller logs the expiry it set."""
+    if already_expired(client, when_ms):
+        delete_key(client, key)
+        client.propagate_as = [[b"DEL", key]]
+        return False
+    db = client.db
+    db.set_expire(key, when_ms)
+    db.modified(key)
+    db.notify("g", b"expire", key)
+    client.server.dirty += 1
+    return True
+
+
 def _int32(raw: bytes, err: ReplyError | None = None) -> int:
     """getIntFromObjectOrReply: its own errors, unless the caller gives one."""
     value = parse_int(raw)
@@ -492,15 +507,7 @@ def _expire(client: Client, argv: list[bytes], relative: bool, unit_ms: int) -> 
             or (gt and (current is None or when <= current))
             or (lt and current is not None and when >= current)):
         return 0
-    if already_expired(client, when):
-        delete_key(client, key)
-        client.propagate_as = [[b"DEL", key]]
-        return 1
-    db.set_expire(key, when)
-    db.modified(key)
-    db.notify("g", b"expire", key)
-    client.server.dirty += 1
-    if cmdname != "pexpireat":
+    if expire_key(client, key, when) and cmdname != "pexpireat":
         client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when, *argv[3:]]]
     return 1
 

@@ -8,7 +8,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import already_expired, delete_key, persist_key
+from respd.commands.keyspace import delete_key, expire_key, persist_key
 from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add
 from respd.resp import OK, Map
 
@@ -165,16 +165,9 @@ def getex(client: Client, argv: list[bytes]) -> Any:
     if value is None:
         return None
     if raw_expire is not None:
+        # EX/PX are positive, so only EXAT/PXAT can name a time already past
         when = expire_at_ms(client, flags, raw_expire, "getex")
-        if flags & (EXAT | PXAT) and already_expired(client, when):
-            delete_key(client, key)
-            client.propagate_as = [[b"DEL", key]]
-        else:
-            db = client.db
-            db.set_expire(key, when)
-            db.modified(key)
-            db.notify("g", b"expire", key)
-            client.server.dirty += 1
+        if expire_key(client, key, when):
             client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
     elif flags & PERSIST and persist_key(client, key):
         client.propagate_as = [[b"PERSIST", key]]
