@@ -1,7 +1,7 @@
 """Sorted-set commands (Redis 7.0's t_zset.c semantics), BZPOPMIN/BZPOPMAX/BZMPOP included.
 
 Scores are C doubles: replies use the float reply value (RESP3 double, %.17g bulk in
-RESP2); ZSCAN and stored text use ``format_double``.  Range arguments follow Redis's two
+RESP2); ZSCAN shows ``d2string`` text (``_score_text``).  Range arguments follow Redis's two
 number grammars: ZADD scores and weights use the strict one (``numbers.double``), score
 ranges use plain ``strtod`` (leading spaces, an empty string reading as 0, overflow to
 inf), see ``_strtod``.
@@ -9,15 +9,13 @@ inf), see ``_strtod``.
 
 from __future__ import annotations
 
-import heapq
 import random
 import re
 from typing import Any, Iterable
 
-from respd import errors
+from respd import errors, scan
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import parse_scan_cursor
 from respd.commands.lists import (
     candidate_keys,
     index_range,
@@ -27,7 +25,6 @@ from respd.commands.lists import (
     positive_count,
     typed_or_skip,
 )
-from respd.glob import compile_pattern
 from respd.numbers import INT64_MAX, double, format_double, int64
 from respd.resp import NULL_ARRAY
 from respd.storage.db import type_name
@@ -901,7 +898,8 @@ _DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number o
                     "result set.")
 
 
-@command("ZUNIONSTORE", arity=-4, flags="write denyoom", getkeys=lambda a: _setop_keys(a, 2),
+@command("ZUNIONSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+         getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="2.0.0", summary="Add multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
          complexity=_SETOP_COMPLEXITY, syntax=_SETOP_STORE_SYNTAX)
@@ -909,7 +907,8 @@ def zunionstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, UNION)
 
 
-@command("ZINTERSTORE", arity=-4, flags="write denyoom", getkeys=lambda a: _setop_keys(a, 2),
+@command("ZINTERSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+         getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="2.0.0", summary="Intersect multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
          complexity=_INTER_COMPLEXITY, syntax=_SETOP_STORE_SYNTAX)
@@ -917,7 +916,8 @@ def zinterstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, INTER)
 
 
-@command("ZDIFFSTORE", arity=-4, flags="write denyoom", getkeys=lambda a: _setop_keys(a, 2),
+@command("ZDIFFSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+         getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="6.2.0", summary="Subtract multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
          complexity=_DIFF_COMPLEXITY,
@@ -992,7 +992,6 @@ def zrandmember(client: Client, argv: list[bytes]) -> Any:
     return _pairs_reply(picks, withscores, client.resp > 2)
 
 
-_HASH_MASK = (1 << 63) - 1
 _EXACT_INT_LIMIT = float(1 << 62)  # double2ll's safe range, LLONG_MAX/2
 
 
@@ -1004,58 +1003,23 @@ def _score_text(score: float) -> bytes:
     return format_double(score)
 
 
-def _scan_options(argv: list[bytes]) -> tuple[int, bytes | None]:
-    """scanGenericCommand's option loop for a key's elements (no TYPE)."""
-    count, pattern = 10, None
-    i = 3
-    while i < len(argv):
-        option = argv[i].lower()
-        if option == b"count" and len(argv) - i >= 2:
-            count = int64(argv[i + 1])
-            if count < 1:
-                raise errors.SYNTAX
-        elif option == b"match" and len(argv) - i >= 2:
-            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
-        else:
-            raise errors.SYNTAX
-        i += 2
-    return count, pattern
-
-
-def _scan_batch(zset: ZSet, cursor: int, count: int) -> tuple[int, list[bytes]]:
-    """One ZSCAN step over a large zset, ordered by member hash like SCAN's keyspace
-    cursor (commands.keyspace): the cursor is the next hash to return plus one, and a
-    run of equal hashes is never split, so members present throughout are all seen."""
-    floor = cursor - 1 if cursor else 0
-    ranked = [(h, m) for m in zset.scores if (h := hash(m) & _HASH_MASK) >= floor]
-    batch = heapq.nsmallest(count, ranked)
-    if len(batch) == len(ranked):
-        return 0, [m for _, m in batch]
-    last = batch[-1][0]
-    batch += [(h, m) for h, m in ranked if h == last and (h, m) not in batch]
-    later = [h for h, _ in ranked if h > last]
-    return (min(later) + 1 if later else 0), [m for _, m in batch]
-
-
 @command("ZSCAN", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="2.8.0",
          summary="Incrementally iterate sorted sets elements and associated scores",
-         complexity="O(1) for every call. O(N) for a complete iteration, including enough "
-                    "command calls for the cursor to return back to 0. N is the number of "
-                    "elements inside the collection..",
+         complexity=scan.COMPLEXITY + ".",  # Redis's ZSCAN docs end in ".."
          syntax="key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]")
 def zscan(client: Client, argv: list[bytes]) -> Any:
-    cursor = parse_scan_cursor(argv[2])
+    cursor = scan.parse_cursor(argv[2])
     zset = _lookup(client, argv[1])
     if zset is None:
-        return [b"0", []]
-    count, pattern = _scan_options(argv)
-    if zset.listpack:  # Redis returns a small set whole, whatever the cursor
-        next_cursor, members = 0, [m for _, m in zset.order]
+        return scan.EMPTY_SCAN
+    opts = scan.parse_options(argv, 3)
+    if zset.listpack:  # Redis answers a small set whole, in score order
+        next_cursor, members = b"0", [m for _, m in zset.order]
     else:
-        next_cursor, members = _scan_batch(zset, cursor, count)
-    matches = compile_pattern(pattern) if pattern is not None else None
+        next_cursor, members = scan.walk(zset.members, False, cursor, opts.count)
+    matches = opts.matcher()
     flat: list[bytes] = []
     for member in members:
         if matches is None or matches(member):
             flat += (member, _score_text(zset.scores[member]))
-    return [b"%d" % next_cursor, flat]
+    return [next_cursor, flat]

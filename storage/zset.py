@@ -56,12 +56,16 @@ class LexRange:
 
 
 class ZSet:
-    __slots__ = ("scores", "order", "listpack")
+    __slots__ = ("scores", "order", "listpack", "members", "pos")
 
     def __init__(self, listpack: bool = True) -> None:
         self.scores: dict[bytes, float] = {}
         self.order: SortedList = SortedList()
         self.listpack = listpack
+        # Members in an array that only grows at the end and fills a hole with its last
+        # member: the layout respd.scan's cursor walk needs (ZSCAN).
+        self.members: list[bytes] = []
+        self.pos: dict[bytes, int] = {}
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -80,6 +84,9 @@ class ZSet:
             if old == score:
                 return
             self.order.remove((old, member))
+        else:
+            self.pos[member] = len(self.members)
+            self.members.append(member)
         self.scores[member] = score
         self.order.add((score, member))
 
@@ -88,7 +95,15 @@ class ZSet:
         if old is None:
             return False
         self.order.remove((old, member))
+        self._unindex(member)
         return True
+
+    def _unindex(self, member: bytes) -> None:
+        hole = self.pos.pop(member)
+        last = self.members.pop()
+        if last != member:
+            self.members[hole] = last
+            self.pos[last] = hole
 
     def rank(self, member: bytes) -> int | None:
         score = self.scores.get(member)
@@ -99,6 +114,7 @@ class ZSet:
     def pop(self, from_max: bool) -> tuple[float, bytes]:
         score, member = self.order.pop(-1 if from_max else 0)
         del self.scores[member]
+        self._unindex(member)
         return score, member
 
     # --- ranges as [start, stop) positions in ascending order -------------------------------
@@ -137,6 +153,7 @@ class ZSet:
         doomed = list(self.order.islice(start, stop))
         for _, member in doomed:
             del self.scores[member]
+            self._unindex(member)
         del self.order[start:stop]
         return len(doomed)
 
