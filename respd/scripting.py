@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
+import select
 import time
 from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
@@ -30,6 +32,7 @@ import lupa.lua51 as lupa
 
 from respd import errors
 from respd.command import COMMANDS
+from respd.dispatch import NO_REPLY
 from respd.errors import ReplyError
 from respd.resp import (
     NULL_ARRAY, AttrSet, Map, Push, Raw, Status, Verbatim, encode,
@@ -194,7 +197,11 @@ setmetatable(env, {
 })
 
 local function hook()
-  if py.busy() then lua_error({err = 'ERR Script killed by user with SCRIPT KILL...'}) end
+  if py.busy() then
+    -- From now on every line fails, so a pcall in the script cannot swallow the kill.
+    dbg.sethook(hook, 'l')
+    lua_error({err = 'ERR Script killed by user with SCRIPT KILL...'})
+  end
 end
 
 local api = {}
@@ -203,14 +210,10 @@ api.compile = function(body)
   if fn then setfenv(fn, env) end
   return fn, err
 end
-api.run = function(fn, keys, argv)
-  rawset(env, 'KEYS', keys)
-  rawset(env, 'ARGV', argv)
-  dbg.sethook(hook, '', 100000)
-  local ok, result = xpcall(fn, err_handler)
-  dbg.sethook()
-  return ok, result
-end
+-- Python drives a run with these C functions directly, so no Lua line of ours runs
+-- after the script (a kill's every-line hook would fire on it).
+api.env, api.handler, api.hook = env, err_handler, hook
+api.xpcall, api.sethook, api.rawset = xpcall, dbg.sethook, rawset
 return api
 """
 
@@ -413,10 +416,14 @@ class ScriptEngine:
         frozen = server.clock.frozen
         if frozen is None:
             server.clock.frozen = server.clock.ms()
+        api = self.api
+        api[b"rawset"](api[b"env"], b"KEYS", self.lua.table_from(keys))
+        api[b"rawset"](api[b"env"], b"ARGV", self.lua.table_from(args))
+        api[b"sethook"](api[b"hook"], b"", 100000)
         try:
-            ok, result = self.api.run(
-                script.fn, self.lua.table_from(keys), self.lua.table_from(args))
+            ok, result = api[b"xpcall"](script.fn, api[b"handler"])
         finally:
+            api[b"sethook"]()
             server.clock.frozen = frozen
             self.caller = None
             self.busy = False
@@ -434,14 +441,64 @@ class ScriptEngine:
         return ReplyError(_clean(line))
 
     def hook(self) -> bool:
-        """Called every 100k Lua instructions: True aborts the script (SCRIPT KILL)."""
+        """Called every 100k Lua instructions: True aborts the script (SCRIPT KILL).
+        Past lua-time-limit the script is "busy": other clients are served from here,
+        getting -BUSY for everything but the allow_busy commands (SCRIPT KILL,
+        SHUTDOWN NOSAVE, ...), as Redis does from its own Lua hook."""
         if not self.busy:
             limit = self.server.config.lua_time_limit
-            if limit > 0 and (time.monotonic() - self.started) * 1000 >= limit:
-                self.busy = True
-                log.warning("Slow script detected: still in execution after %d "
-                            "milliseconds.", limit)
+            if limit <= 0 or (time.monotonic() - self.started) * 1000 < limit:
+                return False
+            self.busy = True
+            log.warning("Slow script detected: still in execution after %d milliseconds. "
+                        "You can try killing the script using the SCRIPT KILL command.",
+                        limit)
+        self._serve_while_busy()
         return self.kill_requested
+
+    def _serve_while_busy(self) -> None:
+        """Read what other clients sent (straight from their sockets: the event loop is
+        stuck in this script) and answer it now."""
+        from respd.dispatch import execute, resolve
+
+        clients = [c for c in self.server.clients.values()
+                   if c is not self.caller and c.fd >= 0 and c.transport is not None
+                   and c.blocked is None and not c.pending and not c.closed]
+        if not clients:
+            return
+        try:
+            readable, _, _ = select.select([c.fd for c in clients], [], [], 0)
+        except (OSError, ValueError):
+            return
+        by_fd = {c.fd: c for c in clients}
+        for fd in readable:
+            client = by_fd[fd]
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                continue
+            if not data:
+                continue  # the loop sees the EOF itself once the script is over
+            requests, _ = client.reader.feed(data)
+            for argv in requests:
+                try:
+                    name = resolve(argv).name
+                    allowed = "allow_busy" in resolve(argv).flags and not (
+                        name == "shutdown" and b"nosave" not in
+                        [a.lower() for a in argv[1:]])
+                except ReplyError:
+                    name, allowed = "", True  # dispatch answers the lookup/arity error
+                if allowed:
+                    reply = execute(client, argv)
+                    if name == "shutdown":
+                        self.kill_requested = True  # the server goes once the script stops
+                else:
+                    if client.multi is not None:
+                        client.multi_error = True
+                    reply = errors.busy_script()
+                    self.server.count_error(reply)
+                if reply is not NO_REPLY:
+                    client.transport.write(encode(reply, client.resp))
 
     # --- redis.* helpers -------------------------------------------------------------------
 
