@@ -98,7 +98,8 @@ class PubSub:
     # --- publishing ----------------------------------------------------------------------
 
     def publish(self, channel: bytes, message: bytes, shard: bool = False) -> int:
-        """PUBLISH / SPUBLISH: deliver and count; returns the number of receivers."""
+        """PUBLISH / SPUBLISH: deliver and count; returns the number of receivers.
+        Keyspace notifications bypass the counters: they are not clients' messages."""
         receivers = (self._deliver_shard(channel, message) if shard
                      else self._deliver(channel, message))
         stats = self.server.stats
