@@ -35,7 +35,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from respd import errors
 from respd.config import on_config_set
+from respd.dispatch import execute
 from respd.errors import ReplyError
 from respd.resp import encode_request
 from respd.storage import snapshot
@@ -303,8 +305,6 @@ class Loader:
         self.next_report = self.started + self.PROGRESS_EVERY
 
     def run(self, argv: list[bytes], name: str) -> None:
-        from respd.dispatch import execute
-
         reply = execute(self.client, argv)
         if type(reply) is ReplyError and reply.line.startswith(b"ERR unknown command"):
             raise AofLoadError(f"Unknown command '{argv[0].decode('latin-1')}' reading "
@@ -412,6 +412,9 @@ class Persistence:
         self.last_rewrite_ok = True
         self.last_bgsave_ok = True
         self.last_bgsave_secs = -1
+        self.rewrites = 0  # successful ones
+        self.rewrite_failures = 0  # in a row
+        self.saves = 0
         self.dirty_at_save = 0
         self.dirty_at_fork = 0
         self.loading = False
@@ -449,15 +452,16 @@ class Persistence:
             log.error("%s", err)
             raise SystemExit(1) from None
 
-    def _replaying(self) -> "_Replay":
-        return _Replay(self)
+    def _read_manifest(self) -> bool:
+        if not os.path.exists(self.manifest_path):
+            return False
+        with open(self.manifest_path, encoding="latin-1") as f:
+            self.manifest = Manifest.parse(f.read(), self.manifest_path)
+        return True
 
     def _load_aof(self) -> None:
         config = self.server.config
-        if os.path.exists(self.manifest_path):
-            with open(self.manifest_path, encoding="latin-1") as f:
-                self.manifest = Manifest.parse(f.read(), self.manifest_path)
-        else:
+        if not self._read_manifest():
             legacy = os.path.join(config.dir, config.appendfilename)
             if not os.path.exists(legacy):
                 return
@@ -465,7 +469,7 @@ class Persistence:
         files = self.manifest.files()
         if not files:
             return
-        with self._replaying() as loader:
+        with _Replay(self) as loader:
             for i, entry in enumerate(files):
                 path = self.aof_path(entry.name)
                 if not os.path.exists(path):
@@ -519,7 +523,7 @@ class Persistence:
         snapshot.fsync_dir(self.aof_dir)
 
     def _load_snapshot(self) -> None:
-        with self._replaying() as loader:
+        with _Replay(self) as loader:
             loader.load_file(self.snapshot_path, self.server.config.dbfilename, last=False)
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - loader.started)
 
@@ -528,6 +532,12 @@ class Persistence:
     def set_appendonly(self, on: bool) -> None:
         server = self.server
         if on and server.aof is None:
+            # Files left by an earlier run: new ones continue their numbering and
+            # replace them once the rewrite is done.
+            try:
+                self._read_manifest()
+            except AofLoadError as err:
+                log.warning("Ignoring the old AOF manifest: %s", err)
             self.start_rewrite()
         elif not on and server.aof is not None:
             if self.child is not None and self.child.kind == "aof":
@@ -541,8 +551,6 @@ class Persistence:
 
     def bgrewriteaof(self) -> str:
         """BGREWRITEAOF: 'started', 'scheduled'; raises ReplyError otherwise."""
-        from respd import errors
-
         if self.child is not None and self.child.kind == "aof":
             raise errors.AOF_REWRITE_IN_PROGRESS
         if self.child is not None:
@@ -594,6 +602,8 @@ class Persistence:
     def _rewrite_done(self, child: Child, ok: bool) -> None:
         self.last_rewrite_secs = int(time.monotonic() - child.started)
         self.last_rewrite_ok = ok
+        self.rewrites += ok
+        self.rewrite_failures = 0 if ok else self.rewrite_failures + 1
         if not ok:
             log.warning("Background AOF rewrite terminated with error")
             _remove(child.temp)
@@ -628,8 +638,6 @@ class Persistence:
         self._snapshot_done(temp, True, started)
 
     def bgsave(self, schedule: bool) -> str:
-        from respd import errors
-
         if self.child is not None and self.child.kind == "rdb":
             raise errors.BGSAVE_IN_PROGRESS
         if self.child is not None:
@@ -651,6 +659,7 @@ class Persistence:
 
     def _snapshot_done(self, temp: str, ok: bool, started: float) -> None:
         self.last_bgsave_ok = ok
+        self.saves += ok
         self.last_bgsave_secs = int(time.monotonic() - started)
         if not ok:
             _remove(temp)
@@ -755,7 +764,7 @@ class Persistence:
             ("rdb_last_bgsave_time_sec", self.last_bgsave_secs),
             ("rdb_current_bgsave_time_sec",
              int(now - child.started) if child and child.kind == "rdb" else -1),
-            ("rdb_saves", 0),
+            ("rdb_saves", self.saves),
             ("rdb_last_cow_size", 0),
             ("rdb_last_load_keys_expired", 0),
             ("rdb_last_load_keys_loaded", 0),
@@ -766,8 +775,8 @@ class Persistence:
             ("aof_current_rewrite_time_sec",
              int(now - child.started) if child and child.kind == "aof" else -1),
             ("aof_last_bgrewrite_status", "ok" if self.last_rewrite_ok else "err"),
-            ("aof_rewrites", 0),
-            ("aof_rewrites_consecutive_failures", 0),
+            ("aof_rewrites", self.rewrites),
+            ("aof_rewrites_consecutive_failures", self.rewrite_failures),
             ("aof_last_write_status", "ok" if aof is None or aof.last_write_ok else "err"),
             ("aof_last_cow_size", 0),
             ("module_fork_in_progress", 0),

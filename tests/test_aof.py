@@ -430,6 +430,26 @@ def test_config_set_appendonly_at_runtime(spawn: Any, tmp_path: Path) -> None:
     assert b"unlogged" not in b"".join(f.read_bytes() for f in (tmp_path / AOF_DIR).iterdir())
 
 
+def test_enabling_at_runtime_replaces_files_of_an_earlier_run(spawn: Any,
+                                                              tmp_path: Path) -> None:
+    first = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    first.client().set("old", "1")
+    first.stop("term")
+    second = spawn("respd", workdir=str(tmp_path))  # appendonly no: the files are ignored
+    r = second.client()
+    r.set("new", "2")
+    r.config_set("appendonly", "yes")
+    wait_for(lambda: manifest_lines(tmp_path)[0].startswith("file appendonly.aof.2.base"),
+             "the new base")
+    r.set("newer", "3")
+    second.stop("kill")
+    third = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    r = third.client()
+    assert sorted(r.keys("*")) == [b"new", b"newer"]
+    assert sorted(os.listdir(tmp_path / AOF_DIR)) == [
+        "appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", MANIFEST]
+
+
 def test_info_persistence_fields(spawn: Any, tmp_path: Path) -> None:
     server = spawn("respd", *aof_options(), workdir=str(tmp_path))
     r = server.client()
