@@ -18,6 +18,7 @@ error and keeps XREAD waiting; a destroyed group answers ``NOGROUP``.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from respd import errors
@@ -132,6 +133,10 @@ def _entry(sid: int, fields: list[bytes]) -> list[Any]:
 
 
 def _now(client: Client) -> int:
+    if client.loading:
+        # The AOF loader pins the server clock to 0 so nothing expires; stream times
+        # (XCLAIM's TIME sanity check, consumers' seen time) stay real, as in Redis.
+        return int(time.time() * 1000)
     return client.server.now_ms()
 
 
