@@ -421,7 +421,9 @@ class ScriptEngine:
         api[b"rawset"](api[b"env"], b"ARGV", self.lua.table_from(args))
         api[b"sethook"](api[b"hook"], b"", 100000)
         try:
-            ok, result = api[b"xpcall"](script.fn, api[b"handler"])
+            # xpcall answers (ok, first result, more results...) or just ok.
+            outcome = api[b"xpcall"](script.fn, api[b"handler"])
+            ok, result = (outcome[0], outcome[1]) if type(outcome) is tuple else (outcome, None)
         finally:
             api[b"sethook"]()
             server.clock.frozen = frozen
