@@ -476,7 +476,8 @@ def _mpop(client: Client, keys: list[bytes], where: int, count: int) -> Any:
     return None
 
 
-@command("LMPOP", arity=-4, flags="write", getkeys=lambda argv: mpop_key_positions(argv, 1),
+@command("LMPOP", arity=-4, flags="write",
+         getkeys=lambda argv: mpop_key_positions(argv, 1),
          group=GROUP, since="7.0.0", summary="Pop elements from a list",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "
                     "elements returned.",
@@ -566,7 +567,8 @@ def brpoplpush(client: Client, argv: list[bytes]) -> Any:
     return _blocking_move(client, argv, TAIL, HEAD, timeout, [b"RPOPLPUSH", *argv[1:3]])
 
 
-@command("BLMPOP", arity=-5, flags="write blocking", getkeys=lambda argv: mpop_key_positions(argv, 2),
+@command("BLMPOP", arity=-5, flags="write blocking",
+         getkeys=lambda argv: mpop_key_positions(argv, 2),
          group=GROUP, since="7.0.0",
          summary="Pop elements from a list, or block until one is available",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "

@@ -608,7 +608,8 @@ def zremrangebylex(client: Client, argv: list[bytes]) -> Any:
 # --- popping -----------------------------------------------------------------------------
 
 
-def _pop(client: Client, key: bytes, zset: ZSet, where: int, count: int) -> list[tuple[float, bytes]]:
+def _pop(client: Client, key: bytes, zset: ZSet, where: int,
+         count: int) -> list[tuple[float, bytes]]:
     popped = [zset.pop(where == MAX) for _ in range(min(count, len(zset)))]
     _after_remove(client, key, zset, _POP_EVENTS[where], len(popped))
     return popped
@@ -723,7 +724,8 @@ def zmpop(client: Client, argv: list[bytes]) -> Any:
     return NULL_ARRAY if result is None else result
 
 
-@command("BZMPOP", arity=-5, flags="write blocking", getkeys=lambda argv: mpop_key_positions(argv, 2),
+@command("BZMPOP", arity=-5, flags="write blocking",
+         getkeys=lambda argv: mpop_key_positions(argv, 2),
          group=GROUP, since="7.0.0",
          summary="Remove and return members with scores in a sorted set or block until one "
                  "is available",
@@ -826,7 +828,9 @@ def _union(spec: _SetOp) -> dict[bytes, float]:
         for member, score in (source or {}).items():
             value = _weighted(score, weight)
             current = result.get(member)
-            result[member] = value if current is None else _aggregate(spec.aggregate, current, value)
+            if current is not None:
+                value = _aggregate(spec.aggregate, current, value)
+            result[member] = value
     return result
 
 
