@@ -616,8 +616,8 @@ def _pop(client: Client, key: bytes, zset: ZSet, where: int,
 
 
 def _zpop(client: Client, argv: list[bytes], where: int) -> Any:
-    if len(argv) > 3:
-        raise errors.wrong_arity(argv[0].decode("latin-1").lower())
+    if len(argv) > 3:  # unlike LPOP, a syntax error rather than an arity error
+        raise errors.SYNTAX
     count = positive_count(argv[2]) if len(argv) == 3 else None
     key = argv[1]
     zset = _lookup(client, key)
