@@ -23,7 +23,7 @@ from typing import Any
 
 from respd import errors
 from respd.client import Client
-from respd.command import command, container
+from respd.command import COMMANDS, command, container
 from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Status
@@ -321,7 +321,8 @@ def _xadd_id(stream: Stream, args: _TrimArgs, now_ms: int) -> int:
                 "*|id field value [field value ...]",
          history=(("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and "
                             "the `LIMIT` option."),
-                  ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")))
+                  ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")),
+         tips="nondeterministic_output")
 def xadd(client: Client, argv: list[bytes]) -> Any:
     args = _parse_add_trim(client, argv, xadd=True)
     field_pos = args.id_index + 1
@@ -363,7 +364,8 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
          summary="Deletes messages from the beginning of a stream.",
          complexity="O(N), with N being the number of evicted entries.",
          syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer]",
-         history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),))
+         history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),),
+         tips="nondeterministic_output")
 def xtrim(client: Client, argv: list[bytes]) -> Any:
     args = _parse_add_trim(client, argv, xadd=False)
     key = argv[1]
@@ -763,7 +765,8 @@ def xack(client: Client, argv: list[bytes]) -> Any:
                     "runs in O(1) time; otherwise, an additional O(N) time for iterating every "
                     "consumer.",
          syntax="key group [[IDLE min-idle-time:integer] start end count:integer [consumer]]",
-         history=(("6.2.0", "Added the `IDLE` option and exclusive range intervals."),))
+         history=(("6.2.0", "Added the `IDLE` option and exclusive range intervals."),),
+         tips="nondeterministic_output")
 def xpending(client: Client, argv: list[bytes]) -> Any:
     argc = len(argv)
     if argc != 3 and not 6 <= argc <= 9:
@@ -823,7 +826,8 @@ def _claim_reply(stream: Stream, sid: int, justid: bool) -> Any:
                     "group.",
          syntax="key group consumer min-idle-time id [id ...] [IDLE ms:integer] "
                 "[TIME unix-time-milliseconds:unix-time] [RETRYCOUNT count:integer] [FORCE] "
-                "[JUSTID] [LASTID lastid]")
+                "[JUSTID] [LASTID lastid]",
+         tips="nondeterministic_output")
 def xclaim(client: Client, argv: list[bytes]) -> Any:
     key, group_name = argv[1], argv[2]
     stream, group = _group_or_error(client, key, group_name)
@@ -917,7 +921,8 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
          complexity="O(1) if COUNT is small.",
          syntax="key group consumer min-idle-time start [COUNT count:integer] [JUSTID]",
          history=(("7.0.0", "Added an element to the reply array, containing deleted entries "
-                            "the command cleared from the PEL"),))
+                            "the command cleared from the PEL"),),
+         tips="nondeterministic_output")
 def xautoclaim(client: Client, argv: list[bytes]) -> Any:
     min_idle = max(int64(argv[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
     start, excl = _interval_id(argv[5], 0)
@@ -1173,7 +1178,8 @@ def _existing(client: Client, key: bytes) -> Stream:
 
 
 @command("XINFO CONSUMERS", arity=4, flags="readonly", keys=(2, 2, 1), group=GROUP,
-         since="5.0.0", summary="List the consumers in a consumer group", syntax="key group")
+         since="5.0.0", summary="List the consumers in a consumer group", syntax="key group",
+         tips="nondeterministic_output")
 def xinfo_consumers(client: Client, argv: list[bytes]) -> Any:
     stream = _existing(client, argv[2])
     group = stream.groups.get(argv[3])
@@ -1295,3 +1301,16 @@ def rewrite_stream(key: bytes, stream: Stream) -> list[list[bytes]]:
 
 
 register_rewriter(Stream, rewrite_stream)
+
+
+def _list_like_redis(container_name: bytes, order: list[bytes]) -> None:
+    """COMMAND lists subcommands in the order of Redis's own table."""
+    subs = COMMANDS[container_name].subcommands
+    reordered = {name: subs[name] for name in order}
+    subs.clear()
+    subs.update(reordered)
+
+
+_list_like_redis(b"xgroup", [b"delconsumer", b"create", b"setid", b"createconsumer",
+                             b"help", b"destroy"])
+_list_like_redis(b"xinfo", [b"stream", b"help", b"groups", b"consumers"])

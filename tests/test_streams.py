@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -404,3 +406,13 @@ def test_redis_cli(respd: Any, r: Any, tool: Callable[[str], str]) -> None:
     assert "value" in run("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")
     assert run("XACK", "s", "g", "1-1") == "1\n"
     assert "BUSYGROUP" in run("XGROUP", "CREATE", "s", "g", "0")
+
+
+def test_event_log_demo_runs() -> None:
+    out = subprocess.run([sys.executable, "examples/event_log.py"], capture_output=True,
+                         text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert "30 distinct of 30, gaps: none" in out.stdout
+    assert "15 reclaimed and acknowledged" in out.stdout
+    assert "analytics: lag 0 pending 0, billing: lag 0 pending 0" in out.stdout
+    assert "same order as produced: True" in out.stdout
