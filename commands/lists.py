@@ -10,6 +10,7 @@ A served blocking command is propagated as its non-blocking form (BLPOP → LPOP
 
 from __future__ import annotations
 
+import math
 from itertools import islice
 from typing import Any, Callable
 
@@ -34,14 +35,15 @@ _INF_WORDS = (b"inf", b"infinity")
 
 
 def parse_timeout(raw: bytes) -> int:
-    """getTimeoutFromObjectOrReply in seconds: a long double, truncated to ms; 0 waits
-    forever.  An infinite or too large value wraps negative in Redis's cast."""
+    """getTimeoutFromObjectOrReply in seconds: a long double, rounded up to whole ms
+    (0.0001 waits 1 ms, -0.0001 rounds to 0: forever).  An infinite or too large value
+    wraps negative in Redis's cast to long long."""
     value = parse_long_double(raw)
     if value is None:
         if raw.lstrip(b"+-").lower() in _INF_WORDS and not raw[:1].isspace():
             raise errors.TIMEOUT_NEGATIVE
         raise errors.TIMEOUT_NOT_FLOAT
-    ms = int(value * 1000)  # truncates toward zero like the C cast
+    ms = math.ceil(value * 1000)
     if ms < 0 or ms >= 1 << 63:
         raise errors.TIMEOUT_NEGATIVE
     return 0 if ms > _FOREVER_MS else ms
