@@ -129,6 +129,19 @@ def test_blmpop_and_bzpop_resp3(r: Any, respd: Any) -> None:
     assert list(zsets.result()) == [b"z", b"high", 9.0]
 
 
+def test_brpoplpush_and_bzmpop_served_while_blocked(r: Any, respd: Any) -> None:
+    mover = Waiter(respd, lambda c: c.brpoplpush("src", "dst", 0))
+    wait_blocked(r, 1)
+    popper = Waiter(respd, lambda c: c.bzmpop(0, 2, ["z1", "z2"], min=True, count=2))
+    wait_blocked(r, 2)
+    r.rpush("src", "a", "b")
+    r.zadd("z2", {"x": 3, "y": 1, "z": 2})
+    assert mover.result() == b"b"
+    assert popper.result() == [b"z2", [[b"y", b"1"], [b"z", b"2"]]]
+    assert r.lrange("src", 0, -1) == [b"a"] and r.lrange("dst", 0, -1) == [b"b"]
+    assert r.zrange("z2", 0, -1) == [b"x"]
+
+
 def test_wrong_type_keeps_the_client_waiting(r: Any, respd: Any) -> None:
     waiter = Waiter(respd, lambda c: c.blpop(["k"], 0))
     wait_blocked(r, 1)
