@@ -11,4 +11,4 @@ from respd.commands import lists, zsets  # noqa: F401,E402
 from respd.commands import hashes, sets  # noqa: F401,E402
 from respd.commands import scripting  # noqa: F401,E402
 from respd.commands import streams  # noqa: F401,E402
-from respd.commands import server  # noqa: F401,E402  (keep last: FUNCTION FLUSH fallback)
+from respd.commands import server  # noqa: F401,E402

@@ -1,5 +1,5 @@
 """Server and admin commands: COMMAND, INFO, CONFIG, TIME, MONITOR, SLOWLOG, LATENCY,
-DEBUG, SHUTDOWN (and FUNCTION FLUSH until scripting declares FUNCTION)."""
+DEBUG, SHUTDOWN."""
 
 from __future__ import annotations
 
@@ -521,29 +521,9 @@ def shutdown(client: Client, argv: list[bytes]) -> Any:
     if abort:
         # respd shuts down at once (no replicas to wait for): nothing is ever pending.
         raise errors.NO_SHUTDOWN_IN_PROGRESS
+    persistence = getattr(client.server, "persistence", None)
+    if persistence is not None and (save or nosave):
+        persistence.shutdown_save = save  # overrides the save points either way
     client.server.request_shutdown()
     client.close_after_reply = True
     return NO_REPLY
-
-
-# --- FUNCTION FLUSH (only while no scripting module declares FUNCTION) ---------------------
-
-def _declare_function_flush() -> None:
-    if b"function" in COMMANDS:
-        return  # the scripting family owns FUNCTION
-
-    container("FUNCTION", group="scripting", since="7.0.0",
-              summary="A container for function commands")
-
-    @command("FUNCTION FLUSH", arity=-2, flags="write noscript", group="scripting",
-             since="7.0.0", summary="Deleting all functions",
-             complexity="O(N) where N is the number of functions deleted",
-             syntax="[ASYNC | SYNC]",
-             tips="request_policy:all_shards response_policy:all_succeeded")
-    def function_flush(client: Client, argv: list[bytes]) -> Any:
-        if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
-            raise errors.FUNCTION_FLUSH_MODE
-        return OK
-
-
-_declare_function_flush()
