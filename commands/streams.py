@@ -666,13 +666,16 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         if group is None:
             entries = [_entry(sid, f) for sid, f in stream.entries(start, MAX_ID, count)]
         else:
-            consumer = group.consumer(args.consumer, 0)
-            assert consumer is not None
-            consumer.seen_time = _now(client)
+            assert args.group is not None
+            consumer, created = _consumer(group, args.consumer, _now(client), refresh=True)
+            if created:
+                client.db.notify("t", b"xgroup-createconsumer", key)
+                if args.noack:  # no XCLAIM will create it on replay (as Redis 7.0 logs)
+                    propagate.append([b"XGROUP", b"CREATECONSUMER", key, args.group,
+                                      args.consumer])
             if history:
                 entries = _deliver_history(client, stream, consumer, start, count)
             else:
-                assert args.group is not None
                 entries = _deliver_new(client, key, stream, args.group, group, consumer,
                                        start, count, args.noack, propagate)
         served.append((key, entries))

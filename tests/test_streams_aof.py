@@ -76,9 +76,8 @@ def build(client: Any) -> None:
     client.xgroup_create("s", "workers", "0")
     client.xgroup_create("s", "audit", "$")
     client.xreadgroup("workers", "alice", {"s": ">"}, count=2)
-    # A NOACK read logs XGROUP SETID only: a consumer it would create is not logged
-    # (Redis 7.0 alike), so an existing one reads here.
-    client.xreadgroup("workers", "alice", {"s": ">"}, count=2, noack=True)
+    # A NOACK read logs XGROUP SETID, and XGROUP CREATECONSUMER for a new consumer.
+    client.xreadgroup("workers", "bob", {"s": ">"}, count=2, noack=True)
     client.xreadgroup("workers", "carol", {"s": ">"}, count=1)
     first = client.xrange("s", count=1)[0][0]
     client.xclaim("s", "workers", "dave", 0, [first], retrycount=7)
@@ -108,6 +107,7 @@ def test_propagation_restart_and_rewrite(spawn: Any, tmp_path: Path) -> None:
     claims = [c for c in commands if c[0].upper() == b"XCLAIM"]
     assert claims and all(c[10:13] == [b"FORCE", b"JUSTID", b"LASTID"] for c in claims)
     assert any(c[:2] == [b"XGROUP", b"SETID"] and c[5] == b"ENTRIESREAD" for c in commands)
+    assert [b"XGROUP", b"CREATECONSUMER", b"s", b"workers", b"bob"] in commands
     assert not any(c[0].upper() == b"XAUTOCLAIM" for c in commands)
 
     server.stop()
