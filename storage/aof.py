@@ -22,6 +22,10 @@ during the rewrite land in the new incr file, so none is lost whatever happens.
 
 Loading replays base then incr files through the normal dispatch path with a loading
 client (no replies, no propagation, no blocking, no expiry while loading).
+
+Snapshots (SAVE, BGSAVE in a forked child, the ``save`` points, shutdown) are RDB files
+(respd.storage.rdb), loaded at start-up when appendonly is off.  ``Persistence`` owns
+all of this state and reports it to INFO.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from respd.config import on_config_set
 from respd.dispatch import execute
 from respd.errors import ReplyError
 from respd.resp import encode_request
-from respd.storage import snapshot
+from respd.storage import rdb, snapshot
 
 if TYPE_CHECKING:
     from respd.client import Client
@@ -448,7 +452,7 @@ class Persistence:
                 self._open_aof_on_start()
             elif os.path.exists(self.snapshot_path):
                 self._load_snapshot()
-        except AofLoadError as err:
+        except (AofLoadError, rdb.RdbError) as err:
             log.error("%s", err)
             raise SystemExit(1) from None
 
@@ -523,8 +527,12 @@ class Persistence:
         snapshot.fsync_dir(self.aof_dir)
 
     def _load_snapshot(self) -> None:
+        name = self.server.config.dbfilename
+        with open(self.snapshot_path, "rb") as f:
+            data = f.read()
         with _Replay(self) as loader:
-            loader.load_file(self.snapshot_path, self.server.config.dbfilename, last=False)
+            keys = rdb.load(data, self.server, lambda argv: loader.run(argv, name))
+        log.info("Done loading RDB, keys loaded: %d", keys)
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - loader.started)
 
     # --- CONFIG SET appendonly ---
@@ -633,7 +641,7 @@ class Persistence:
         """SAVE: write the snapshot in the foreground."""
         temp = os.path.join(self.server.config.dir, f"temp-{os.getpid()}.rdb")
         started = time.monotonic()
-        snapshot.write_commands_file(temp, self.server)
+        rdb.save(temp, self.server)
         self.dirty_at_fork = self.server.dirty
         self._snapshot_done(temp, True, started)
 
@@ -651,7 +659,7 @@ class Persistence:
     def _start_bgsave(self) -> None:
         server = self.server
         temp = os.path.join(server.config.dir, f"temp-bgsave-{time.time_ns()}.rdb")
-        pid = snapshot.fork_child(lambda: snapshot.write_commands_file(temp, server))
+        pid = snapshot.fork_child(lambda: rdb.save(temp, server))
         self.child = Child(pid, "rdb", temp, time.monotonic())
         self.dirty_at_fork = server.dirty
         self.bgsave_scheduled = False

@@ -1,4 +1,5 @@
-"""The dataset as commands: what an AOF rewrite (and a snapshot) writes.
+"""The dataset as commands: what an AOF rewrite writes (snapshots are RDB files, see
+respd.storage.rdb).
 
 Each data type contributes a *rewriter*: ``fn(key, value) -> iterable of argv`` that
 rebuilds the value from nothing (strings ``SET``, lists ``RPUSH``, hashes ``HSET``...).
@@ -46,7 +47,7 @@ def _rewrite_string(key: bytes, value: bytes) -> Iterable[list[bytes]]:
 
 
 def register_rewriter(cls: type, fn: Rewriter) -> None:
-    """Let a data type take part in AOF rewrites and snapshots."""
+    """Let a data type take part in AOF rewrites."""
     REWRITERS[cls] = fn
 
 

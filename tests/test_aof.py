@@ -294,6 +294,59 @@ def test_shutdown_saves_when_save_points_are_configured(spawn: Any, tmp_path: Pa
     assert not (plain_dir / "dump.rdb").exists()
 
 
+def test_snapshot_is_an_rdb_file_redis_check_rdb_accepts(spawn: Any, tool: Any,
+                                                        tmp_path: Path) -> None:
+    server = spawn("respd", workdir=str(tmp_path))
+    r = server.client()
+    fill_every_type(r)
+    r.save()
+    check = subprocess.run([tool("redis-check-rdb"), str(tmp_path / "dump.rdb")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "Checksum OK" in check.stdout and "RDB looks OK" in check.stdout
+
+
+def test_corrupt_snapshot_refuses_to_start(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", workdir=str(tmp_path))
+    server.client().set("k", "v")
+    server.client().save()
+    server.stop("term")
+    dump = tmp_path / "dump.rdb"
+    data = bytearray(dump.read_bytes())
+    data[-12] ^= 0xFF  # inside the value: the checksum no longer matches
+    dump.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="Wrong RDB checksum"):
+        server.start()
+    dump.write_bytes(bytes(data[:-20]))
+    with pytest.raises(RuntimeError, match="Unexpected EOF reading RDB file"):
+        server.start()
+
+
+def test_redis_server_loads_respd_snapshot_and_back(spawn: Any, tmp_path: Path) -> None:
+    respd = spawn("respd", workdir=str(tmp_path))
+    r = respd.client()
+    fill_every_type(r)
+    r.set("int", 12345)
+    expected = snapshot_of(r)
+    r.save()
+    respd.stop("term")
+    redis = spawn("redis", workdir=str(tmp_path))
+    ref = redis.client()
+    assert snapshot_of(ref) == expected
+    # redis-server's own encodings (listpacks, intsets, quicklists, int and LZF strings)
+    # come back to respd.
+    ref.set("long", "abc" * 100)
+    ref.sadd("ints", 1, 2, 300000, -5)
+    ref.hset("small", "f", "v")
+    ref.zadd("smallz", {"m": 2.5})
+    ref.rpush("smalll", "x", 7)
+    expected = snapshot_of(ref)
+    ref.save()
+    redis.stop("term")
+    respd.start()
+    assert snapshot_of(respd.client()) == expected
+
+
 # --- exchange with redis-server 7.0 ----------------------------------------------------------
 
 
