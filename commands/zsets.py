@@ -171,26 +171,17 @@ def _pairs_reply(pairs: Iterable[tuple[float, bytes]], withscores: bool,
 # --- ZADD / ZINCRBY ----------------------------------------------------------------------
 
 
+_ZADD_FLAGS = frozenset((b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"))
+
+
 def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
-    nx = xx = gt = lt = ch = False
+    flags: set[bytes] = set()
     i = 2
-    while i < len(argv):
-        option = argv[i].lower()
-        if option == b"nx":
-            nx = True
-        elif option == b"xx":
-            xx = True
-        elif option == b"ch":
-            ch = True
-        elif option == b"incr":
-            incr = True
-        elif option == b"gt":
-            gt = True
-        elif option == b"lt":
-            lt = True
-        else:
-            break
+    while i < len(argv) and argv[i].lower() in _ZADD_FLAGS:
+        flags.add(argv[i].lower())
         i += 1
+    nx, xx, gt, lt, ch = (f in flags for f in (b"nx", b"xx", b"gt", b"lt", b"ch"))
+    incr = incr or b"incr" in flags
     rest = argv[i:]
     if not rest or len(rest) % 2:
         raise errors.SYNTAX
