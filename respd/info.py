@@ -73,41 +73,55 @@ def total_system_memory() -> int:
         return 0
 
 
-class OpsSampler:
-    """instantaneous_ops_per_sec: commands per second over the last ~1.6 s, sampled
-    every 100 ms like Redis's trackInstantaneousMetric."""
+class Instantaneous:
+    """instantaneous_* rates: each counter sampled every 100 ms, averaged over the last
+    16 samples, like Redis's trackInstantaneousMetric.  Sampling starts with the first
+    INFO, so the first report reads 0."""
+
+    SAMPLES = 16
 
     def __init__(self, server: "Server") -> None:
         self.server = server
-        self.samples: list[float] = []
-        self.last = (time.monotonic(), total_commands(server))
+        self.counters: dict[str, Callable[["Server"], int]] = {
+            "ops": total_commands,
+            "net_input": lambda s: s.stats["total_net_input_bytes"],
+            "net_output": lambda s: s.stats["total_net_output_bytes"],
+        }
+        self.samples: dict[str, list[float]] = {name: [] for name in self.counters}
+        self.last = self._read()
         self.handle: Any = None
+
+    def _read(self) -> tuple[float, dict[str, int]]:
+        return time.monotonic(), {n: read(self.server) for n, read in self.counters.items()}
 
     def start(self) -> None:
         if self.handle is None and self.server.loop is not None:
             self.handle = self.server.loop.call_later(0.1, self.tick)
 
     def tick(self) -> None:
-        now, count = time.monotonic(), total_commands(self.server)
+        now, values = self._read()
         elapsed = now - self.last[0]
         if elapsed > 0:
-            self.samples.append((count - self.last[1]) / elapsed)
-            del self.samples[:-16]
-        self.last = (now, count)
+            for name, value in values.items():
+                samples = self.samples[name]
+                samples.append((value - self.last[1][name]) / elapsed)
+                del samples[:-self.SAMPLES]
+        self.last = (now, values)
         self.handle = None
         self.start()
 
-    def rate(self) -> int:
-        return int(sum(self.samples) / len(self.samples)) if self.samples else 0
+    def rate(self, name: str) -> float:
+        samples = self.samples[name]
+        return sum(samples) / len(samples) if samples else 0.0
 
-
-def sampler(server: "Server") -> OpsSampler:
-    found = getattr(server, "ops_sampler", None)
-    if found is None:
-        found = OpsSampler(server)
-        setattr(server, "ops_sampler", found)
-    found.start()
-    return found
+    @staticmethod
+    def of(server: "Server") -> "Instantaneous":
+        found = getattr(server, "instantaneous", None)
+        if found is None:
+            found = Instantaneous(server)
+            setattr(server, "instantaneous", found)
+        found.start()
+        return found
 
 
 def total_commands(server: "Server") -> int:
@@ -115,14 +129,21 @@ def total_commands(server: "Server") -> int:
         s[0] for s in server.all_command_stats().values())
 
 
-class PeakMemory:
-    value = 0
+class Memory:
+    """RSS at startup (the module is imported while the server is built) and the peak
+    seen by INFO: respd has no allocator statistics, so the RSS stands in for them."""
+
+    startup = 0
+    peak = 0
+
+    @classmethod
+    def used(cls) -> int:
+        used = rss_bytes()
+        cls.peak = max(cls.peak, used)
+        return used
 
 
-def used_memory() -> int:
-    used = rss_bytes()
-    PeakMemory.value = max(PeakMemory.value, used)
-    return used
+Memory.startup = rss_bytes()
 
 
 # --- the sections ------------------------------------------------------------------------
@@ -179,7 +200,8 @@ def client_fields(server: "Server") -> Fields:
 
 @section("memory")
 def memory_fields(server: "Server") -> Fields:
-    used = used_memory()
+    used = Memory.used()
+    dataset = max(used - Memory.startup, 0)
     system = total_system_memory()
     maxmemory = server.config.maxmemory
     return [
@@ -187,16 +209,30 @@ def memory_fields(server: "Server") -> Fields:
         ("used_memory_human", human_bytes(used)),
         ("used_memory_rss", used),
         ("used_memory_rss_human", human_bytes(used)),
-        ("used_memory_peak", PeakMemory.value),
-        ("used_memory_peak_human", human_bytes(PeakMemory.value)),
+        ("used_memory_peak", Memory.peak),
+        ("used_memory_peak_human", human_bytes(Memory.peak)),
+        ("used_memory_peak_perc", f"{used * 100 / Memory.peak:.2f}%"),
+        ("used_memory_overhead", Memory.startup),
+        ("used_memory_startup", Memory.startup),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{dataset * 100 / used:.2f}%"),
         ("total_system_memory", system),
         ("total_system_memory_human", human_bytes(system)),
         ("maxmemory", maxmemory),
         ("maxmemory_human", human_bytes(maxmemory)),
         ("maxmemory_policy", server.config.maxmemory_policy),
         ("mem_fragmentation_ratio", 1.0),
+        ("mem_fragmentation_bytes", 0),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", 0),
+        ("mem_clients_slaves", 0),
+        ("mem_clients_normal", sum(len(chunk) for c in server.clients.values()
+                                   for chunk in c.out)),
+        ("mem_aof_buffer", len(server.aof.buf) if server.aof is not None else 0),
         ("mem_allocator", "pymalloc"),
+        ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
     ]
 
 
@@ -213,29 +249,53 @@ def persistence_fields(server: "Server") -> Fields:
 @section("stats")
 def stats_fields(server: "Server") -> Fields:
     s = server.stats
+    rates = Instantaneous.of(server)
+    no_replication = ("sync_full", "sync_partial_ok", "sync_partial_err")
+    no_defrag = ("active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
+                 "active_defrag_key_misses", "total_active_defrag_time",
+                 "current_active_defrag_time")
+    no_tracking = ("tracking_total_keys", "tracking_total_items", "tracking_total_prefixes")
     return [
         ("total_connections_received", s["total_connections_received"]),
         ("total_commands_processed", total_commands(server)),
-        ("instantaneous_ops_per_sec", sampler(server).rate()),
+        ("instantaneous_ops_per_sec", int(rates.rate("ops"))),
         ("total_net_input_bytes", s["total_net_input_bytes"]),
         ("total_net_output_bytes", s["total_net_output_bytes"]),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", 0),
+        ("instantaneous_input_kbps", rates.rate("net_input") / 1024),
+        ("instantaneous_output_kbps", rates.rate("net_output") / 1024),
+        ("instantaneous_input_repl_kbps", 0.0),
+        ("instantaneous_output_repl_kbps", 0.0),
         ("rejected_connections", s["rejected_connections"]),
+        *((name, 0) for name in no_replication),
         ("expired_keys", s["expired_keys"]),
         ("expired_stale_perc", float(s["expired_stale_perc"])),
+        ("expired_time_cap_reached_count", 0),
+        ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", s["evicted_keys"]),
         ("evicted_clients", 0),
+        ("total_eviction_exceeded_time", 0),
+        ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", s["keyspace_hits"]),
         ("keyspace_misses", s["keyspace_misses"]),
         ("pubsub_channels", len(server.pubsub.channels)),
         ("pubsub_patterns", len(server.pubsub.patterns)),
         ("pubsubshard_channels", len(getattr(server.pubsub, "shard_channels", ()))),
+        ("latest_fork_usec", 0),
+        ("total_forks", 0),
+        ("migrate_cached_sockets", 0),
+        ("slave_expires_tracked_keys", 0),
+        *((name, 0) for name in no_defrag),
+        *((name, 0) for name in no_tracking),
+        ("unexpected_error_replies", 0),
+        ("total_error_replies", s["total_error_replies"]),
+        ("dump_payload_sanitizations", 0),
+        # respd's own counters (pub/sub fan-out, output-limit disconnections).
         ("pubsub_published", s["pubsub_published"]),
         ("pubsub_deliveries", s["pubsub_deliveries"]),
         ("pubsub_dropped", s["pubsub_dropped"]),
         ("client_output_buffer_disconnections", s["client_output_buffer_disconnections"]),
-        ("total_forks", 0),
-        ("unexpected_error_replies", 0),
-        ("total_error_replies", s["total_error_replies"]),
     ]
 
 
