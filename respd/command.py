@@ -79,6 +79,9 @@ class Command:
     blocking: bool = False
     allowed_when_subscribed: bool = False
     no_multi: bool = False
+    # Position in ALL_COMMANDS: each server keeps its INFO commandstats counters in a list
+    # indexed by it, so counting a call costs no dict lookup.
+    stat_index: int = -1
     _docs_args: list[Any] | None = None
 
     def __post_init__(self) -> None:
@@ -142,6 +145,7 @@ class Command:
 # --- the registry ------------------------------------------------------------------------
 
 COMMANDS: dict[bytes, Command] = {}
+ALL_COMMANDS: list[Command] = []  # every registered command and subcommand
 
 
 def _parse_flags(flags: str) -> tuple[str, ...]:
@@ -162,6 +166,8 @@ def _register(cmd: Command) -> Command:
         if cmd.name.encode() in COMMANDS:
             raise ValueError(f"{cmd.name} declared twice")
         COMMANDS[cmd.name.encode()] = cmd
+    cmd.stat_index = len(ALL_COMMANDS)
+    ALL_COMMANDS.append(cmd)
     return cmd
 
 
@@ -435,8 +441,8 @@ def info_entry(cmd: Command) -> list[Any]:
         cmd.key_step,
         AttrSet(Status(b"@" + c.encode()) for c in cmd.acl_categories()),
         AttrSet(t.encode() for t in cmd.tips),
-        key_specs(cmd),
-        [info_entry(sub) for sub in cmd.subcommands.values()],
+        AttrSet(key_specs(cmd)),  # RESP3 sets, as Redis sends them
+        AttrSet(info_entry(sub) for sub in cmd.subcommands.values()),
     ]
 
 
