@@ -513,7 +513,7 @@ class _ReadArgs:
         self.consumer = b""
 
 
-def _parse_read(argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
+def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
     args = _ReadArgs()
     argc = len(argv)
     i = 1
@@ -521,6 +521,8 @@ def _parse_read(argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
         more = argc - i - 1
         opt = argv[i].lower()
         if opt == b"block" and more:
+            if client.in_script:  # 7.0 refuses rather than answer as a timeout
+                raise errors.block_in_script(argv[0])
             i += 1
             args.timeout = _block_timeout(argv[i])
         elif opt == b"count" and more:
@@ -642,7 +644,7 @@ def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: 
 
 
 def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
-    args = _parse_read(argv, xreadgroup)
+    args = _parse_read(client, argv, xreadgroup)
     targets = _read_targets(client, argv, args)
     count = args.count
     if client.reprocessing and not count:

@@ -334,6 +334,11 @@ def nogroup_for_key(group: bytes, key: bytes) -> ReplyError:
                       + b"' for key name '" + _clean(key) + b"'")
 
 
+def block_in_script(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR " + _clean(cmdname)
+                      + b" command is not allowed with BLOCK option from scripts")
+
+
 def nogroup_key_or_group(key: bytes, group: bytes, suffix: bytes = b"") -> ReplyError:
     """XPENDING/XCLAIM/XAUTOCLAIM (and, with a suffix, XREADGROUP) on a missing key or
     group."""
