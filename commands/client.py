@@ -92,7 +92,7 @@ def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
     queued = len(client.multi) if client.multi is not None else -1
     qbuf = client.reader.buffered()
     out = sum(len(chunk) for chunk in client.out)
-    cmd = current if client is me else client.last_cmd
+    cmd = current if client is me else client.last_cmd_name
     return (
         f"id={client.id} addr={client.addr.decode()} laddr={client.laddr.decode()} "
         f"fd={client.fd} name={client.name.decode('latin-1')} "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from respd.resp import RequestReader
 
 if TYPE_CHECKING:
+    from respd.command import Command
     from respd.server import Server
     from respd.storage.db import Database
 
@@ -73,7 +74,7 @@ class Client:
         self.fd = -1
         self.created = time.time()
         self.last_interaction = self.created
-        self.last_cmd = b"NULL"
+        self.last_cmd: Command | None = None  # rendered only by CLIENT LIST/INFO
         # MULTI: None when not in a transaction, else the queued (command, argv) pairs.
         self.multi: list[tuple[Any, list[bytes]]] | None = None
         self.multi_error = False
@@ -103,6 +104,10 @@ class Client:
     @property
     def subscription_count(self) -> int:
         return len(self.channels) + len(self.patterns)
+
+    @property
+    def last_cmd_name(self) -> bytes:
+        return self.last_cmd.name.encode() if self.last_cmd is not None else b"NULL"
 
     @property
     def in_pubsub_mode(self) -> bool:

@@ -14,7 +14,7 @@ script is atomic.
 from __future__ import annotations
 
 import logging
-import time
+from time import perf_counter_ns
 from typing import Any
 
 from respd import errors
@@ -42,11 +42,22 @@ class _NoReply:
 NO_REPLY = _NoReply()  # the handler already queued what the client gets (or nothing)
 
 
+# Command names as clients spell them (usually upper case), so the common path skips
+# bytes.lower(); filled on first use, capped so odd mixed-case spellings cannot grow it.
+_BY_SPELLING: dict[bytes, Command] = {}
+_SPELLINGS_MAX = 4096
+
+
 def resolve(argv: list[bytes]) -> Command:
     """Lookup and arity, with Redis's errors."""
-    cmd = COMMANDS.get(argv[0].lower())
+    name = argv[0]
+    cmd = _BY_SPELLING.get(name)
     if cmd is None:
-        raise errors.unknown_command(argv)
+        cmd = COMMANDS.get(name.lower())
+        if cmd is None:
+            raise errors.unknown_command(argv)
+        if len(_BY_SPELLING) < _SPELLINGS_MAX:
+            _BY_SPELLING[name] = cmd
     if cmd.subcommands and len(argv) > 1:
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
@@ -61,6 +72,45 @@ def resolve(argv: list[bytes]) -> Command:
 
 def execute(client: Client, argv: list[bytes]) -> Any:
     """Run one request from a client and return its reply value."""
+    server = client.server
+    # The common case inline (a known plain command, right arity, authenticated); the
+    # rest goes through resolve() for Redis's errors.
+    cmd = _BY_SPELLING.get(argv[0])
+    if cmd is None or cmd.subcommands or not client.authenticated or (
+            len(argv) != cmd.arity and (cmd.arity > 0 or len(argv) < -cmd.arity)):
+        checked = _checked(client, argv)
+        if type(checked) is ReplyError:
+            return checked
+        cmd = checked
+    if server.paused_until_ms and client.transport is not None:
+        from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
+
+        if pause_postpones(client, cmd, argv):
+            return BLOCKED
+    if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
+        if cmd.no_multi:
+            client.multi_error = True
+            err = errors.ReplyError("ERR Command not allowed inside a transaction")
+            server.count_error(err)
+            return err
+        client.multi.append((cmd, argv))
+        return QUEUED
+    # in_pubsub_mode spelled out: this runs for every RESP2 request.
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
+            and cmd.name not in _SUBSCRIBED_ALLOWED:
+        err = errors.not_allowed_in_subscribed(cmd.name)
+        server.count_error(err)
+        return err
+    reply = call(client, cmd, argv)
+    if server.blocking.ready:
+        server.blocking.serve_ready()
+    if server.propagated:
+        server.propagate_pending()
+    return reply
+
+
+def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
+    """Lookup, arity and authentication; a rejection is counted and returned."""
     server = client.server
     try:
         cmd = resolve(argv)
@@ -78,29 +128,7 @@ def execute(client: Client, argv: list[bytes]) -> Any:
             err = errors.exec_aborted_by(err)
         server.count_error(err)
         return err
-    if server.paused_until_ms and client.transport is not None:
-        from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
-
-        if pause_postpones(client, cmd, argv):
-            return BLOCKED
-    if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
-        if cmd.no_multi:
-            client.multi_error = True
-            err = errors.ReplyError("ERR Command not allowed inside a transaction")
-            server.count_error(err)
-            return err
-        client.multi.append((cmd, argv))
-        return QUEUED
-    if client.resp == 2 and client.in_pubsub_mode and cmd.name not in _SUBSCRIBED_ALLOWED:
-        err = errors.not_allowed_in_subscribed(cmd.name)
-        server.count_error(err)
-        return err
-    reply = call(client, cmd, argv)
-    if server.blocking.ready:
-        server.blocking.serve_ready()
-    if server.propagated:
-        server.propagate_pending()
-    return reply
+    return cmd
 
 
 def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
@@ -108,7 +136,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
     server = client.server
     dirty = server.dirty
     client.propagate_as = None
-    start = time.perf_counter_ns()
+    start = perf_counter_ns()
     try:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
     except ReplyError as err:
@@ -116,16 +144,17 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
     except Exception:  # a bug must cost one reply, never the server
         log.exception("internal error running %r", argv[:1])
         reply = ReplyError("ERR internal error while running the command (see server log)")
-    duration = time.perf_counter_ns() - start
-    stats = server.command_stats(cmd)
+    duration = perf_counter_ns() - start
+    stats = server.cmd_stats[cmd.stat_index]
     stats[0] += 1
     stats[1] += duration
     if type(reply) is ReplyError:
         stats[3] += 1
         server.count_error(reply)
-    if duration > server.slowlog_threshold_ns >= 0:
+    if duration > server.slowlog_threshold_ns:
         server.slowlog_add(client, argv, duration)
-    if server.dirty != dirty and not client.loading:
+    # Without an AOF nothing consumes propagated commands: skip collecting them.
+    if server.dirty != dirty and server.aof is not None and not client.loading:
         if client.propagate_as is None:
             server.propagated.append((client.db.index, argv))
         else:
@@ -135,7 +164,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         # Like Redis, admin commands (MONITOR, CONFIG, ...) are not shown to monitors.
         if "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
             server.feed_monitors(client, argv)
-    client.last_cmd = cmd.name.encode()
+    client.last_cmd = cmd
     return reply
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from respd import __version__, errors
 from respd.blocking import BLOCKED, Blocking
 from respd.client import REPLY_ON, REPLY_SKIP, Client
-from respd.command import Command
-from respd.config import Config
+from respd.command import ALL_COMMANDS, Command
+from respd.config import Config, on_config_set
 from respd.dispatch import NO_REPLY, execute
 from respd.errors import ReplyError
 from respd.resp import encode
@@ -67,7 +67,9 @@ class Server:
         self.run_id = os.urandom(20).hex()
         self.stats: dict[str, int] = {}
         self.error_stats: dict[bytes, int] = {}
-        self._command_stats: dict[str, list[int]] = {}
+        # [calls, total ns, rejected calls, failed calls] by Command.stat_index
+        self.cmd_stats: list[list[int]] = []
+        self.slowlog_threshold_ns = _slowlog_threshold_ns(self.config.slowlog_log_slower_than)
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
         self.reset_stats()
@@ -94,27 +96,21 @@ class Server:
             0,
         )
         self.error_stats = {}
-        self._command_stats = {}
+        self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
 
     def command_stats(self, cmd: Command) -> list[int]:
         """[calls, total ns, rejected calls, failed calls] for INFO commandstats."""
-        stats = self._command_stats.get(cmd.name)
-        if stats is None:
-            stats = self._command_stats[cmd.name] = [0, 0, 0, 0]
-        return stats
+        return self.cmd_stats[cmd.stat_index]
 
     def all_command_stats(self) -> dict[str, list[int]]:
-        return self._command_stats
+        """The counters of every command used since the last reset, by name."""
+        return {cmd.name: stats for cmd, stats in zip(ALL_COMMANDS, self.cmd_stats)
+                if stats[0] or stats[2] or stats[3]}
 
     def count_error(self, err: ReplyError) -> None:
         code = err.code
         self.error_stats[code] = self.error_stats.get(code, 0) + 1
         self.stats["total_error_replies"] += 1
-
-    @property
-    def slowlog_threshold_ns(self) -> int:
-        threshold = self.config.slowlog_log_slower_than
-        return threshold * 1000 if threshold >= 0 else -1
 
     def slowlog_add(self, client: Client, argv: list[bytes], duration_ns: int) -> None:
         args = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128)
@@ -303,6 +299,19 @@ class Server:
         self.persistence.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
+
+
+def _slowlog_threshold_ns(usec: int) -> int:
+    """Durations above this are logged; a negative setting turns the slow log off."""
+    return usec * 1000 if usec >= 0 else 1 << 62
+
+
+def _slowlog_threshold_changed(server: Server, usec: int) -> None:
+    # Cached on the server: dispatch compares against it after every command.
+    server.slowlog_threshold_ns = _slowlog_threshold_ns(usec)
+
+
+on_config_set("slowlog-log-slower-than", _slowlog_threshold_changed)
 
 
 def _monitor_escape(arg: bytes) -> bytes:
