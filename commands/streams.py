@@ -173,7 +173,7 @@ def _consumer(group: Group, name: bytes, now: int, refresh: bool) -> tuple[Consu
     """(consumer, created); ``refresh`` marks it seen now (SLC_DEFAULT)."""
     found = group.consumers.get(name)
     if found is None:
-        return group.consumer(name, now), True  # type: ignore[return-value]
+        return group.consumer(name, now), True
     if refresh:
         found.seen_time = now
     return found, False

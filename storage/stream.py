@@ -220,9 +220,10 @@ class Group:
         self.pel: SortedDict = SortedDict()  # ID -> Nack
         self.consumers: dict[bytes, Consumer] = {}
 
-    def consumer(self, name: bytes, now_ms: int, create: bool = True) -> Consumer | None:
+    def consumer(self, name: bytes, now_ms: int) -> Consumer:
+        """The named consumer, created (seen now) if new."""
         found = self.consumers.get(name)
-        if found is None and create:
+        if found is None:
             found = self.consumers[name] = Consumer(name, now_ms)
         return found
 
@@ -498,9 +499,6 @@ class Stream:
         IDs) would have: compressed chains count one node, branches one each."""
         keys = [k.to_bytes(16, "big") for k in self.firsts]
         return _rax_nodes(keys, 0) if keys else 1
-
-    def memory_estimate(self) -> int:
-        return sum(len(n.blob) + 20 * len(n) for n in self.nodes)
 
 
 def _rax_nodes(keys: list[bytes], depth: int) -> int:

@@ -135,7 +135,7 @@ def test_group_pel_and_consumers() -> None:
     g = Group(0, 0)
     alice = g.consumer(b"alice", 10)
     bob = g.consumer(b"bob", 10)
-    assert alice is not None and bob is not None
+    assert g.consumer(b"alice", 99) is alice and alice.seen_time == 10
     for sid, who in ((3, alice), (1, bob), (2, alice)):
         g.pel[sid] = who.pel[sid] = Nack(who, 10)
     assert list(g.pel) == [1, 2, 3] and list(alice.pel) == [2, 3]
