@@ -341,6 +341,7 @@ def pause_postpones(client: Client, cmd: Command, argv: list[bytes]) -> bool:
     if state.writes_only and not _writes(client, cmd):
         return False
     client.pending.appendleft(argv)
+    client.last_cmd = cmd  # CLIENT LIST shows the postponed command, as Redis does
     client.blocked = BlockState(client.db, PAUSE_KEYS, argv, None, 0)
     server.blocking.blocked_count += 1
     state.parked[client] = None
