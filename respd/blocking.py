@@ -130,6 +130,10 @@ class Blocking:
                 finally:
                     self.serving_key = None
                 if reply is BLOCKED:
+                    if key not in db.data:
+                        # Emptied (a list or zset popped dry): later waiters on it
+                        # would only block again, so stop re-running them.
+                        break
                     continue
                 self.unpark(client)
                 self._finish(client, reply)

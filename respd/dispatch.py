@@ -146,7 +146,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         reply = ReplyError("ERR internal error while running the command (see server log)")
     duration = perf_counter_ns() - start
     stats = server.cmd_stats[cmd.stat_index]
-    stats[0] += 1
+    if reply is not BLOCKED:  # a parked command counts once, when it is served
+        stats[0] += 1
     stats[1] += duration
     if type(reply) is ReplyError:
         stats[3] += 1
@@ -178,8 +179,4 @@ def rerun_blocked(client: Client, argv: list[bytes]) -> Any:
         reply = call(client, cmd, argv)
     finally:
         client.reprocessing = False
-    if reply is BLOCKED:
-        # A re-run that still waits must not count as a call.
-        stats = client.server.command_stats(cmd)
-        stats[0] -= 1
     return reply
