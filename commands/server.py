@@ -16,7 +16,7 @@ from respd.command import (
 from respd.dispatch import NO_REPLY
 from respd.glob import match as glob_match
 from respd.numbers import parse_int
-from respd.resp import OK, AttrSet, Map, Status, Verbatim
+from respd.resp import OK, AttrSet, Map, Raw, Status, Verbatim
 
 log = logging.getLogger("respd")
 
@@ -441,6 +441,57 @@ def _debug_change_repl_id(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
+def _debug_populate(client: Client, argv: list[bytes]) -> Any:
+    """Create count string keys <prefix>:<n> holding value:<n> (NUL-padded or cut to
+    size); existing keys are left alone, nothing is propagated."""
+    if len(argv) > 5:
+        raise errors.unknown_subcommand_or_arity(argv[1], "DEBUG")
+    numbers = [parse_int(argv[2]), parse_int(argv[4]) if len(argv) == 5 else 0]
+    if any(n is None or n < 0 for n in numbers):
+        raise errors.COUNT_POSITIVE
+    count, size = numbers
+    prefix = argv[3] if len(argv) >= 4 else b"key"
+    db = client.db
+    for n in range(count):  # type: ignore[arg-type]
+        key = b"%s:%d" % (prefix, n)
+        if db.lookup(key) is None:
+            value = b"value:%d" % n
+            db.add(key, value if not size else value[:size].ljust(size, b"\0"))
+    return OK
+
+
+# DEBUG PROTOCOL's sample replies: (RESP2, RESP3) when they differ on the wire.
+_PROTOCOL_SAMPLES: dict[bytes, Any] = {
+    b"string": b"Hello World",
+    b"integer": 12345,
+    b"double": (Raw(b"$5\r\n3.141\r\n"), Raw(b",3.141\r\n")),
+    b"bignum": (Raw(b"$37\r\n1234567999999999999999999999999999999\r\n"),
+                Raw(b"(1234567999999999999999999999999999999\r\n")),
+    b"null": None,
+    b"array": [0, 1, 2],
+    b"set": AttrSet([0, 1, 2]),
+    b"map": Map({0: False, 1: True, 2: False}),
+    b"attrib": (b"Some real reply following the attribute",
+                Raw(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+                    b"$39\r\nSome real reply following the attribute\r\n")),
+    b"push": (errors.DEBUG_PUSH_RESP2,
+              Raw(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
+                  b"$40\r\nSome real reply following the push reply\r\n")),
+    b"verbatim": Verbatim(b"This is a verbatim\nstring"),
+    b"true": True,
+    b"false": False,
+}
+
+
+def _debug_protocol(client: Client, argv: list[bytes]) -> Any:
+    sample = _PROTOCOL_SAMPLES.get(argv[2].lower(), errors.DEBUG_PROTOCOL_TYPE)
+    if type(sample) is tuple:
+        sample = sample[client.resp == 3]
+    if isinstance(sample, errors.ReplyError):
+        raise sample
+    return sample
+
+
 # name → (handler, exact argument count or -minimum, help lines)
 DEBUG_SUBCOMMANDS: dict[bytes, tuple[Any, int, tuple[str, ...]]] = {
     b"change-repl-id": (_debug_change_repl_id, 2, (
@@ -448,6 +499,15 @@ DEBUG_SUBCOMMANDS: dict[bytes, tuple[Any, int, tuple[str, ...]]] = {
     b"log": (_debug_log, 3, ("LOG <message>", "    Write <message> to the server log.")),
     b"object": (_debug_object, 3, (
         "OBJECT <key>", "    Show low level info about `key` and associated value.")),
+    b"populate": (_debug_populate, -3, (
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix.")),
+    b"protocol": (_debug_protocol, 3, (
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.")),
     b"reload": (_debug_reload, -2, (
         "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory.")),
     b"set-active-expire": (_debug_set_active_expire, 3, (

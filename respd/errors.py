@@ -225,6 +225,13 @@ def no_such_user(name: bytes) -> ReplyError:
     return ReplyError(b"ERR No such user '" + _clean(name) + b"'")
 
 
+DEBUG_PUSH_RESP2 = ReplyError("ERR RESP2 is not supported by this command")
+DEBUG_PROTOCOL_TYPE = ReplyError(
+    "ERR Wrong protocol type name. Please use one of the following: "
+    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+)
+
+
 # Persistence (SAVE, BGSAVE, BGREWRITEAOF).
 AOF_REWRITE_IN_PROGRESS = ReplyError(
     "ERR Background append only file rewriting already in progress")

@@ -330,3 +330,21 @@ def _until(condition: Any) -> None:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def test_debug_matches_reference(spawn: Any, respd: ServerProcess, r: Any) -> None:
+    """DEBUG is off by default in redis-server: compare against one started with it on."""
+    from compat.harness import compare, parse_case
+
+    reference = spawn("redis", "--enable-debug-command", "yes")
+    script = "\n".join(
+        [f"DEBUG PROTOCOL {kind}" for kind in (
+            "string integer double bignum null array set map attrib push verbatim true "
+            "false nosuch").split()]
+        + ["DEBUG POPULATE 3", "DEBUG POPULATE 2 p 10", "GET p:1", "GET key:2",
+           "DEBUG POPULATE x", "DEBUG POPULATE 1 p x", "DBSIZE", "DEBUG SLEEP 0",
+           "DEBUG SET-ACTIVE-EXPIRE 1", "DEBUG nosuch", "DEBUG SLEEP", "HELLO 3"]
+        + [f"DEBUG PROTOCOL {kind}" for kind in "double bignum map attrib push".split()]
+    ).replace("HELLO 3", "~any HELLO 3")
+    compared, diffs = compare(reference.port, respd.port, parse_case(script))
+    assert compared and not diffs, "\n".join(diffs)
