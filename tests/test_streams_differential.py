@@ -1,0 +1,114 @@
+"""Random stream workloads, replayed on redis-server and respd: every reply must be
+byte-identical.  IDs are explicit and time-dependent replies (idle times, delivery
+times) are left out, so the two servers must agree exactly."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterator
+
+import pytest
+
+from compat.harness import RawConnection
+
+STEPS = 300
+
+
+class Workload:
+    """Commands over two keys, two groups and three consumers, with IDs near the ones
+    in use so that ranges, trims, claims and acks hit real entries."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.ms = 0
+
+    def some_id(self) -> str:
+        rng = self.rng
+        if rng.random() < 0.1:
+            return rng.choice(["-", "+", "0", "0-0", "(0-1", "bad"])
+        ms = rng.randint(0, self.ms + 2)
+        return str(ms) if rng.random() < 0.3 else f"{ms}-{rng.randint(0, 3)}"
+
+    def maybe(self, chance: float, *args: str) -> list[str]:
+        return list(args) if self.rng.random() < chance else []
+
+    def xadd(self, key: str) -> list[str]:
+        rng = self.rng
+        self.ms += rng.randint(0, 2)
+        argv = ["XADD", key, *self.maybe(0.2, "NOMKSTREAM")]
+        if rng.random() < 0.3:
+            strategy = rng.choice(["MAXLEN", "MINID"])
+            approx = rng.choice(["~", "=", ""])
+            threshold = str(rng.randint(0, 12)) if strategy == "MAXLEN" else self.some_id()
+            argv += [strategy, *([approx] if approx else []), threshold]
+            if approx == "~":
+                argv += self.maybe(0.3, "LIMIT", str(rng.randint(0, 10)))
+        argv.append(rng.choice([f"{self.ms}-{rng.randint(0, 3)}", f"{self.ms}-*", str(self.ms)]))
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            argv += [rng.choice(["f", "g", "h"]), str(rng.randint(0, 200))]
+        return argv
+
+    def commands(self) -> Iterator[list[str]]:
+        rng = self.rng
+        while True:
+            k, g, c = rng.choice("st"), rng.choice(["g1", "g2"]), rng.choice("abc")
+            ids = [self.some_id() for _ in range(rng.randint(1, 3))]
+            choices = [
+                (30, lambda: self.xadd(k)),
+                (8, lambda: ["XDEL", k, *ids]),
+                (5, lambda: ["XTRIM", k, rng.choice(["MAXLEN", "MINID"]),
+                             *self.maybe(0.5, rng.choice(["~", "="])),
+                             str(rng.randint(0, 10)) if rng.random() < 0.5 else ids[0]]),
+                (7, lambda: [rng.choice(["XRANGE", "XREVRANGE"]), k, ids[0], self.some_id(),
+                             *self.maybe(0.5, "COUNT", str(rng.randint(-1, 5)))]),
+                (3, lambda: ["XLEN", k]),
+                (4, lambda: ["XGROUP", "CREATE", k, g, rng.choice(["$", "0", ids[0]]),
+                             *self.maybe(0.3, "MKSTREAM"),
+                             *self.maybe(0.3, "ENTRIESREAD", str(rng.randint(-1, 8)))]),
+                (3, lambda: ["XGROUP", "SETID", k, g, rng.choice(["$", "0", ids[0]]),
+                             *self.maybe(0.4, "ENTRIESREAD", str(rng.randint(-1, 8)))]),
+                (12, lambda: ["XREADGROUP", "GROUP", g, c,
+                              *self.maybe(0.6, "COUNT", str(rng.randint(0, 4))),
+                              *self.maybe(0.2, "NOACK"), "STREAMS", k,
+                              rng.choice([">", ">", "0", ids[0]])]),
+                (6, lambda: ["XACK", k, g, *ids]),
+                (3, lambda: ["XPENDING", k, g]),
+                (4, lambda: ["XCLAIM", k, g, c, "0", *ids, "JUSTID", *self.maybe(0.3, "FORCE"),
+                             *self.maybe(0.2, "LASTID", self.some_id())]),
+                (4, lambda: ["XAUTOCLAIM", k, g, c, "0", ids[0], "COUNT",
+                             str(rng.randint(1, 4)), "JUSTID"]),
+                (4, lambda: ["XINFO", "GROUPS", k]),
+                (3, lambda: ["XINFO", "STREAM", k]),
+                (1, lambda: ["XGROUP", "DELCONSUMER", k, g, c]),
+                (1, lambda: ["XGROUP", "DESTROY", k, g]),
+                (1, lambda: ["XSETID", k, ids[0],
+                             *self.maybe(0.5, "ENTRIESADDED", str(rng.randint(0, 50)))]),
+                (1, lambda: ["XREAD", "COUNT", str(rng.randint(1, 3)), "STREAMS", k, ids[0]]),
+            ]
+            weights = [w for w, _ in choices]
+            yield rng.choices([make for _, make in choices], weights)[0]()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_workload_matches_redis(redis_ref: Any, respd: Any, seed: int) -> None:
+    node_size = random.Random(seed).choice([2, 3, 5, 100])
+    conns = [RawConnection(redis_ref.port), RawConnection(respd.port)]
+    try:
+        for conn in conns:
+            for argv in (["FLUSHALL"], ["CONFIG", "SET", "stream-node-max-entries",
+                                        str(node_size)]):
+                conn.send([a.encode() for a in argv])
+                conn.read()
+        history: list[str] = []
+        for _, argv in zip(range(STEPS), Workload(seed).commands()):
+            history.append(" ".join(argv))
+            replies = []
+            for conn in conns:
+                conn.send([a.encode() for a in argv])
+                replies.append(conn.read())
+            assert replies[0] == replies[1], "after:\n" + "\n".join(history[-15:])
+    finally:
+        for conn in conns:
+            conn.send([b"CONFIG", b"SET", b"stream-node-max-entries", b"100"])
+            conn.read()
+            conn.close()
