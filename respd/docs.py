@@ -2,6 +2,9 @@
 
 One row per command and subcommand (name, group, since, summary), straight from the
 command table, so the README cannot drift from what the server implements.
+``python -m respd.docs --write README.md`` replaces the part of the file between the
+``<!-- commands:start -->`` and ``<!-- commands:end -->`` markers (a test checks that
+the README is current).
 """
 
 from __future__ import annotations
@@ -33,7 +36,24 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
+START, END = "<!-- commands:start -->\n", "<!-- commands:end -->"
+
+
+def splice(text: str) -> str:
+    """``text`` with the generated table between the markers."""
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    return head + START + render() + END + tail
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
+        path = sys.argv[2]
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(splice(text))
+        return 0
     sys.stdout.write(render())
     return 0
 
