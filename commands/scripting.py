@@ -1,5 +1,6 @@
-"""Scripting commands: EVAL EVALSHA EVAL_RO EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP
-and FUNCTION FLUSH.  The Lua runtime itself lives in respd.scripting.
+"""Scripting commands: EVAL EVALSHA EVAL_RO EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP,
+FUNCTION LOAD|DELETE|FLUSH|LIST|STATS|KILL|HELP and FCALL/FCALL_RO.  The Lua runtime
+itself lives in respd.scripting.
 
 A script's writes are propagated as the commands it ran (Redis 7.0 effects replication),
 wrapped as one MULTI/EXEC unit by ``propagation_unit``; the EVAL itself never is.
@@ -7,15 +8,16 @@ wrapped as one MULTI/EXEC unit by ``propagation_unit``; the EVAL itself never is
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from respd import errors, numbers
+from respd import errors, glob, numbers
 from respd.client import Client
 from respd.command import command, container, help_reply
 from respd.commands.transactions import propagation_unit
-from respd.resp import OK
-from respd.scripting import Script, ScriptEngine, ScriptError
+from respd.resp import OK, AttrSet, Map, Status
+from respd.scripting import Library, Script, ScriptEngine, ScriptError
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -55,8 +57,8 @@ def _run(client: Client, script: Script, argv: list[bytes], numkeys: int,
         raise errors.SCRIPT_RO_WITH_WRITE_FLAG
     engine = engine_for(client.server)
     with propagation_unit(client):
-        return engine.run(client, script, argv[3:3 + numkeys], argv[3 + numkeys:],
-                          read_only or script.no_writes, script.sha)
+        return engine.run_script(client, script, argv[3:3 + numkeys], argv[3 + numkeys:],
+                                 read_only or script.no_writes, argv)
 
 
 def _compiled(client: Client, body: bytes) -> Script:
@@ -189,18 +191,84 @@ def script_flush(client: Client, argv: list[bytes]) -> Any:
          summary="Kill the script currently in execution.", complexity="O(1)",
          tips="request_policy:all_shards response_policy:one_succeeded")
 def script_kill(client: Client, argv: list[bytes]) -> Any:
-    engine = engine_for(client.server)
-    if not engine.busy:
-        raise errors.NOTBUSY
-    if engine.wrote:
-        raise errors.UNKILLABLE
-    engine.kill_requested = True
+    engine_for(client.server).kill(is_function=False)
     return OK
 
 
-# --- FUNCTION ----------------------------------------------------------------------------
+# --- FUNCTION and FCALL -------------------------------------------------------------------
 
 container("FUNCTION", group=GROUP, since="7.0.0", summary="A container for function commands")
+
+FUNCTION_HELP = (
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+)
+
+
+@command("FUNCTION HELP", arity=2, flags="loading stale", group=GROUP, since="7.0.0",
+         summary="Show helpful text about the different subcommands", complexity="O(1)")
+def function_help(client: Client, argv: list[bytes]) -> Any:
+    return help_reply("FUNCTION", FUNCTION_HELP)
+
+
+@command("FUNCTION LOAD", arity=-3, flags="write denyoom noscript", group=GROUP,
+         since="7.0.0", summary="Create a function with the given arguments (name, code, "
+         "description)", complexity="O(1) (considering compilation time is redundant)",
+         syntax="[REPLACE] function-code",
+         tips="request_policy:all_shards response_policy:all_succeeded")
+def function_load(client: Client, argv: list[bytes]) -> Any:
+    replace = False
+    for option in argv[2:-1]:
+        if option.lower() != b"replace":
+            raise errors.unknown_option_given(option)
+        replace = True
+    name = engine_for(client.server).load_library(argv[-1], replace)
+    client.server.dirty += 1
+    return name
+
+
+@command("FUNCTION DELETE", arity=3, flags="write noscript", group=GROUP, since="7.0.0",
+         summary="Delete a function by name", complexity="O(1)", syntax="library-name",
+         tips="request_policy:all_shards response_policy:all_succeeded")
+def function_delete(client: Client, argv: list[bytes]) -> Any:
+    engine_for(client.server).delete_library(argv[2])
+    client.server.dirty += 1
+    return OK
 
 
 @command("FUNCTION FLUSH", arity=-2, flags="write noscript", group=GROUP, since="7.0.0",
@@ -210,5 +278,102 @@ container("FUNCTION", group=GROUP, since="7.0.0", summary="A container for funct
          tips="request_policy:all_shards response_policy:all_succeeded")
 def function_flush(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv, errors.FUNCTION_FLUSH_MODE)
+    engine_for(client.server).flush_functions()
     client.server.dirty += 1
     return OK
+
+
+@command("FUNCTION LIST", arity=-2, flags="noscript", group=GROUP, since="7.0.0",
+         summary="List information about all the functions",
+         complexity="O(N) where N is the number of functions",
+         syntax="[LIBRARYNAME library-name-pattern] [WITHCODE]",
+         tips="nondeterministic_output_order")
+def function_list(client: Client, argv: list[bytes]) -> Any:
+    pattern: bytes | None = None
+    with_code = False
+    i = 2
+    while i < len(argv):
+        arg = argv[i].lower()
+        if arg == b"withcode" and not with_code:
+            with_code = True
+        elif arg == b"libraryname" and pattern is None:
+            if i + 1 >= len(argv):
+                raise errors.FUNCTION_LIST_NO_PATTERN
+            i += 1
+            pattern = argv[i]
+        else:
+            raise errors.unknown_argument(argv[i])
+        i += 1
+    return [_library_entry(lib, with_code)
+            for lib in engine_for(client.server).libraries.values()
+            if pattern is None or glob.match(pattern, lib.name)]
+
+
+def _library_entry(library: Library, with_code: bool) -> Map:
+    entry = Map({
+        b"library_name": library.name,
+        b"engine": b"LUA",
+        b"functions": [Map({b"name": f.name, b"description": f.description,
+                            b"flags": AttrSet(Status(flag) for flag in f.flags)})
+                       for f in library.functions.values()],
+    })
+    if with_code:
+        entry[b"library_code"] = library.code
+    return entry
+
+
+@command("FUNCTION STATS", arity=2, flags="noscript allow_busy", group=GROUP, since="7.0.0",
+         summary="Return information about the function currently running (name, "
+         "description, duration)", complexity="O(1)",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special")
+def function_stats(client: Client, argv: list[bytes]) -> Any:
+    engine = engine_for(client.server)
+    running = None
+    if engine.busy:
+        running = Map({b"name": engine.running_name, b"command": engine.running_command,
+                       b"duration_ms": int((time.monotonic() - engine.started) * 1000)})
+    lua = Map({b"libraries_count": len(engine.libraries),
+               b"functions_count": len(engine.functions)})
+    return Map({b"running_script": running, b"engines": Map({b"LUA": lua})})
+
+
+@command("FUNCTION KILL", arity=2, flags="noscript allow_busy", group=GROUP, since="7.0.0",
+         summary="Kill the function currently in execution.", complexity="O(1)",
+         tips="request_policy:all_shards response_policy:one_succeeded")
+def function_kill(client: Client, argv: list[bytes]) -> Any:
+    engine_for(client.server).kill(is_function=True)
+    return OK
+
+
+def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Any:
+    engine = engine_for(client.server)
+    function = engine.functions.get(argv[1])
+    if function is None:
+        raise errors.FUNCTION_NOT_FOUND
+    numkeys = numbers.int64(argv[2], errors.FUNCTION_BAD_NUMKEYS)
+    if numkeys > len(argv) - 3:
+        raise errors.NUMKEYS_TOO_BIG
+    if numkeys < 0:
+        raise errors.NUMKEYS_NEGATIVE
+    no_writes = b"no-writes" in function.flags
+    if read_only and not no_writes:
+        raise errors.SCRIPT_RO_WITH_WRITE_FLAG
+    with propagation_unit(client):
+        return engine.run_function(client, function, argv[3:3 + numkeys],
+                                   argv[3 + numkeys:], read_only or no_writes, argv)
+
+
+@command("FCALL", arity=-3, flags=_EVAL_FLAGS, getkeys=_eval_keys, group=GROUP,
+         since="7.0.0", summary="Invoke a function",
+         complexity="Depends on the function that is executed.",
+         syntax="function numkeys [key:key ...] [arg ...]")
+def fcall(client: Client, argv: list[bytes]) -> Any:
+    return _fcall(client, argv, read_only=False)
+
+
+@command("FCALL_RO", arity=-3, flags="readonly " + _EVAL_FLAGS, getkeys=_eval_keys,
+         group=GROUP, since="7.0.0", summary="Invoke a read-only function",
+         complexity="Depends on the function that is executed.",
+         syntax="function numkeys [key:key ...] [arg ...]")
+def fcall_ro(client: Client, argv: list[bytes]) -> Any:
+    return _fcall(client, argv, read_only=True)

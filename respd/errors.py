@@ -414,3 +414,54 @@ SCRIPT_SET_REPL_ARGS = ReplyError("ERR redis.set_repl() requires two arguments."
 SCRIPT_SET_REPL_FLAGS = ReplyError(
     "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
 SCRIPT_ACL_UNKNOWN = ReplyError("ERR Invalid command passed to redis.acl_check_cmd()")
+FUNCTION_NO_METADATA = ReplyError("ERR Missing library metadata")
+FUNCTION_BAD_METADATA = ReplyError("ERR Invalid library metadata")
+FUNCTION_NAME_TWICE = ReplyError(
+    "ERR Invalid metadata value, name argument was given multiple times")
+FUNCTION_NO_NAME = ReplyError("ERR Library name was not given")
+FUNCTION_BAD_NAME = ReplyError(
+    "ERR Library names can only contain letters, numbers, or underscores(_) and must be "
+    "at least one character long")
+FUNCTION_NONE_REGISTERED = ReplyError("ERR No functions registered")
+FUNCTION_LIBRARY_NOT_FOUND = ReplyError("ERR Library not found")
+FUNCTION_NOT_FOUND = ReplyError("ERR Function not found")
+FUNCTION_BAD_NUMKEYS = ReplyError("ERR Bad number of keys provided")
+FUNCTION_LIST_NO_PATTERN = ReplyError("ERR library name argument was not given")
+
+
+def busy_function() -> ReplyError:
+    return ReplyError(
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+        "SHUTDOWN NOSAVE.")
+
+
+def function_bad_metadata_value(part: bytes) -> ReplyError:
+    return ReplyError(b"ERR Invalid metadata value given: " + _clean(part))
+
+
+def function_engine_not_found(engine: bytes) -> ReplyError:
+    return ReplyError(b"ERR Engine '" + _clean(engine) + b"' not found")
+
+
+def function_library_exists(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR Library '" + _clean(name) + b"' already exists")
+
+
+def function_exists(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR Function " + _clean(name) + b" already exists")
+
+
+def function_compile_error(message: bytes) -> ReplyError:
+    return ReplyError(b"ERR Error compiling function: " + _clean(message))
+
+
+def function_register_error(message: bytes) -> ReplyError:
+    return ReplyError(b"ERR Error registering functions: " + _clean(message))
+
+
+def unknown_argument(arg: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown argument " + _clean(arg))
+
+
+def unknown_option_given(arg: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown option given: " + _clean(arg))

@@ -153,7 +153,7 @@ local function err_handler(err)
   repeat
     info = dbg.getinfo(level, 'Sl')
     level = level + 1
-  until not info or info.source == '@user_script'
+  until not info or info.source == '@user_script' or info.source == '@user_function'
   if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
   if info then
     err.source = info.source
@@ -188,13 +188,86 @@ env.load = function(...)
   if fn then setfenv(fn, env) end
   return fn, err
 end
-setmetatable(env, {
+local sandbox_mt = {
   __index = function(_, key)
     lua_error("Script attempted to access nonexistent global variable '" .. tostring(key) .. "'", 2)
   end,
   __newindex = function() lua_error('Attempt to modify a readonly table', 2) end,
   __metatable = false,
+}
+setmetatable(env, sandbox_mt)
+
+-- FUNCTION libraries share one globals table.  While a library loads it holds only the
+-- load-time redis API (register_function, log); afterwards the same table holds what
+-- EVAL scripts see, minus KEYS/ARGV.  Callbacks keep that table as their environment.
+local function sandboxed(t)
+  return setmetatable(t, sandbox_mt)
+end
+local fenv = sandboxed({})
+local registered, registered_names
+local function register_error(msg) lua_error({err = 'ERR ' .. msg}) end
+local function register_function(...)
+  local n = select('#', ...)
+  local name, callback, flags, description
+  if n == 1 then
+    local args = ...
+    if type(args) ~= 'table' then
+      register_error('calling redis.register_function with a single argument is only ' ..
+                     'applicable to Lua table (representing named arguments).')
+    end
+    for k, v in pairs(args) do
+      if k == 'function_name' then name = v
+      elseif k == 'callback' then callback = v
+      elseif k == 'flags' then flags = v
+      elseif k == 'description' then description = v
+      else register_error('unknown argument given to redis.register_function') end
+    end
+    if name == nil then register_error('redis.register_function must get a function name argument') end
+    if callback == nil then register_error('redis.register_function must get a callback argument') end
+  elseif n == 2 then
+    name, callback = ...
+  else
+    register_error('wrong number of arguments to redis.register_function')
+  end
+  if type(name) ~= 'string' and type(name) ~= 'number' then
+    register_error('first argument to redis.register_function must be a string')
+  end
+  if type(callback) ~= 'function' then
+    register_error('second argument to redis.register_function must be a function')
+  end
+  name = tostring(name)
+  if not string.find(name, '^[%w_]+$') then
+    register_error('Library names can only contain letters, numbers, or underscores(_) ' ..
+                   'and must be at least one character long')
+  end
+  if registered_names[name] then register_error('Function already exists in the library') end
+  local flag_list = {}
+  if flags ~= nil then
+    if type(flags) ~= 'table' then register_error('flags argument to redis.register_function must be a table representing function flags') end
+    for _, f in ipairs(flags) do
+      if not py.known_flag(f) then register_error('unknown flag given') end
+      flag_list[#flag_list + 1] = f
+    end
+  end
+  if description ~= nil and type(description) ~= 'string' then
+    register_error('description argument given to redis.register_function must be a string')
+  end
+  registered_names[name] = true
+  registered[#registered + 1] = {name = name, callback = callback, flags = flag_list,
+                                 description = description}
+end
+local load_redis = sandboxed({
+  register_function = register_function, log = py.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
 })
+local function fill_fenv(contents)
+  for k in pairs(fenv) do rawset(fenv, k, nil) end
+  for k, v in pairs(contents) do rawset(fenv, k, v) end
+end
+local runtime_globals = {}
+for k, v in pairs(env) do runtime_globals[k] = v end
+fill_fenv(runtime_globals)
 
 local function hook()
   if py.busy() then
@@ -213,6 +286,22 @@ end
 -- Python drives a run with these C functions directly, so no Lua line of ours runs
 -- after the script (a kill's every-line hook would fire on it).
 api.env, api.handler, api.hook = env, err_handler, hook
+-- FUNCTION LOAD: compile and run a library; returns its registrations or an error.
+api.load_library = function(body)
+  local chunk, err = loadstring(body, '@user_function')
+  if not chunk then return false, 'compile', err end
+  setfenv(chunk, fenv)
+  registered, registered_names = {}, {}
+  fill_fenv({redis = load_redis})
+  local ok, result = xpcall(chunk, err_handler)
+  fill_fenv(runtime_globals)
+  if not ok then return false, 'run', result end
+  return true, registered
+end
+-- FCALL: xpcall cannot pass arguments in Lua 5.1, so they wait here.
+local pending_fn, pending_keys, pending_args
+api.prepare_call = function(fn, keys, args) pending_fn, pending_keys, pending_args = fn, keys, args end
+api.invoke = function() return pending_fn(pending_keys, pending_args) end
 api.xpcall, api.sethook, api.rawset = xpcall, dbg.sethook, rawset
 return api
 """
@@ -288,6 +377,59 @@ _SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
                   b"allow-cross-slot-keys"}
 
 
+class Function:
+    """A FUNCTION library's registered callback."""
+
+    __slots__ = ("name", "callback", "flags", "description", "library")
+
+    def __init__(self, name: bytes, callback: Any, flags: list[bytes],
+                 description: bytes | None, library: bytes) -> None:
+        self.name = name
+        self.callback = callback
+        self.flags = flags
+        self.description = description
+        self.library = library
+
+
+class Library:
+    __slots__ = ("name", "code", "functions")
+
+    def __init__(self, name: bytes, code: bytes, functions: dict[bytes, Function]) -> None:
+        self.name = name
+        self.code = code
+        self.functions = functions
+
+
+def _valid_name(name: bytes) -> bool:
+    return bool(name) and all(c == 95 or 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122
+                              for c in name)
+
+
+def parse_library_metadata(code: bytes) -> tuple[bytes, bytes]:
+    """The ``#!lua name=<lib>`` line of FUNCTION LOAD: (library name, body to compile)
+    with Redis's messages, checked in its order."""
+    if not code.startswith(b"#!"):
+        raise errors.FUNCTION_NO_METADATA
+    end = code.find(b"\n")
+    parts = code[:end].split() if end >= 0 else []
+    if not parts:
+        raise errors.FUNCTION_BAD_METADATA
+    engine, name = parts[0][2:], None
+    for part in parts[1:]:
+        if part[:5].lower() != b"name=":
+            raise errors.function_bad_metadata_value(part)
+        if name is not None:
+            raise errors.FUNCTION_NAME_TWICE
+        name = part[5:]
+    if name is None:
+        raise errors.FUNCTION_NO_NAME
+    if not _valid_name(name):
+        raise errors.FUNCTION_BAD_NAME
+    if engine.lower() != b"lua":
+        raise errors.function_engine_not_found(engine)
+    return name, code[end:]
+
+
 def parse_shebang(body: bytes) -> tuple[bytes, set[bytes] | None]:
     """Split off a ``#!lua flags=...`` line: (body to compile, flags or None).  The line
     is blanked rather than removed so error line numbers match Redis's."""
@@ -329,7 +471,11 @@ class ScriptEngine:
         self.busy = False
         self.kill_requested = False
         self.wrote = False
-        self.running_sha = b""
+        self.running_name = b""
+        self.running_command: list[bytes] = []
+        self.running_function = False
+        self.libraries: dict[bytes, Library] = {}
+        self.functions: dict[bytes, Function] = {}
         self.json_null: Any = None
         self._rand = _seed(0)  # one generator for the server's life, as Redis's
         self.where: Any = None  # set by the prelude: luaL_where for Python functions
@@ -356,6 +502,7 @@ class ScriptEngine:
             "error_table": self.error_table, "busy": self.hook,
             "set_json_null": self.set_json_null, "set_where": self.set_where,
             "unwrap": _unwrap,
+            "known_flag": lambda flag: isinstance(flag, bytes) and flag in _SHEBANG_FLAGS,
         }
         libfuncs = libs.functions(self)
         libfuncs["random"] = self.random
@@ -374,9 +521,8 @@ class ScriptEngine:
         return call
 
     def flush(self) -> None:
-        """SCRIPT FLUSH: forget every script and start from a fresh VM."""
+        """SCRIPT FLUSH: forget every script (FUNCTION libraries stay)."""
         self.scripts.clear()
-        self._new_vm()
 
     def compile(self, body: bytes) -> Script:
         """Compile (or find) an EVAL script; raises ScriptError with Redis's message."""
@@ -399,9 +545,24 @@ class ScriptEngine:
 
     # --- running ---------------------------------------------------------------------------
 
-    def run(self, caller: "Client", script: Script, keys: list[bytes], args: list[bytes],
-            read_only: bool, name: bytes) -> Any:
-        """Run a compiled function for ``caller`` and return its reply value."""
+    def run_script(self, caller: "Client", script: Script, keys: list[bytes],
+                   args: list[bytes], read_only: bool, command: list[bytes]) -> Any:
+        """EVAL: KEYS/ARGV become globals of the script's sandbox."""
+        api = self.api
+        api[b"rawset"](api[b"env"], b"KEYS", self.lua.table_from(keys))
+        api[b"rawset"](api[b"env"], b"ARGV", self.lua.table_from(args))
+        return self._run(caller, script.fn, script.sha, read_only, command, is_function=False)
+
+    def run_function(self, caller: "Client", function: "Function", keys: list[bytes],
+                     args: list[bytes], read_only: bool, command: list[bytes]) -> Any:
+        """FCALL: the callback gets the keys and args tables as its arguments."""
+        self.api[b"prepare_call"](function.callback, self.lua.table_from(keys),
+                                  self.lua.table_from(args))
+        return self._run(caller, self.api[b"invoke"], function.name, read_only, command,
+                         is_function=True)
+
+    def _run(self, caller: "Client", fn: Any, name: bytes, read_only: bool,
+             command: list[bytes], is_function: bool) -> Any:
         server = self.server
         client = self.client
         client.db = caller.db
@@ -412,17 +573,17 @@ class ScriptEngine:
         self.script_resp = 2
         self.started = time.monotonic()
         self.busy = self.kill_requested = self.wrote = False
-        self.running_sha = name
+        self.running_name = name
+        self.running_command = command
+        self.running_function = is_function
         frozen = server.clock.frozen
         if frozen is None:
             server.clock.frozen = server.clock.ms()
         api = self.api
-        api[b"rawset"](api[b"env"], b"KEYS", self.lua.table_from(keys))
-        api[b"rawset"](api[b"env"], b"ARGV", self.lua.table_from(args))
         api[b"sethook"](api[b"hook"], b"", 100000)
         try:
             # xpcall answers (ok, first result, more results...) or just ok.
-            outcome = api[b"xpcall"](script.fn, api[b"handler"])
+            outcome = api[b"xpcall"](fn, api[b"handler"])
             ok, result = (outcome[0], outcome[1]) if type(outcome) is tuple else (outcome, None)
         finally:
             api[b"sethook"]()
@@ -432,6 +593,60 @@ class ScriptEngine:
         if not ok:
             return self.error_reply(result, name)
         return self.to_reply(result, caller.resp)
+
+    def load_library(self, code: bytes, replace: bool) -> bytes:
+        """FUNCTION LOAD: compile and run the library, then swap it in atomically."""
+        name, body = parse_library_metadata(code)
+        old = self.libraries.get(name)
+        if old is not None and not replace:
+            raise errors.function_library_exists(name)
+        outcome = self.api[b"load_library"](body)
+        if not outcome[0]:
+            stage, err = outcome[1], outcome[2]
+            if stage == b"compile":
+                raise errors.function_compile_error(err)
+            message = err[b"err"] if lupa.lua_type(err) == "table" else repr(err).encode()
+            raise errors.function_register_error(message)
+        functions: dict[bytes, Function] = {}
+        for entry in outcome[1].values():
+            flags = [bytes(f) for f in entry[b"flags"].values()]
+            functions[entry[b"name"]] = Function(entry[b"name"], entry[b"callback"], flags,
+                                                 entry[b"description"], name)
+        if not functions:
+            raise errors.FUNCTION_NONE_REGISTERED
+        for fname in functions:
+            owner = self.functions.get(fname)
+            if owner is not None and owner.library != name:
+                raise errors.function_exists(fname)
+        if old is not None:
+            self.delete_library(name)
+        self.libraries[name] = Library(name, code, functions)
+        self.functions.update(functions)
+        return name
+
+    def delete_library(self, name: bytes) -> None:
+        library = self.libraries.pop(name, None)
+        if library is None:
+            raise errors.FUNCTION_LIBRARY_NOT_FOUND
+        for fname in library.functions:
+            del self.functions[fname]
+
+    def flush_functions(self) -> None:
+        self.libraries.clear()
+        self.functions.clear()
+
+    def busy_error(self) -> ReplyError:
+        return errors.busy_function() if self.running_function else errors.busy_script()
+
+    def kill(self, is_function: bool) -> None:
+        """SCRIPT KILL / FUNCTION KILL, with Redis's refusals."""
+        if not self.busy:
+            raise errors.NOTBUSY
+        if self.wrote:
+            raise errors.UNKILLABLE
+        if is_function != self.running_function:
+            raise self.busy_error()
+        self.kill_requested = True
 
     def error_reply(self, err: Any, name: bytes) -> ReplyError:
         if lupa.lua_type(err) != "table" or not isinstance(err[b"err"], bytes):
@@ -497,7 +712,7 @@ class ScriptEngine:
                 else:
                     if client.multi is not None:
                         client.multi_error = True
-                    reply = errors.busy_script()
+                    reply = self.busy_error()
                     self.server.count_error(reply)
                 if reply is not NO_REPLY:
                     client.transport.write(encode(reply, client.resp))
