@@ -41,7 +41,7 @@ def _command_count(client: Client, argv: list[bytes]) -> Any:
 
 def _command_info(client: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
-        return [info_entry(cmd) for cmd in COMMANDS.values()]
+        return command_(client, argv)
     entries = []
     for name in argv[2:]:
         cmd = lookup_fullname(name)
@@ -83,7 +83,7 @@ def _getkeys_target(argv: list[bytes]) -> tuple[Command, list[bytes]]:
     """The command COMMAND GETKEYS[ANDFLAGS] asks about, checked in Redis's order."""
     target = argv[2:]
     cmd = lookup(target)
-    if cmd is None or (cmd.handler is None and len(target) < 2):
+    if cmd is None or cmd.handler is None:  # unknown, or a container without a known sub
         raise errors.INVALID_COMMAND_SPECIFIED
     if cmd.first_key <= 0 and cmd.getkeys is None:
         raise errors.COMMAND_HAS_NO_KEYS
