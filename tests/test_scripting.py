@@ -215,3 +215,36 @@ def test_function_flush(r: Any) -> None:
     assert r.function_flush("SYNC") is True
     with pytest.raises(redis.ResponseError):
         r.execute_command("FUNCTION", "FLUSH", "BAD")
+
+
+LIBRARY = """#!lua name=counters
+local function bump(keys, args)
+  return redis.call('incrby', keys[1], args[1])
+end
+local function peek(keys, args)
+  return redis.call('get', keys[1])
+end
+redis.register_function('bump', bump)
+redis.register_function{function_name='peek', callback=peek, flags={'no-writes'},
+                        description='read a counter'}
+"""
+
+
+def test_functions_through_redis_py(r: Any, r3: Any) -> None:
+    r.function_flush()
+    assert r.function_load(LIBRARY) == b"counters"
+    with pytest.raises(redis.ResponseError, match="Library 'counters' already exists"):
+        r.function_load(LIBRARY)
+    assert r.function_load(LIBRARY, replace=True) == b"counters"
+    assert r.fcall("bump", 1, "c", 5) == 5
+    assert r.fcall_ro("peek", 1, "c") == b"5"
+    with pytest.raises(redis.ResponseError, match="write flag using \\*_ro command"):
+        r.fcall_ro("bump", 1, "c", 1)
+    listing = r3.function_list(library="count*")
+    assert listing[0][b"library_name"] == b"counters"
+    assert {f[b"name"] for f in listing[0][b"functions"]} == {b"bump", b"peek"}
+    r.script_flush()  # EVAL's cache only: functions stay
+    assert r.fcall("bump", 1, "c", 1) == 6
+    assert r.function_delete("counters") is True
+    with pytest.raises(redis.ResponseError, match="Function not found"):
+        r.fcall("bump", 1, "c", 1)
