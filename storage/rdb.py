@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
 from respd.numbers import format_double
 from respd.storage.db import TYPE_NAMES
 from respd.storage.snapshot import batched
-from respd.storage.stream import Consumer, Group, Nack, Stream, make_id
+from respd.storage.stream import SEQ_MASK, Consumer, Group, Nack, Stream, make_id
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -92,6 +92,11 @@ def _raw_id(sid: int) -> bytes:
     return sid.to_bytes(16, "big")
 
 
+def _id_lens(sid: int) -> bytes:
+    """An ID as two lengths, ms then seq."""
+    return _len(sid >> 64) + _len(sid & SEQ_MASK)
+
+
 def _backlen(size: int) -> bytes:
     """A listpack entry's trailing length, readable right to left."""
     out = [size & 127]
@@ -127,7 +132,7 @@ def _stream_nodes(stream: Stream) -> Iterator[bytes]:
             names, values = fields[0::2], fields[1::2]
             same = names == master_fields
             items += [_SAMEFIELDS if same else 0, (sid >> 64) - (master_id >> 64),
-                      (sid & (2**64 - 1)) - (master_id & (2**64 - 1))]
+                      (sid & SEQ_MASK) - (master_id & SEQ_MASK)]
             if same:
                 items += values
                 items.append(len(values) + 3)
@@ -143,14 +148,12 @@ def _write_stream(stream: Stream) -> Iterator[bytes]:
     yield _len(len(nodes))
     yield from nodes
     first = stream.first_id if stream.length else 0
-    for value in (stream.length, stream.last_id >> 64, stream.last_id & (2**64 - 1),
-                  first >> 64, first & (2**64 - 1), stream.max_deleted_id >> 64,
-                  stream.max_deleted_id & (2**64 - 1), stream.entries_added):
-        yield _len(value)
+    yield _len(stream.length) + _id_lens(stream.last_id) + _id_lens(first)
+    yield _id_lens(stream.max_deleted_id) + _len(stream.entries_added)
     yield _len(len(stream.groups))
     for name, group in stream.groups.items():
-        yield _str(name) + _len(group.last_id >> 64) + _len(group.last_id & (2**64 - 1))
-        yield _len(group.entries_read if group.entries_read >= 0 else 2**64 - 1)
+        # entries-read -1 (unknown) is saved as the unsigned 64-bit length it casts to.
+        yield _str(name) + _id_lens(group.last_id) + _len(group.entries_read % 2**64)
         yield _len(len(group.pel))
         for sid, nack in group.pel.items():
             yield _raw_id(sid) + _ms(nack.delivery_time) + _len(nack.delivery_count)
@@ -473,7 +476,7 @@ def _append_node(stream: Stream, master_id: int, items: list[int | bytes], max_e
         pos += len(fields) if not flags & _SAMEFIELDS else len(master_fields)
         pos += 1  # lp-count
         if not flags & 1:  # deleted entries are not carried over
-            sid = make_id((master_id >> 64) + ms_diff, (master_id & (2**64 - 1)) + seq_diff)
+            sid = make_id((master_id >> 64) + ms_diff, (master_id & SEQ_MASK) + seq_diff)
             stream.append(sid, fields, max_entries, max_bytes)
 
 
@@ -494,6 +497,9 @@ def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> i
             break
         if kind == OP_SELECTDB:
             db_index = reader.count()
+            if db_index >= len(server.dbs):
+                raise RdbError(f"FATAL: Data file was created with a Redis server configured "
+                               f"to handle more than {len(server.dbs)} databases. Exiting")
             run([b"SELECT", b"%d" % db_index])
         elif kind == OP_RESIZEDB:
             reader.count(), reader.count()
