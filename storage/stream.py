@@ -158,17 +158,28 @@ class Node:
         pos = self.starts[i]
         flags = buf[pos]
         pos += 1
-        out: list[bytes] = []
         if flags & _SAMEFIELDS:
-            for name in self.master:
-                value, pos = _get(buf, pos)
-                out.append(name)
-                out.append(value)
+            names: tuple[bytes, ...] | None = self.master
+            count = len(self.master)
         else:
+            names = None
             count, pos = _get_len(buf, pos)
-            for _ in range(2 * count):
+            count *= 2
+        items: list[bytes] = []
+        for _ in range(count):
+            n = buf[pos]
+            if n < 0x80:  # the common one-byte length, inline
+                pos += 1
+                items.append(bytes(buf[pos : pos + n]))
+                pos += n
+            else:
                 item, pos = _get(buf, pos)
-                out.append(item)
+                items.append(item)
+        if names is None:
+            return items
+        out = [b""] * (2 * count)
+        out[0::2] = names
+        out[1::2] = items
         return out
 
     def bisect_left(self, sid: int) -> int:
@@ -325,11 +336,12 @@ class Stream:
         nodes = self.nodes
         while ni < len(nodes):
             node = nodes[ni]
-            for j in range(i, len(node)):
-                sid = node.id_at(j)
+            ms, seq, starts, blob = node.ms, node.seq, node.starts, node.blob
+            for j in range(i, len(ms)):
+                sid = ms[j] << 64 | seq[j]
                 if sid > end:
                     return
-                if not node.deleted(j):
+                if not blob[starts[j]] & _DELETED:
                     yield sid, node, j
             ni += 1
             i = 0
