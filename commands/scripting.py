@@ -17,7 +17,7 @@ from respd.client import Client
 from respd.command import command, container, help_reply
 from respd.commands.transactions import propagation_unit
 from respd.resp import OK, AttrSet, Map, Status
-from respd.scripting import Library, Script, ScriptEngine, ScriptError
+from respd.scripting import Library, Script, ScriptEngine
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -62,10 +62,7 @@ def _run(client: Client, script: Script, argv: list[bytes], numkeys: int,
 
 
 def _compiled(client: Client, body: bytes) -> Script:
-    try:
-        return engine_for(client.server).compile(body)
-    except ScriptError as err:
-        raise err.err from None
+    return engine_for(client.server).compile(body)
 
 
 def _check_sha_length(sha: bytes) -> None:

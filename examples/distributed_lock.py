@@ -19,7 +19,6 @@ The demo starts the respd servers it needs on free ports and stops them at the e
 from __future__ import annotations
 
 import multiprocessing
-import os
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from typing import Any, Iterator
+from typing import Any
 
 import redis
 from pottery import Redlock

@@ -352,22 +352,13 @@ class BigNumber(bytes):
     """A RESP3 big number from a script ({big_number=...}); a bulk string in RESP2."""
 
 
-class ScriptError(Exception):
-    """Compilation or shebang errors: the reply line is ready."""
-
-    def __init__(self, err: ReplyError) -> None:
-        super().__init__(err.line)
-        self.err = err
-
-
 class Script:
-    """A compiled script (EVAL body or FUNCTION library) and its shebang flags."""
+    """A compiled EVAL script and its shebang flags."""
 
-    __slots__ = ("sha", "body", "fn", "no_writes", "shebang")
+    __slots__ = ("sha", "fn", "no_writes", "shebang")
 
-    def __init__(self, sha: bytes, body: bytes, fn: Any, no_writes: bool, shebang: bool):
+    def __init__(self, sha: bytes, fn: Any, no_writes: bool, shebang: bool):
         self.sha = sha
-        self.body = body
         self.fn = fn
         self.no_writes = no_writes
         self.shebang = shebang
@@ -439,24 +430,24 @@ def parse_shebang(body: bytes) -> tuple[bytes, set[bytes] | None]:
     line = body if end < 0 else body[:end]
     parts = line.split(b" ")
     if parts[0] != b"#!lua":
-        raise ScriptError(errors.script_bad_engine(parts[0]))
+        raise errors.script_bad_engine(parts[0])
     flags: set[bytes] = set()
     for part in parts[1:]:
         if not part:
             continue
         if not part.startswith(b"flags="):
-            raise ScriptError(errors.script_bad_shebang_option(part))
+            raise errors.script_bad_shebang_option(part)
         for flag in part[6:].split(b","):
             if flag and flag not in _SHEBANG_FLAGS:
-                raise ScriptError(errors.script_bad_flag(flag))
+                raise errors.script_bad_flag(flag)
             if flag:
                 flags.add(flag)
     return (b"" if end < 0 else body[end:]), flags
 
 
 class ScriptEngine:
-    """One Lua VM per server (recreated by SCRIPT FLUSH), the EVAL script cache and the
-    state of the script currently running."""
+    """One Lua VM per server: the EVAL script cache, the FUNCTION libraries and the
+    state of the script or function currently running."""
 
     def __init__(self, server: "Server") -> None:
         self.server = server
@@ -525,22 +516,21 @@ class ScriptEngine:
         self.scripts.clear()
 
     def compile(self, body: bytes) -> Script:
-        """Compile (or find) an EVAL script; raises ScriptError with Redis's message."""
+        """Compile (or find) an EVAL script; errors are Redis's."""
         sha = sha1hex(body)
         script = self.scripts.get(sha)
         if script is not None:
             return script
         source, flags = parse_shebang(body)
         fn = self.load_chunk(source)
-        script = Script(sha, body, fn, flags is not None and b"no-writes" in flags,
-                        flags is not None)
+        script = Script(sha, fn, flags is not None and b"no-writes" in flags, flags is not None)
         self.scripts[sha] = script
         return script
 
     def load_chunk(self, source: bytes) -> Any:
-        fn, message = self.api.compile(source)
+        fn, message = self.api[b"compile"](source)
         if fn is None:
-            raise ScriptError(errors.script_compile_error(message))
+            raise errors.script_compile_error(message)
         return fn
 
     # --- running ---------------------------------------------------------------------------
@@ -683,12 +673,11 @@ class ScriptEngine:
                    and c.blocked is None and not c.pending and not c.closed]
         if not clients:
             return
-        try:
-            readable, _, _ = select.select([c.fd for c in clients], [], [], 0)
-        except (OSError, ValueError):
-            return
+        poller = select.poll()
+        for c in clients:
+            poller.register(c.fd, select.POLLIN)
         by_fd = {c.fd: c for c in clients}
-        for fd in readable:
+        for fd, _ in poller.poll(0):
             client = by_fd[fd]
             try:
                 data = os.read(fd, 65536)
