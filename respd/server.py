@@ -25,11 +25,13 @@ from respd.command import ALL_COMMANDS, Command
 from respd.config import Config, on_config_set
 from respd.dispatch import NO_REPLY, execute
 from respd.errors import ReplyError
-from respd.resp import encode
+from respd.resp import OK, encode
 from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
 log = logging.getLogger("respd")
+
+_OK_LINE = encode(OK)  # the most common reply, encoded once
 
 
 class Clock:
@@ -137,7 +139,8 @@ class Server:
         self.blocking.key_ready(db, key)
 
     def notify(self, db: Database, cls: str, event: bytes, key: bytes) -> None:
-        self.pubsub.notify_keyspace_event(db.index, cls, event, key)
+        if self.config.notify_keyspace_events:  # off by default: every write asks
+            self.pubsub.notify_keyspace_event(db.index, cls, event, key)
 
     # --- propagation (AOF) -----------------------------------------------------------------
 
@@ -180,7 +183,6 @@ class Server:
     def run_requests(self, client: Client, requests: Any) -> None:
         """Execute requests for ``client`` until done, blocked or closing."""
         out = client.out
-        resp = client.resp
         for argv in requests:
             if client.blocked is not None or client.close_after_reply:
                 client.pending.append(argv)
@@ -192,9 +194,8 @@ class Server:
                 if client.reply_mode == REPLY_SKIP:
                     client.reply_mode = REPLY_ON
                 continue
-            if client.resp != resp:  # HELLO switched protocols mid-batch
-                resp = client.resp
-            out.append(encode(reply, resp))
+            # client.resp read each time: HELLO may switch protocols mid-batch.
+            out.append(_OK_LINE if reply is OK else encode(reply, client.resp))
         if out and client.transport is not None:
             self.pending_writes[client] = None
 
@@ -226,7 +227,9 @@ class Server:
                 client.out.clear()
                 self.stats["total_net_output_bytes"] += len(data)
                 transport.write(data)
-                self.pubsub.check_output_limits(client)  # pubsub and normal classes
+                # Limits concern unsent output: nearly always the write sent it all.
+                if transport.get_write_buffer_size():
+                    self.pubsub.check_output_limits(client)  # pubsub and normal classes
             else:
                 client.out.clear()
             if client.close_after_reply and transport is not None:
