@@ -104,7 +104,8 @@ class Instantaneous:
         if elapsed > 0:
             for name, value in values.items():
                 samples = self.samples[name]
-                samples.append((value - self.last[1][name]) / elapsed)
+                # max(): CONFIG RESETSTAT may have zeroed the counter meanwhile.
+                samples.append(max(value - self.last[1][name], 0) / elapsed)
                 del samples[:-self.SAMPLES]
         self.last = (now, values)
         self.handle = None
