@@ -146,6 +146,20 @@ def test_garbage_in_the_middle_refuses_to_start(spawn: Any, tmp_path: Path) -> N
     assert f"Bad file format reading the append only file appendonly.aof.1.incr.aof at offset {len(good)}" in message
 
 
+def test_torn_last_write_is_cut_at_restart(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", *aof_options(), workdir=str(tmp_path))
+    r = server.client()
+    r.set("kept", "1")
+    r.set("torn", "2")
+    server.stop("kill")
+    incr = tmp_path / AOF_DIR / "appendonly.aof.1.incr.aof"
+    incr.write_bytes(incr.read_bytes()[:-5])  # the crash tore the last command
+    server.start()
+    assert server.client().mget("kept", "torn") == [b"1", None]
+    assert "Truncating the AOF appendonly.aof.1.incr.aof at offset" in server.log()
+    assert "loaded anyway because aof-load-truncated is enabled" in server.log()
+
+
 def test_unknown_command_refuses_to_start(tmp_path: Path) -> None:
     write_aof(tmp_path, b"", commands(SELECT0, [b"NOSUCHCOMMAND", b"x"]))
     with pytest.raises(SystemExit):
