@@ -13,6 +13,12 @@ in two ``array('Q')`` (ms, seq) and its entries encoded back to back in one byte
 *master* fields (those of its first entry), in which case only the values are stored.
 No Python object exists per entry, which keeps a million small entries compact.
 
+A node closes, as in Redis, when it holds stream-node-max-entries entries (live and
+deleted) or when its size would reach stream-node-max-bytes; the size is Redis's listpack
+size, estimated from listpack's element encodings (``lp_bytes``).  So node boundaries,
+what ``~`` trimming removes and XINFO's radix-tree figures match Redis (checked by the
+compat cases), not just approximately.
+
 Seeks are O(log n): ``bisect`` over the nodes' first IDs, then a binary search inside a
 node.  Appends touch only the tail node.  Deleting marks the flag byte; a node whose
 entries are all deleted is dropped, so deletions never leave empty nodes to walk over.

@@ -40,11 +40,11 @@ def pairs(flat: list[Any]) -> dict[bytes, Any]:
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def state(server: Any) -> Any:
+def state(server: Any, key: bytes = b"s") -> Any:
     """What must survive a restart: entries, IDs, counters, groups with their PELs and
     consumers (seen times excepted: Redis does not keep them either)."""
     conn = RawConnection(server.port)
-    conn.send([b"XINFO", b"STREAM", b"s", b"FULL", b"COUNT", b"0"])
+    conn.send([b"XINFO", b"STREAM", key, b"FULL", b"COUNT", b"0"])
     reader = hiredis.Reader()
     reader.feed(conn.read())
     conn.close()
@@ -85,6 +85,9 @@ def build(client: Any) -> None:
     client.xadd("s", {"n": "late"})
     client.xdel("s", client.xrevrange("s", count=2)[1][0])  # never delivered
     client.xautoclaim("s", "workers", "erin", 0, "0", count=1)
+    client.xgroup_create("empty", "g", "$", mkstream=True)  # a stream with no entries
+    client.xadd("emptied", {"a": 1}, id="5-1")
+    client.xdel("emptied", "5-1")
 
 
 def test_propagation_restart_and_rewrite(spawn: Any, tmp_path: Path) -> None:
@@ -125,6 +128,10 @@ def test_propagation_restart_and_rewrite(spawn: Any, tmp_path: Path) -> None:
     server = spawn("respd", *options, workdir=str(workdir))
     client = server.client()
     assert durable(state(server)) == durable(before)
+    assert state(server, b"empty")[b"groups"][0][b"name"] == b"g"
+    emptied = state(server, b"emptied")
+    assert emptied[b"length"] == 0 and emptied[b"last-generated-id"] == b"5-1"
+    assert emptied[b"max-deleted-entry-id"] == b"5-1" and emptied[b"entries-added"] == 1
     client.close()
     server.stop()
 
@@ -144,4 +151,5 @@ def test_redis_server_loads_the_same_streams(spawn: Any, tmp_path: Path) -> None
                       workdir=str(reference_dir))
     server = spawn("respd", "--appendonly", "yes", "--stream-node-max-entries", "5",
                    workdir=str(workdir))
-    assert state(reference) == state(server)
+    for key in (b"s", b"empty", b"emptied"):
+        assert state(reference, key) == state(server, key)
