@@ -481,7 +481,11 @@ class ScriptEngine:
         )
         helpers = self._helpers()
         table = self.lua.table_from({k.encode(): v for k, v in helpers.items()})
-        self.api = self.lua.execute(_PRELUDE, table)
+        self.api = api = self.lua.execute(_PRELUDE, table)
+        # Looked up once: indexing a Lua table from Python costs a round trip.
+        self._env, self._handler, self._hook = api[b"env"], api[b"handler"], api[b"hook"]
+        self._xpcall, self._sethook, self._rawset = api[b"xpcall"], api[b"sethook"], api[b"rawset"]
+        self._prepare_call, self._invoke = api[b"prepare_call"], api[b"invoke"]
 
     def _helpers(self) -> dict[str, Callable[..., Any]]:
         from respd import scripting_libs as libs
@@ -538,17 +542,16 @@ class ScriptEngine:
     def run_script(self, caller: "Client", script: Script, keys: list[bytes],
                    args: list[bytes], read_only: bool, command: list[bytes]) -> Any:
         """EVAL: KEYS/ARGV become globals of the script's sandbox."""
-        api = self.api
-        api[b"rawset"](api[b"env"], b"KEYS", self.lua.table_from(keys))
-        api[b"rawset"](api[b"env"], b"ARGV", self.lua.table_from(args))
+        self._rawset(self._env, b"KEYS", self.lua.table_from(keys))
+        self._rawset(self._env, b"ARGV", self.lua.table_from(args))
         return self._run(caller, script.fn, script.sha, read_only, command, is_function=False)
 
     def run_function(self, caller: "Client", function: "Function", keys: list[bytes],
                      args: list[bytes], read_only: bool, command: list[bytes]) -> Any:
         """FCALL: the callback gets the keys and args tables as its arguments."""
-        self.api[b"prepare_call"](function.callback, self.lua.table_from(keys),
-                                  self.lua.table_from(args))
-        return self._run(caller, self.api[b"invoke"], function.name, read_only, command,
+        self._prepare_call(function.callback, self.lua.table_from(keys),
+                           self.lua.table_from(args))
+        return self._run(caller, self._invoke, function.name, read_only, command,
                          is_function=True)
 
     def _run(self, caller: "Client", fn: Any, name: bytes, read_only: bool,
@@ -569,14 +572,13 @@ class ScriptEngine:
         frozen = server.clock.frozen
         if frozen is None:
             server.clock.frozen = server.clock.ms()
-        api = self.api
-        api[b"sethook"](api[b"hook"], b"", 100000)
+        self._sethook(self._hook, b"", 100000)
         try:
             # xpcall answers (ok, first result, more results...) or just ok.
-            outcome = api[b"xpcall"](fn, api[b"handler"])
+            outcome = self._xpcall(fn, self._handler)
             ok, result = (outcome[0], outcome[1]) if type(outcome) is tuple else (outcome, None)
         finally:
-            api[b"sethook"]()
+            self._sethook()
             server.clock.frozen = frozen
             self.caller = None
             self.busy = False
