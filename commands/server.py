@@ -254,7 +254,8 @@ def time_(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("MONITOR", arity=1, flags=ADMIN, group=GROUP, since="1.0.0",
-         summary="Listen for all requests received by the server in real time")
+         summary="Listen for all requests received by the server in real time",
+         complexity="")
 def monitor(client: Client, argv: list[bytes]) -> Any:
     if client.deny_blocking:  # inside MULTI: it expects one reply per command
         raise errors.MONITOR_DENY_BLOCKING
@@ -340,34 +341,34 @@ LATENCY_NOTHING = (
 
 
 @command("LATENCY LATEST", arity=2, flags=ADMIN, group=GROUP, since="2.8.13",
-         summary="Return the latest latency samples for all events", tips=LATENCY_TIPS)
+         summary="Return the latest latency samples for all events.", tips=LATENCY_TIPS)
 def latency_latest(client: Client, argv: list[bytes]) -> Any:
     return []
 
 
 @command("LATENCY HISTORY", arity=3, flags=ADMIN, group=GROUP, since="2.8.13",
-         summary="Return timestamp-latency samples for the event", syntax="event",
+         summary="Return timestamp-latency samples for the event.", syntax="event",
          tips=LATENCY_TIPS)
 def latency_history(client: Client, argv: list[bytes]) -> Any:
     return []
 
 
 @command("LATENCY RESET", arity=-2, flags=ADMIN, group=GROUP, since="2.8.13",
-         summary="Reset latency data for one or more events", syntax="[event ...]",
+         summary="Reset latency data for one or more events.", syntax="[event ...]",
          tips="request_policy:all_nodes response_policy:all_succeeded")
 def latency_reset(client: Client, argv: list[bytes]) -> Any:
     return 0
 
 
 @command("LATENCY GRAPH", arity=3, flags=ADMIN, group=GROUP, since="2.8.13",
-         summary="Return a latency graph for the event", syntax="event",
+         summary="Return a latency graph for the event.", syntax="event",
          tips=LATENCY_TIPS)
 def latency_graph(client: Client, argv: list[bytes]) -> Any:
     raise errors.no_latency_samples(argv[2])
 
 
 @command("LATENCY DOCTOR", arity=2, flags=ADMIN, group=GROUP, since="2.8.13",
-         summary="Return a human readable latency analysis report", tips=LATENCY_TIPS)
+         summary="Return a human readable latency analysis report.", tips=LATENCY_TIPS)
 def latency_doctor(client: Client, argv: list[bytes]) -> Any:
     enabled = client.server.config.latency_monitor_threshold > 0
     return Verbatim((LATENCY_NOTHING if enabled else LATENCY_DISABLED).encode())
@@ -393,7 +394,7 @@ LATENCY_HELP = (
 
 
 @command("LATENCY HELP", arity=2, flags="loading stale", group=GROUP, since="2.8.13",
-         summary="Show helpful text about the different subcommands")
+         summary="Show helpful text about the different subcommands.")
 def latency_help(client: Client, argv: list[bytes]) -> Any:
     return help_reply("LATENCY", LATENCY_HELP)
 

@@ -462,6 +462,11 @@ def _docs_argument(arg: dict[str, Any], key_index: int) -> Any:
     return out
 
 
+def docs_group(group: str) -> str:
+    """The group as COMMAND DOCS spells it ("sorted_set" is "sorted-set")."""
+    return group.replace("_", "-")
+
+
 def docs_entry(cmd: Command) -> Any:
     """COMMAND DOCS's map for one command (redis-cli builds its hints from it)."""
     from respd.resp import AttrSet, Map
@@ -469,9 +474,10 @@ def docs_entry(cmd: Command) -> Any:
     out = Map({
         b"summary": cmd.summary.encode(),
         b"since": cmd.since.encode(),
-        b"group": cmd.group.encode(),
-        b"complexity": cmd.complexity.encode(),
+        b"group": docs_group(cmd.group).encode(),
     })
+    if cmd.complexity:  # a few commands (MONITOR) document none
+        out[b"complexity"] = cmd.complexity.encode()
     if cmd.history:
         out[b"history"] = AttrSet([v.encode(), text.encode()] for v, text in cmd.history)
     arguments = cmd.docs_arguments()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from respd.command import Command, walk
+from respd.command import Command, docs_group, walk
 
 
 def _cell(text: str) -> str:
@@ -20,7 +20,7 @@ def _cell(text: str) -> str:
 
 def _row(cmd: Command) -> str:
     name = cmd.name.replace("|", " ").upper()
-    return (f"| `{_cell(name)}` | {_cell(cmd.group)} | {_cell(cmd.since)} "
+    return (f"| `{_cell(name)}` | {_cell(docs_group(cmd.group))} | {_cell(cmd.since)} "
             f"| {_cell(cmd.summary)} |")
 
 

@@ -66,6 +66,22 @@ def respd_info(respd: Any) -> Iterator[dict[str, Any]]:
     yield {name: entry for name, entry in zip(NAMES, entries)}
 
 
+def _docs(port: int) -> dict[str, dict[bytes, Any]]:
+    """COMMAND DOCS for every registered name, as {name: {field: value}}."""
+    conn = RawConnection(port)
+    try:
+        flat = _query(conn, b"COMMAND", b"DOCS", *(n.encode() for n in NAMES))
+    finally:
+        conn.close()
+    return {flat[i].decode(): dict(zip(flat[i + 1][::2], flat[i + 1][1::2]))
+            for i in range(0, len(flat), 2)}
+
+
+@pytest.fixture(scope="module")
+def both_docs(redis_ref: Any, respd: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    yield _docs(redis_ref.port), _docs(respd.port)
+
+
 # --- declarations --------------------------------------------------------------------------
 
 def _check_arguments(cmd: Command, args: list[dict[str, Any]]) -> None:
@@ -88,7 +104,7 @@ def test_declaration_is_consistent(name: str) -> None:
     assert set(cmd.acl_categories()) <= set(ACL_ORDER)
     assert cmd.group in GROUPS, cmd.group
     assert re.fullmatch(r"\d+\.\d+\.\d+", cmd.since), cmd.since
-    assert cmd.summary and cmd.complexity
+    assert cmd.summary
     assert not (cmd.is_write and cmd.is_readonly)
     if cmd.first_key > 0:
         assert cmd.key_step > 0
@@ -130,3 +146,14 @@ def test_command_info_matches_reference(name: str, reference_info: dict[str, Any
     want = reference_info[name]
     assert want is not None, f"{name} is not a Redis 7.0 command"
     assert _summary(respd_info[name]) == _summary(want)
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("name", NAMES)
+def test_command_docs_matches_reference(name: str, both_docs: tuple[Any, Any]) -> None:
+    """What redis-cli's help and hints show: group and version, and the same fields."""
+    want, got = (docs.get(name) for docs in both_docs)
+    assert want is not None and got is not None
+    for field in (b"since", b"group"):
+        assert got.get(field) == want.get(field), field
+    assert (b"complexity" in got) == (b"complexity" in want)
