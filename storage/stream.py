@@ -104,6 +104,10 @@ def _lp_element_size(item: bytes) -> int:
     return body + (1 if body < 128 else 2 if body < 16384 else 3)
 
 
+def _lp_int_size(value: int) -> int:
+    return _lp_element_size(b"%d" % value)
+
+
 # --- nodes ------------------------------------------------------------------------------
 
 
@@ -117,8 +121,10 @@ class Node:
         self.blob = bytearray()
         self.master = master  # field names of the node's first entry
         self.live = 0
-        # Redis's listpack size estimate: header, master entry, terminator.
-        self.lp_bytes = 7 + 6 + sum(map(_lp_element_size, master)) + 2
+        # Redis's listpack size but for the master entry's live/deleted counters
+        # (see listpack_bytes): header and end, field count, names, terminator.
+        self.lp_bytes = (7 + _lp_int_size(len(master)) + sum(map(_lp_element_size, master))
+                         + _lp_int_size(0))
 
     def __len__(self) -> int:  # entries, deleted ones included
         return len(self.ms)
@@ -152,11 +158,17 @@ class Node:
         master_id = self.id_at(0)
         delta_ms = (sid >> 64) - (master_id >> 64)
         delta_seq = (sid & SEQ_MASK) - (master_id & SEQ_MASK)
-        self.lp_bytes += (2 + _lp_element_size(b"%d" % delta_ms)
-                          + _lp_element_size(b"%d" % delta_seq) + 2
-                          + sum(map(_lp_element_size, fields[1::2] if same else fields)))
+        pairs = len(names)
+        # flags, ID deltas, [field count], items, and the entry's element count
+        self.lp_bytes += (_lp_int_size(_SAMEFIELDS) + _lp_int_size(delta_ms)
+                          + _lp_int_size(delta_seq)
+                          + sum(map(_lp_element_size, fields[1::2] if same else fields))
+                          + _lp_int_size(pairs + 3 if same else 2 * pairs + 4))
         if not same:
-            self.lp_bytes += 2
+            self.lp_bytes += _lp_int_size(pairs)
+
+    def listpack_bytes(self) -> int:
+        return self.lp_bytes + _lp_int_size(self.live) + _lp_int_size(len(self.ms) - self.live)
 
     def fields(self, i: int) -> list[bytes]:
         """The entry's field/value list, flat."""
@@ -314,7 +326,7 @@ class Stream:
         # (capped at 1 GB), and live + deleted entries under max-entries.
         if max_bytes == 0 or max_bytes > 1 << 30:
             max_bytes = 1 << 30
-        if node.lp_bytes + sum(map(len, fields)) >= max_bytes:
+        if node.listpack_bytes() + sum(map(len, fields)) >= max_bytes:
             return True
         return bool(max_entries) and len(node) >= max_entries
 
