@@ -56,6 +56,7 @@ _SELECT = b"SELECT"
 _MULTI = encode_request([b"MULTI"])
 _EXEC = encode_request([b"EXEC"])
 _fsync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+BGSAVE_RETRY_DELAY = 5  # seconds, Redis's CONFIG_BGSAVE_RETRY_DELAY
 
 
 class AofLoadError(Exception):
@@ -419,6 +420,7 @@ class Persistence:
         self.rewrites = 0  # successful ones
         self.rewrite_failures = 0  # in a row
         self.saves = 0
+        self.last_bgsave_try = 0.0
         self.dirty_at_save = 0
         self.dirty_at_fork = 0
         self.loading = False
@@ -638,10 +640,14 @@ class Persistence:
     # --- snapshots (SAVE / BGSAVE) ---
 
     def save(self) -> None:
-        """SAVE: write the snapshot in the foreground."""
+        """SAVE: write the snapshot in the foreground (OSError when it cannot)."""
         temp = os.path.join(self.server.config.dir, f"temp-{os.getpid()}.rdb")
         started = time.monotonic()
-        rdb.save(temp, self.server)
+        try:
+            rdb.save(temp, self.server)
+        except OSError:
+            _remove(temp)
+            raise
         self.dirty_at_fork = self.server.dirty
         self._snapshot_done(temp, True, started)
 
@@ -653,17 +659,25 @@ class Persistence:
                 raise errors.BGSAVE_CHILD_ACTIVE
             self.bgsave_scheduled = True
             return "scheduled"
-        self._start_bgsave()
+        if not self._start_bgsave():
+            raise errors.SAVE_FAILED
         return "started"
 
-    def _start_bgsave(self) -> None:
+    def _start_bgsave(self) -> bool:
         server = self.server
         temp = os.path.join(server.config.dir, f"temp-bgsave-{time.time_ns()}.rdb")
-        pid = snapshot.fork_child(lambda: rdb.save(temp, server))
+        self.last_bgsave_try = time.time()
+        try:
+            pid = snapshot.fork_child(lambda: rdb.save(temp, server))
+        except OSError as err:
+            log.warning("Can't save in background: fork: %s", err.strerror)
+            self.last_bgsave_ok = False
+            return False
         self.child = Child(pid, "rdb", temp, time.monotonic())
         self.dirty_at_fork = server.dirty
         self.bgsave_scheduled = False
         log.info("Background saving started by pid %d", pid)
+        return True
 
     def _snapshot_done(self, temp: str, ok: bool, started: float) -> None:
         self.last_bgsave_ok = ok
@@ -721,8 +735,11 @@ class Persistence:
             self.start_rewrite()
 
     def _save_point_reached(self) -> bool:
+        now = time.time()
+        if not self.last_bgsave_ok and now - self.last_bgsave_try < BGSAVE_RETRY_DELAY:
+            return False  # a failing disk is not retried on every cron tick
         changes = self.server.dirty - self.dirty_at_save
-        elapsed = time.time() - self.server.last_save
+        elapsed = now - self.server.last_save
         return any(changes >= n and elapsed >= secs for secs, n in self.server.config.save)
 
     def _aof_grew(self) -> bool:

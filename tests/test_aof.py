@@ -293,6 +293,22 @@ def test_save_bgsave_lastsave_and_restart_from_snapshot(spawn: Any, tmp_path: Pa
     assert r.pttl("ttl") > 3_500_000
 
 
+def test_failed_saves_report_errors(spawn: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    server = spawn("respd", "--dir", str(data_dir), workdir=str(tmp_path))
+    data_dir.rmdir()  # the disk went away
+    conn = RawConnection(server.port)
+    conn.send([b"SAVE"])
+    assert conn.read() == b"-ERR\r\n"
+    conn.send([b"BGSAVE"])
+    assert conn.read() == b"+Background saving started\r\n"
+    conn.close()
+    r = server.client()
+    wait_for(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "the BGSAVE child")
+    assert r.info("persistence")["rdb_last_bgsave_status"] == "err"
+
+
 def test_shutdown_saves_when_save_points_are_configured(spawn: Any, tmp_path: Path) -> None:
     server = spawn("respd", "--save", "3600 1", workdir=str(tmp_path))
     server.client().set("kept", "by shutdown")
