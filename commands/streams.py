@@ -1025,8 +1025,7 @@ def _help(lines: list[str]) -> list[Status]:
 
 
 def _subcommand_syntax(argv: list[bytes]) -> ReplyError:
-    return ReplyError(b"ERR unknown subcommand or wrong number of arguments for '"
-                      + argv[1][:128] + b"'. Try " + argv[0].upper() + b" HELP.")
+    return errors.unknown_subcommand_or_arity(argv[1], argv[0].decode("latin-1"))
 
 
 def _xgroup_target(client: Client, argv: list[bytes], needs_group: bool,
