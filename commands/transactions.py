@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.dispatch import call
+from respd.dispatch import NO_REPLY, call
 from respd.resp import NULL_ARRAY, OK
 
 GROUP = "transactions"
@@ -106,7 +106,9 @@ def exec_(client: Client, argv: list[bytes]) -> Any:
     try:
         with propagation_unit(client):
             for cmd, cmd_argv in queued:
-                replies.append(call(client, cmd, cmd_argv))
+                reply = call(client, cmd, cmd_argv)
+                if reply is not NO_REPLY:  # CLIENT REPLY and the like answer nothing
+                    replies.append(reply)
     finally:
         client.deny_blocking = denied
     return replies
