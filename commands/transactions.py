@@ -51,12 +51,6 @@ def propagation_unit(client: Client) -> Iterator[None]:
             ]
 
 
-def _discard(client: Client) -> None:
-    client.multi = None
-    client.multi_error = False
-    client.unwatch_all()
-
-
 def _watched_key_expired(client: Client) -> bool:
     """A WATCHed key that was alive at WATCH time and has reached its TTL since."""
     now = client.server.now_ms()
@@ -82,7 +76,7 @@ def multi(client: Client, argv: list[bytes]) -> Any:
 def discard(client: Client, argv: list[bytes]) -> Any:
     if client.multi is None:
         raise errors.DISCARD_WITHOUT_MULTI
-    _discard(client)
+    client.discard_transaction()
     return OK
 
 
@@ -93,13 +87,13 @@ def exec_(client: Client, argv: list[bytes]) -> Any:
     if queued is None:
         raise errors.EXEC_WITHOUT_MULTI
     if client.multi_error:
-        _discard(client)
+        client.discard_transaction()
         raise errors.EXECABORT
     if client.dirty_cas or _watched_key_expired(client):
-        _discard(client)
+        client.discard_transaction()
         return NULL_ARRAY
     # Unwatch first: the transaction's own writes must not flag this client.
-    _discard(client)
+    client.discard_transaction()
     replies: list[Any] = []
     denied = client.deny_blocking
     client.deny_blocking = True

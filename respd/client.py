@@ -135,6 +135,12 @@ class Client:
             return timeout_reply
         return self.server.blocking.park(self, keys, timeout_ms, timeout_reply, argv)
 
+    def discard_transaction(self) -> None:
+        """Leave MULTI, if in it, and forget the WATCHed keys (discardTransaction)."""
+        self.multi = None
+        self.multi_error = False
+        self.unwatch_all()
+
     def unwatch_all(self) -> None:
         for db, key in self.watched:
             watchers = db.watched.get(key)

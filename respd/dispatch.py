@@ -122,9 +122,7 @@ def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
             client.multi_error = True
         if argv[0].lower() == b"exec":
             # A rejected EXEC discards the transaction (Redis's execCommandAbort).
-            client.multi = None
-            client.multi_error = False
-            client.unwatch_all()
+            client.discard_transaction()
             err = errors.exec_aborted_by(err)
         server.count_error(err)
         return err

@@ -701,12 +701,21 @@ class ScriptEngine:
                     if name == "shutdown":
                         self.kill_requested = True  # the server goes once the script stops
                 else:
-                    if client.multi is not None:
-                        client.multi_error = True
-                    reply = self.busy_error()
-                    self.server.count_error(reply)
+                    reply = self._reject_busy(client, name)
                 if reply is not NO_REPLY:
                     client.transport.write(encode(reply, client.resp))
+
+    def _reject_busy(self, client: "Client", name: str) -> ReplyError:
+        """processCommand's rejection: it dooms a transaction, and a rejected EXEC
+        discards it with EXECABORT."""
+        reply = self.busy_error()
+        if client.multi is not None:
+            client.multi_error = True
+        if name == "exec":
+            client.discard_transaction()
+            reply = errors.exec_aborted_by(reply)
+        self.server.count_error(reply)
+        return reply
 
     # --- redis.* helpers -------------------------------------------------------------------
 
