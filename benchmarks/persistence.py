@@ -4,7 +4,7 @@ then, under everysec, what kill -9 loses (acknowledged writes are in the OS befo
 the reply, so nothing) and how long written data waits for fsync (what a machine crash
 could lose).
 
-    .venv/bin/python -m benchmarks.persistence [--requests 20000] [--clients 50]
+    .venv/bin/python -m benchmarks.persistence [--requests 20000] [--clients 50] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -29,18 +30,22 @@ MODES = {
 TESTS = {"SET": ["-t", "set"], "INCR": ["-t", "incr"]}
 
 
-def throughput(requests: int, clients: int) -> dict[tuple[str, str, str], float]:
-    results = {}
-    for name in ("redis", "respd"):
-        for mode, options in MODES.items():
-            server = start(name, *options)
-            try:
+def throughput(requests: int, clients: int, rounds: int) -> dict[tuple[str, str, str], float]:
+    """Median req/s per (server, mode, test); modes are interleaved round by round so a
+    busy machine skews them alike."""
+    servers = {(name, mode): start(name, *options)
+               for name in ("redis", "respd") for mode, options in MODES.items()}
+    samples: dict[tuple[str, str, str], list[float]] = {}
+    try:
+        for _ in range(rounds):
+            for (name, mode), server in servers.items():
                 for test, args in TESTS.items():
                     rate = redis_benchmark(server, args, requests, 1, clients)
-                    results[(name, mode, test)] = rate
-            finally:
-                server.stop()
-    return results
+                    samples.setdefault((name, mode, test), []).append(rate)
+    finally:
+        for server in servers.values():
+            server.stop()
+    return {key: statistics.median(rates) for key, rates in samples.items()}
 
 
 def _raw_set(sock: socket.socket, n: int) -> bool:
@@ -117,9 +122,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kills", type=int, default=5, help="everysec kill -9 trials")
     args = parser.parse_args()
-    results = throughput(args.requests, args.clients)
+    results = throughput(args.requests, args.clients, args.rounds)
     print(f"{'server':8} {'mode':14} {'test':5} {'req/s':>10} {'vs no':>7}")
     for (name, mode, test), rate in results.items():
         base = results[(name, "appendonly no", test)]

@@ -3,6 +3,7 @@ and exchange with redis-server 7.0 (which loads respd's directory and vice versa
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import threading
@@ -202,7 +203,7 @@ def test_bgrewriteaof_compacts_and_keeps_later_writes(spawn: Any, tool: Any,
     r.set("expiring", "v", px=3_600_000)
     before = manifest_lines(tmp_path)
     size_before = sum(f.stat().st_size for f in (tmp_path / AOF_DIR).iterdir())
-    assert r.bgrewriteaof() in (True, b"Background append only file rewriting started")
+    assert r.bgrewriteaof() is True
     wait_rewrite(tmp_path, before)
     r.set("after", "rewrite")
     assert manifest_lines(tmp_path) == ["file appendonly.aof.2.base.aof seq 2 type b",
@@ -375,6 +376,17 @@ def test_redis_server_loads_respd_snapshot_and_back(spawn: Any, tmp_path: Path) 
     redis.stop("term")
     respd.start()
     assert snapshot_of(respd.client()) == expected
+
+
+def test_commands_over_resp3_and_redis_cli(r3: Any, respd: Any, tool: Any) -> None:
+    assert isinstance(r3.lastsave(), datetime.datetime)
+    assert r3.bgsave(schedule=True) == b"Background saving started"
+    wait_for(lambda: r3.info("persistence")["rdb_bgsave_in_progress"] == 0, "BGSAVE")
+    cli = subprocess.run([tool("redis-cli"), "-p", str(respd.port), "-3", "BGREWRITEAOF"],
+                         capture_output=True, text=True, timeout=10)
+    assert cli.stdout.strip() == "Background append only file rewriting started"
+    wait_for(lambda: r3.info("persistence")["aof_rewrite_in_progress"] == 0, "rewrite")
+    assert r3.info("persistence")["aof_last_bgrewrite_status"] == "ok"
 
 
 # --- exchange with redis-server 7.0 ----------------------------------------------------------
