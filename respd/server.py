@@ -11,6 +11,7 @@ up (the transport asks us to pause writing) stops being read until they drain.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -32,6 +33,10 @@ from respd.storage.db import Database
 log = logging.getLogger("respd")
 
 _OK_LINE = encode(OK)  # the most common reply, encoded once
+
+# Young-generation collections every 50k surviving containers instead of 700: datasets of
+# hashes, sets or stream nodes otherwise spend 3-14% of the time in the collector.
+_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class Clock:
@@ -256,6 +261,10 @@ class Server:
 
     async def serve_forever(self) -> None:
         await self.start()
+        # The process is a server from here on: modules, the command table and the loaded
+        # dataset are never scanned again.
+        gc.freeze()
+        gc.set_threshold(*_GC_THRESHOLDS)
         assert self.loop is not None and self._shutdown is not None
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
