@@ -18,6 +18,8 @@ from respd.numbers import parse_int
 from respd.resp import OK, AttrSet, Map, Verbatim
 
 GROUP = "connection"
+ADMIN = "admin noscript loading stale"
+PLAIN = "noscript loading stale"
 
 container("CLIENT", group=GROUP, since="2.4.0",
           summary="A container for client connection commands")
@@ -30,7 +32,7 @@ def set_client_name(client: Client, name: bytes) -> None:
     client.name = name
 
 
-@command("CLIENT SETNAME", arity=3, flags="noscript loading stale", group=GROUP,
+@command("CLIENT SETNAME", arity=3, flags=PLAIN, group=GROUP,
          since="2.6.9", summary="Set the current connection name",
          syntax="connection-name")
 def client_setname(client: Client, argv: list[bytes]) -> Any:
@@ -38,20 +40,16 @@ def client_setname(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("CLIENT GETNAME", arity=2, flags="noscript loading stale", group=GROUP,
+@command("CLIENT GETNAME", arity=2, flags=PLAIN, group=GROUP,
          since="2.6.9", summary="Get the current connection name")
 def client_getname(client: Client, argv: list[bytes]) -> Any:
     return client.name or None
 
 
-@command("CLIENT ID", arity=2, flags="noscript loading stale", group=GROUP,
+@command("CLIENT ID", arity=2, flags=PLAIN, group=GROUP,
          since="5.0.0", summary="Returns the client ID for the current connection")
 def client_id(client: Client, argv: list[bytes]) -> Any:
     return client.id
-
-
-ADMIN = "admin noscript loading stale"
-PLAIN = "noscript loading stale"
 
 
 # --- CLIENT LIST / INFO ---------------------------------------------------------------------
