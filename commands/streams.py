@@ -26,7 +26,7 @@ from respd.client import Client
 from respd.command import COMMANDS, command, container
 from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
-from respd.resp import NULL_ARRAY, OK, Map, Status
+from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
 from respd.storage.db import register_type
 from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
@@ -643,6 +643,16 @@ def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: 
     return out
 
 
+def _read_reply(client: Client, served: list[tuple[bytes, list[Any]]]) -> Any:
+    """RESP2: [key, entries] pairs; RESP3: a map, which repeats a key read twice."""
+    if client.resp == 2:
+        return [[key, entries] for key, entries in served]
+    if len({key for key, _ in served}) == len(served):
+        return Map(served)
+    return Raw(b"%%%d\r\n" % len(served)
+               + b"".join(encode(key, 3) + encode(entries, 3) for key, entries in served))
+
+
 def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
     args = _parse_read(client, argv, xreadgroup)
     targets = _read_targets(client, argv, args)
@@ -686,9 +696,7 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         if propagate:
             client.server.dirty += 1
     if served:
-        if client.resp == 3:
-            return Map(served)
-        return [[key, entries] for key, entries in served]
+        return _read_reply(client, served)
     if args.timeout == -1:
         return NULL_ARRAY
     # Park with '$' pinned to the IDs it meant now, so a re-run cannot miss entries.
