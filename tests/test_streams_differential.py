@@ -1,5 +1,5 @@
 """Random stream workloads, replayed on redis-server and respd: every reply must be
-byte-identical.  IDs are explicit and time-dependent replies (idle times, delivery
+byte-identical (RESP2 and RESP3).  IDs are explicit and time-dependent replies (idle times, delivery
 times) are left out, so the two servers must agree exactly."""
 
 from __future__ import annotations
@@ -83,20 +83,23 @@ class Workload:
                 (1, lambda: ["XGROUP", "DESTROY", k, g]),
                 (1, lambda: ["XSETID", k, ids[0],
                              *self.maybe(0.5, "ENTRIESADDED", str(rng.randint(0, 50)))]),
-                (1, lambda: ["XREAD", "COUNT", str(rng.randint(1, 3)), "STREAMS", k, ids[0]]),
+                (2, lambda: ["XREAD", "COUNT", str(rng.randint(1, 3)), "STREAMS", k,
+                             rng.choice("st"), ids[0], self.some_id()]),
             ]
             weights = [w for w, _ in choices]
             yield rng.choices([make for _, make in choices], weights)[0]()
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_random_workload_matches_redis(redis_ref: Any, respd: Any, seed: int) -> None:
     node_size = random.Random(seed).choice([2, 3, 5, 100])
     conns = [RawConnection(redis_ref.port), RawConnection(respd.port)]
     try:
+        setup = [["FLUSHALL"], ["CONFIG", "SET", "stream-node-max-entries", str(node_size)]]
+        if seed % 2:
+            setup.append(["HELLO", "3"])  # odd seeds compare RESP3 replies
         for conn in conns:
-            for argv in (["FLUSHALL"], ["CONFIG", "SET", "stream-node-max-entries",
-                                        str(node_size)]):
+            for argv in setup:
                 conn.send([a.encode() for a in argv])
                 conn.read()
         history: list[str] = []
