@@ -24,7 +24,7 @@ def ping(client: Client, argv: list[bytes]) -> Any:
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("ECHO", arity=2, flags="fast", group=GROUP, since="1.0.0",
+@command("ECHO", arity=2, flags="loading stale fast", group=GROUP, since="1.0.0",
          summary="Echo the given string", syntax="message")
 def echo(client: Client, argv: list[bytes]) -> Any:
     return argv[1]
@@ -63,7 +63,8 @@ def authenticate(client: Client, username: bytes, password: bytes) -> None:
     client.authenticated = True
 
 
-@command("AUTH", arity=-2, flags="noscript loading stale fast no_auth", group=GROUP,
+@command("AUTH", arity=-2, flags="noscript loading stale fast no_auth allow_busy",
+         group=GROUP, acl="",
          since="1.0.0", summary="Authenticate to the server",
          syntax="[username] password")
 def auth(client: Client, argv: list[bytes]) -> Any:
@@ -85,7 +86,8 @@ NOAUTH_HELLO = ReplyError(
 )
 
 
-@command("HELLO", arity=-1, flags="noscript loading stale fast no_auth", group=GROUP,
+@command("HELLO", arity=-1, flags="noscript loading stale fast no_auth allow_busy",
+         group=GROUP, acl="",
          since="6.0.0", summary="Handshake with Redis",
          syntax="[protover:integer [AUTH username password] [SETNAME clientname]]")
 def hello(client: Client, argv: list[bytes]) -> Any:
@@ -133,7 +135,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("RESET", arity=1, flags="noscript loading stale fast no_auth allow_busy",
-         group=GROUP, since="6.2.0", summary="Reset the connection")
+         group=GROUP, acl="", since="6.2.0", summary="Reset the connection")
 def reset(client: Client, argv: list[bytes]) -> Any:
     server = client.server
     client.multi = None
