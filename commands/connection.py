@@ -64,7 +64,7 @@ def authenticate(client: Client, username: bytes, password: bytes) -> None:
 
 
 @command("AUTH", arity=-2, flags="noscript loading stale fast no_auth allow_busy",
-         group=GROUP, acl="",
+         group=GROUP,
          since="1.0.0", summary="Authenticate to the server",
          syntax="[username] password")
 def auth(client: Client, argv: list[bytes]) -> Any:
@@ -87,7 +87,7 @@ NOAUTH_HELLO = ReplyError(
 
 
 @command("HELLO", arity=-1, flags="noscript loading stale fast no_auth allow_busy",
-         group=GROUP, acl="",
+         group=GROUP,
          since="6.0.0", summary="Handshake with Redis",
          syntax="[protover:integer [AUTH username password] [SETNAME clientname]]")
 def hello(client: Client, argv: list[bytes]) -> Any:
@@ -135,7 +135,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("RESET", arity=1, flags="noscript loading stale fast no_auth allow_busy",
-         group=GROUP, acl="", since="6.2.0", summary="Reset the connection")
+         group=GROUP, since="6.2.0", summary="Reset the connection")
 def reset(client: Client, argv: list[bytes]) -> Any:
     server = client.server
     client.multi = None
