@@ -493,7 +493,9 @@ def xsetid(client: Client, argv: list[bytes]) -> Any:
         stream.entries_added = entries_added
     if max_deleted:
         stream.max_deleted_id = max_deleted
-    _written(client, key, b"xsetid")
+    # 7.0 signals no modification here: WATCH stays valid, blocked readers sleep on.
+    client.server.dirty += 1
+    client.db.notify("t", b"xsetid", key)
     return OK
 
 
