@@ -3,8 +3,7 @@
 IDs are ``ms-seq`` pairs packed into one int (``ms << 64 | seq``) so that comparisons
 are plain int comparisons.
 
-Entries live in *nodes* of at most ``stream-node-max-entries`` entries (and roughly
-``stream-node-max-bytes``), like Redis's radix tree of listpacks.  A node keeps its IDs
+Entries live in *nodes*, like the listpacks of Redis's radix tree.  A node keeps its IDs
 in two ``array('Q')`` (ms, seq) and its entries encoded back to back in one bytearray:
 
     flags byte | [field count] | (length-prefixed field)* | length-prefixed value *
@@ -15,9 +14,9 @@ No Python object exists per entry, which keeps a million small entries compact.
 
 A node closes, as in Redis, when it holds stream-node-max-entries entries (live and
 deleted) or when its size would reach stream-node-max-bytes; the size is Redis's listpack
-size, estimated from listpack's element encodings (``lp_bytes``).  So node boundaries,
-what ``~`` trimming removes and XINFO's radix-tree figures match Redis (checked by the
-compat cases), not just approximately.
+size, computed from listpack's element encodings (``listpack_bytes``).  So node
+boundaries, what ``~`` trimming removes and XINFO's radix-tree figures are Redis's own
+(checked by the compat cases).
 
 Seeks are O(log n): ``bisect`` over the nodes' first IDs, then a binary search inside a
 node.  Appends touch only the tail node.  Deleting marks the flag byte; a node whose
