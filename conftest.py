@@ -40,6 +40,17 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+def require_module(name: str) -> Any:
+    """importorskip that fails instead under RESPD_REQUIRE_REFERENCE=1 (CI installs the
+    optional libraries the tests use)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(f"Python package {name!r}")
+
+
 class ServerProcess:
     """A server child process on 127.0.0.1:port, ready once it answers PING."""
 

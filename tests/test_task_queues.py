@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from conftest import require_module
+
 JOBS = 5
 
 
@@ -30,7 +32,7 @@ def explode() -> None:
 
 
 def test_rq_burst_worker(r: Any) -> None:
-    rq = pytest.importorskip("rq")
+    rq = require_module("rq")
     queue = rq.Queue("default", connection=r)
     jobs = [queue.enqueue(add, i, 1) for i in range(JOBS)]
     failing = queue.enqueue(explode)
@@ -53,7 +55,7 @@ async def arq_explode(ctx: dict[str, Any]) -> None:
 
 
 def test_arq_burst_worker(respd: Any, r: Any) -> None:
-    arq = pytest.importorskip("arq")
+    arq = require_module("arq")
     from arq.connections import RedisSettings
     from arq.jobs import JobStatus
     from arq.worker import Worker
@@ -80,8 +82,8 @@ def test_arq_burst_worker(respd: Any, r: Any) -> None:
 
 
 def test_dramatiq_redis_broker(respd: Any, r: Any) -> None:
-    dramatiq = pytest.importorskip("dramatiq")
-    pytest.importorskip("dramatiq.brokers.redis")
+    dramatiq = require_module("dramatiq")
+    require_module("dramatiq.brokers.redis")
     from dramatiq.brokers.redis import RedisBroker
     from dramatiq.results import ResultFailure, Results
     from dramatiq.results.backends import RedisBackend
@@ -136,7 +138,7 @@ _CELERY_APP = """
 
 
 def test_celery_worker_subprocess(respd: Any, r: Any, tmp_path: Path) -> None:
-    celery = pytest.importorskip("celery")
+    celery = require_module("celery")
     url = f"redis://127.0.0.1:{respd.port}/0"
     (tmp_path / "respd_celery_tasks.py").write_text(textwrap.dedent(_CELERY_APP))
     env = {**os.environ, "RESPD_URL": url, "PYTHONPATH": str(tmp_path)}
@@ -168,8 +170,8 @@ def test_celery_worker_subprocess(respd: Any, r: Any, tmp_path: Path) -> None:
 
 
 def test_taskiq_redis_stream_broker(respd: Any, r: Any) -> None:
-    pytest.importorskip("taskiq")
-    taskiq_redis = pytest.importorskip("taskiq_redis")
+    require_module("taskiq")
+    taskiq_redis = require_module("taskiq_redis")
     from taskiq.api import run_receiver_task
 
     url = f"redis://127.0.0.1:{respd.port}/0"
