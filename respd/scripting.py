@@ -647,7 +647,7 @@ class ScriptEngine:
         source, where = err[b"source"], err[b"line"]
         if source is not None and where is not None:
             line += b" script: %s, on %s:%d." % (name, source, where)
-        return ReplyError(_clean(line))
+        return _error_reply(line, err)
 
     def hook(self) -> bool:
         """Called every 100k Lua instructions: True aborts the script (SCRIPT KILL).
@@ -724,9 +724,9 @@ class ScriptEngine:
         try:
             reply = self._call(args)
         except ReplyError as err:
-            reply = err
+            raise LuaRaise(self.error_table_from(err.line)) from None
         if type(reply) is ReplyError:
-            raise LuaRaise(self.error_table_from(reply.line))
+            raise LuaRaise(self.to_lua(reply, self.script_resp))
         return self.to_lua(reply, self.script_resp)
 
     def redis_pcall(self, *args: Any) -> Any:
@@ -734,7 +734,7 @@ class ScriptEngine:
         try:
             reply = self._call(args)
         except ReplyError as err:
-            reply = err
+            return self.error_table_from(err.line)
         return self.to_lua(reply, self.script_resp)
 
     def _call(self, args: tuple[Any, ...]) -> Any:
@@ -877,7 +877,12 @@ class ScriptEngine:
         if t is Status:
             return self.lua.table_from({b"ok": bytes(value)})
         if t is ReplyError:
-            return self.error_table_from(value.line)
+            # The failing command already counted this error in INFO errorstats: the
+            # flag keeps the script's reply, if it passes the error on, from counting
+            # it again (Redis's ignore_error_stats_update).
+            table = self.error_table_from(value.line)
+            table[b"ignore_error_stats_update"] = True
+            return table
         if value is NULL_ARRAY:
             return None if resp == 3 else False
         if t is bool:
@@ -948,7 +953,7 @@ class ScriptEngine:
     def _table_reply(self, table: Any, caller_resp: int) -> Any:
         err = table[b"err"]
         if type(err) is bytes:
-            return ReplyError(_clean(err))
+            return _error_reply(err, table)
         ok = table[b"ok"]
         if type(ok) is bytes:
             return Status(_clean(ok))
@@ -985,6 +990,15 @@ class ScriptEngine:
 
 def _seed(seed: int) -> int:
     return ((seed & 0xFFFFFFFF) << 16) | 0x330E
+
+
+def _error_reply(line: bytes, table: Any) -> Any:
+    """The script's error reply; one already counted by the command that failed is sent
+    as raw bytes, which dispatch does not count again."""
+    line = _clean(line)
+    if table[b"ignore_error_stats_update"]:
+        return Raw(b"-" + line + b"\r\n")
+    return ReplyError(line)
 
 
 def _hashable(value: Any) -> Any:
