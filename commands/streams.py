@@ -902,7 +902,7 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
                 dirty += 1
             continue
         if force and nack is None:
-            nack = group.pel[sid] = Nack(None, now, 0)  # type: ignore[arg-type]
+            nack = group.pel[sid] = Nack(None, now)  # type: ignore[arg-type]
         if nack is None:
             continue
         if nack.consumer is not None and min_idle and now - nack.delivery_time < min_idle:

@@ -194,6 +194,10 @@ def test_xclaim_and_xautoclaim(c: Any) -> None:
     assert entry["consumer"] == b"alive" and entry["times_delivered"] == 5
     assert entry["time_since_delivered"] >= 1000
     assert c.xclaim("s", "g", "alive", 0, ["9-0"], force=True) == []  # no such entry
+    c.xadd("s", {"n": 5}, id="5-0")  # never delivered: FORCE puts it in the PEL
+    assert c.xclaim("s", "g", "alive", 0, ["5-0"], force=True, justid=True) == [b"5-0"]
+    assert c.xpending_range("s", "g", "5-0", "5-0", 1)[0]["times_delivered"] == 1
+    c.xack("s", "g", "5-0")
     c.xdel("s", "3-0")
     cursor, claimed, deleted = c.xautoclaim("s", "g", "other", 0, "0", count=2)
     assert [e[0] for e in claimed] == [b"1-0", b"2-0"] and cursor == b"3-0"
