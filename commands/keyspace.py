@@ -2,27 +2,21 @@
 iteration (KEYS, SCAN, RANDOMKEY), introspection (TYPE, OBJECT) and whole-database
 operations (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 
-SCAN's cursor.  Redis walks its hash table in reverse-binary bucket order; Python dicts
-expose no buckets, so respd orders keys by ``hash(key)`` (64 bits, fixed for the life of
-the process) and the cursor is the hash of the next key to return, shifted to be
-unsigned (0 starts and ends a scan: no key can follow one with the lowest hash).
-Each database keeps a sorted index of its keys by that hash, rebuilt when a
-scan starts (cursor 0) and the data may have changed since the last build.  A scan in
-progress reads whichever index is current; that index was built no earlier than the
-scan started, so it holds every key present for the whole scan, and since the cursor is
-a position in a fixed order (not in one index), each such key is returned exactly once.
-Keys with equal hashes are always returned together, so no cursor falls between them.
-Keys deleted since the build are skipped; keys added since may be missed, as Redis
-allows.
+SCAN walks ``Database.key_order()``: every key in an array that changes only by appending
+and by moving the last key into a removed key's slot; the cursor is a position, and the
+walk goes from the end towards the start (respd.scan explains why a key present for the
+whole scan is then returned at least once).  Every call, the first of a scan included,
+costs O(COUNT): the array is maintained by every write, never rebuilt.  It is built, in
+O(N), only the first time SCAN or RANDOMKEY runs on a database, so servers that never
+scan pay neither its memory nor more than one ``is None`` test per new or deleted key.
+Keys added during a scan land at the end, mostly in the visited part; a deletion below
+the cursor moves the last (visited) key into the unvisited part, so it may be returned
+twice.  Redis allows both.
 """
 
 from __future__ import annotations
 
-import bisect
 import copy
-import itertools
-import random
-from array import array
 from typing import Any
 
 from respd import errors
@@ -30,12 +24,12 @@ from respd.client import Client
 from respd.command import command, container
 from respd.errors import ReplyError
 from respd.glob import compile_pattern
-from respd.numbers import INT64_MAX, INT64_MIN, int64, parse_int
+from respd.numbers import INT64_MAX, INT64_MIN, parse_int
 from respd.resp import OK, Status
+from respd.scan import COMPLEXITY, parse_cursor, parse_options, walk
 from respd.storage.db import ENCODINGS, Database, type_name
 
 GROUP = "generic"
-_CURSOR_BIAS = 1 << 63  # cursor = hash + bias: Python's signed hashes, as unsigned
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
@@ -168,111 +162,36 @@ def keys(client: Client, argv: list[bytes]) -> Any:
     return [key for key in found if key not in expires or expires[key] > now]
 
 
-class _ScanIndex:
-    """A database's keys sorted by hash, as of one moment (see the module doc)."""
-
-    __slots__ = ("keys", "hashes", "dirty")
-
-    def __init__(self, db: Database, dirty: int) -> None:
-        self.keys = sorted(db.data, key=hash)  # builtins: no Python call per key
-        self.hashes = array("q", map(hash, self.keys))
-        self.dirty = dirty  # server.dirty at build time: unchanged means still complete
-
-
-_SCAN_INDEXES: dict[Database, _ScanIndex] = {}
-
-
-def _scan_index(client: Client, restart: bool) -> _ScanIndex:
-    db = client.db
-    dirty = client.server.dirty
-    index = _SCAN_INDEXES.get(db)
-    if index is None or (restart and index.dirty != dirty):
-        index = _SCAN_INDEXES[db] = _ScanIndex(db, dirty)
-    return index
-
-
-def _drop_scan_indexes(*dbs: Database) -> None:
-    for db in dbs:
-        _SCAN_INDEXES.pop(db, None)
-
-
-def parse_scan_cursor(raw: bytes) -> int:
-    """strtoul(raw, 10) as parseScanCursorOrReply uses it: optional sign (a '-' wraps
-    around), digits, nothing after; no leading space; an empty string reads as 0."""
-    text = raw
-    negative = text[:1] == b"-"
-    if text[:1] in (b"-", b"+"):
-        text = text[1:]
-    if raw[:1].isspace() or (text and not text.isdigit()) or (not text and raw):
-        raise errors.INVALID_CURSOR
-    value = int(text) if text else 0
-    if value > 0xFFFF_FFFF_FFFF_FFFF:
-        raise errors.INVALID_CURSOR
-    return (-value) & 0xFFFF_FFFF_FFFF_FFFF if negative else value
-
-
 @command("SCAN", arity=-2, flags="readonly", keys=(0, 0, 0), group=GROUP, since="2.8.0",
-         summary="Incrementally iterate the keys space",
-         complexity="O(1) for every call. O(N) for a complete iteration, including enough "
-                    "command calls for the cursor to return back to 0. N is the number of "
-                    "elements inside the collection.",
+         summary="Incrementally iterate the keys space", complexity=COMPLEXITY,
          syntax="cursor:integer [MATCH pattern:pattern] [COUNT count:integer] [TYPE type]",
          history=(("6.0.0", "Added the `TYPE` subcommand."),))
 def scan(client: Client, argv: list[bytes]) -> Any:
-    cursor = parse_scan_cursor(argv[1])
-    count, pattern, type_filter = _scan_options(argv)
-    index = _scan_index(client, restart=cursor == 0)
-    hashes = index.hashes
-    start = bisect.bisect_left(hashes, cursor - _CURSOR_BIAS) if cursor else 0
-    end = min(start + count, len(hashes))
-    # never split a run of equal hashes: the next cursor could not point inside it
-    while 0 < end < len(hashes) and hashes[end] == hashes[end - 1]:
-        end += 1
-    next_cursor = b"0" if end >= len(hashes) else b"%d" % (hashes[end] + _CURSOR_BIAS)
-    matches = None if pattern is None or pattern == b"*" else compile_pattern(pattern)
-    lookup = client.db.lookup
+    cursor = parse_cursor(argv[1])
+    opts = parse_options(argv, 2, allow_type=True)
+    db = client.db
+    next_cursor, batch = walk(db.key_order().keys, False, cursor, opts.count)
+    matches = opts.matcher()
     found = []
-    for key in index.keys[start:end]:
+    for key in batch:  # a copy: lookup may delete an expired key from the array
         if matches is not None and not matches(key):
             continue
-        value = lookup(key)  # also skips (and deletes) expired keys
+        value = db.lookup(key)  # also skips (and deletes) expired keys
         if value is None:
             continue
-        if type_filter is not None and type_name(value).lower() != type_filter:
+        if opts.type is not None and type_name(value) != opts.type:
             continue
         found.append(key)
     return [next_cursor, found]
-
-
-def _scan_options(argv: list[bytes]) -> tuple[int, bytes | None, bytes | None]:
-    """SCAN's option loop, in Redis's order: COUNT's number is checked where it is met."""
-    count, pattern, type_filter = 10, None, None
-    i = 2
-    while i < len(argv):
-        option = argv[i].lower()
-        if len(argv) - i < 2:
-            raise errors.SYNTAX
-        if option == b"count":
-            count = int64(argv[i + 1])
-            if count < 1:
-                raise errors.SYNTAX
-        elif option == b"match":
-            pattern = argv[i + 1]
-        elif option == b"type":
-            type_filter = argv[i + 1].lower()
-        else:
-            raise errors.SYNTAX
-        i += 2
-    return count, pattern, type_filter
 
 
 @command("RANDOMKEY", arity=1, flags="readonly", keys=(0, 0, 0), group=GROUP,
          since="1.0.0", summary="Return a random key from the keyspace")
 def randomkey(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    while db.data:
-        pick = random.randrange(len(db.data))
-        key = next(itertools.islice(iter(db.data), pick, None))
+    order = db.key_order()
+    while order:
+        key = order.random_key()
         if db.lookup(key) is not None:  # an expired pick is deleted: draw again
             return key
     return None
@@ -410,7 +329,6 @@ def _flush_mode(argv: list[bytes]) -> None:
                   ("6.2.0", "Added the `SYNC` flushing mode modifier.")))
 def flushdb(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
-    _drop_scan_indexes(client.db)
     # +1: an empty database's FLUSHDB is still propagated, as Redis forces it
     client.server.dirty += client.db.flush() + 1
     return OK
@@ -426,7 +344,6 @@ def flushdb(client: Client, argv: list[bytes]) -> Any:
 def flushall(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
     server = client.server
-    _drop_scan_indexes(*server.dbs)
     server.dirty += sum(db.flush() for db in server.dbs) + 1
     return OK
 
@@ -452,7 +369,6 @@ def swapdb(client: Client, argv: list[bytes]) -> Any:
     if first != second:
         a, b = dbs[first], dbs[second]
         a.swap_contents(b)
-        _drop_scan_indexes(a, b)
         for db, other in ((a, b), (b, a)):
             _wake_blocked_on_existing(db)
             # a watched key that exists on either side of the swap counts as modified

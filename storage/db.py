@@ -11,7 +11,10 @@ Invariants:
   expiry); ``active_expire`` removes expired keys nobody touches, in deadline order from
   a heap (exact, unlike Redis's sampling), skipping stale heap entries;
 - every change to a key's value calls ``modified(key)`` (Redis's signalModifiedKey):
-  WATCHers are invalidated and clients blocked on the key are told it may be ready.
+  WATCHers are invalidated and clients blocked on the key are told it may be ready;
+- ``order`` (respd.scan.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
+  the keys of ``data``: only set/add/delete/expire_now/flush/swap_contents change the key
+  set, and each keeps it current (one ``is None`` test for databases never scanned).
 
 The database knows nothing of sockets: what a write must cause elsewhere (keyspace
 notifications, AOF propagation of expiries, waking blocked clients) goes through the
@@ -22,9 +25,12 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from respd.errors import WRONGTYPE
+
+if TYPE_CHECKING:
+    from respd.scan import KeyOrder
 
 
 class DatabaseEvents(Protocol):
@@ -72,6 +78,7 @@ class Database:
         "watched",
         "blocking",
         "avg_ttl",
+        "order",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -84,6 +91,7 @@ class Database:
         self.watched: dict[bytes, dict[Any, None]] = {}
         # key -> clients blocked on it, first come first served
         self.blocking: dict[bytes, deque[Any]] = {}
+        self.order: KeyOrder | None = None  # built by key_order() on first use
 
     def __len__(self) -> int:
         return len(self.data)
@@ -119,11 +127,15 @@ class Database:
         if not keep_ttl and key in self.expires:
             del self.expires[key]
         self.data[key] = value
+        if self.order is not None:
+            self.order.add(key)
         self.modified(key)
 
     def add(self, key: bytes, value: Any) -> None:
         """Create a key known to be absent (dbAdd): clients blocked on it may be served."""
         self.data[key] = value
+        if self.order is not None:
+            self.order.add(key)
         self.modified(key)
 
     def delete(self, key: bytes) -> bool:
@@ -132,6 +144,8 @@ class Database:
             return False
         del self.data[key]
         self.expires.pop(key, None)
+        if self.order is not None:
+            self.order.discard(key)
         self.modified(key)
         return True
 
@@ -179,12 +193,24 @@ class Database:
         self.data = {}
         self.expires = {}
         self._heap = []
+        if self.order is not None:
+            self.order = type(self.order)()  # a scan in progress goes on over new keys
         return removed
 
     def swap_contents(self, other: "Database") -> None:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self._heap, other._heap = other._heap, self._heap
+        self.order, other.order = other.order, self.order
+
+    def key_order(self) -> "KeyOrder":
+        """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
+        database is asked, then kept current by every write."""
+        if self.order is None:
+            from respd.scan import KeyOrder  # respd.scan imports storage, which imports us
+
+            self.order = KeyOrder(self.data)
+        return self.order
 
     # --- expiry ------------------------------------------------------------------------
 
@@ -192,6 +218,8 @@ class Database:
         """Delete an expired key and tell the server (stats, 'expired' event, AOF DEL)."""
         del self.data[key]
         del self.expires[key]
+        if self.order is not None:
+            self.order.discard(key)
         self.modified(key)
         self.events.key_expired(self, key)
 

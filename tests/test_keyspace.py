@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def poll(predicate: Any, timeout: float = 5.0) -> bool:
@@ -46,9 +48,11 @@ def test_scan_returns_every_key_once(r: redis.Redis) -> None:
 
 
 def test_scan_survives_inserts_and_deletes(r: redis.Redis) -> None:
+    # stable and doomed keys interleaved, so deletions move keys across the cursor
     stable = {f"stable{i}".encode() for i in range(1000)}
-    r.mset({k: 1 for k in stable})
-    r.mset({f"doomed{i}": 1 for i in range(500)})
+    doomed = [f"doomed{i}".encode() for i in range(500)]
+    for i in range(500):
+        r.mset({f"stable{2 * i}": 1, doomed[i]: 1, f"stable{2 * i + 1}": 1})
     seen: list[bytes] = []
     cursor, step = 0, 0
     while True:
@@ -56,14 +60,113 @@ def test_scan_survives_inserts_and_deletes(r: redis.Redis) -> None:
         seen.extend(keys)
         # churn between calls: new keys, deleted keys, and a second scan restarting
         r.set(f"new{step}", 1)
-        r.delete(f"doomed{step}")
+        r.delete(doomed[(step * 7) % 500], f"new{step // 2}")
         r.scan(0, count=5)
         step += 1
         if cursor == 0:
             break
         assert step < 5000
-    # every key present for the whole scan comes back, exactly once
-    assert sorted(k for k in seen if k in stable) == sorted(stable)
+    # every key present for the whole scan comes back (maybe twice), nothing else does
+    assert {k for k in seen if k in stable} == stable
+    assert set(seen) <= stable | set(doomed) | {f"new{i}".encode() for i in range(step)}
+
+
+def test_scan_call_examines_count_keys(r: redis.Redis) -> None:
+    """The cursor is a position in the key array, walked from the end: each call looks
+    at exactly COUNT positions, the first of a scan after writes included (no rebuild)."""
+    total = 200_000
+    pipe = r.pipeline(transaction=False)
+    for start in range(0, total, 10_000):
+        pipe.mset({f"big:{i}": i for i in range(start, start + 10_000)})
+    pipe.execute()
+    assert r.scan(0, count=10)[0] == total - 10
+    r.delete("big:0")  # writes, then a new scan: big:199999 moves into the hole
+    r.set("fresh", 1)  # and fresh takes the last place
+    cursor, keys = r.scan(0, count=10)
+    assert cursor == total - 10
+    assert len(keys) == 10 and b"fresh" in keys and b"big:199999" not in keys
+    assert r.scan(cursor, count=1000)[0] == total - 1010
+    # MATCH and TYPE filter the COUNT keys looked at, they do not look further
+    assert r.scan(0, match="nomatch*", count=10) == (total - 10, [])
+    assert r.scan(0, _type="list", count=10) == (total - 10, [])
+
+
+def _in_process_server() -> Any:
+    from respd.server import Server
+
+    server = Server()
+    server.clock.frozen = 1_000_000  # expiry decided by the test, not the wall clock
+    return server
+
+
+def test_scan_key_order_is_maintained_not_rebuilt() -> None:
+    """The key array survives every kind of write (white box, on an in-process server)."""
+    from respd.dispatch import execute
+
+    server = _in_process_server()
+    client = server.new_client()
+    db0, db1 = server.dbs[0], server.dbs[1]
+    assert db0.order is None  # nothing to maintain until someone scans
+    execute(client, [b"MSET", *[b"k%d" % (i // 2) if i % 2 == 0 else b"v" for i in range(2000)]])
+    execute(client, [b"SCAN", b"0"])
+    order = db0.order
+    assert order is not None and len(order) == 1000
+    for argv in ([b"SET", b"new", b"v"], [b"DEL", b"k1"], [b"RENAME", b"k2", b"r2"],
+                 [b"MOVE", b"k3", b"1"], [b"COPY", b"k4", b"c4"], [b"RPUSH", b"l", b"x"],
+                 [b"PEXPIRE", b"k5", b"10"], [b"PEXPIRE", b"k6", b"10"], [b"LPOP", b"l"]):
+        execute(client, argv)
+    server.clock.frozen += 10
+    assert execute(client, [b"GET", b"k5"]) is None  # lazy expiry
+    db0.active_expire(server.clock.frozen, 100)  # k6
+    execute(client, [b"SCAN", b"0"])
+    assert db0.order is order
+    assert sorted(order.keys) == sorted(db0.data) and len(order.pos) == len(db0.data)
+    execute(client, [b"SWAPDB", b"0", b"1"])
+    assert db1.order is order and db0.order is None
+    execute(client, [b"SWAPDB", b"0", b"1"])
+    execute(client, [b"FLUSHDB"])
+    assert db0.order is not None and len(db0.order) == 0
+    execute(client, [b"SET", b"after", b"v"])
+    assert db0.order.keys == [b"after"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["set", "del", "expire", "scan", "restart"]),
+                          st.integers(0, 39)), max_size=120))
+def test_scan_guarantee_under_any_writes(ops: list[tuple[str, int]]) -> None:
+    """Whatever the writes between calls, a key present for the whole scan is returned,
+    and only keys that existed at some point during the scan are."""
+    from respd.dispatch import execute
+
+    server = _in_process_server()
+    client = server.new_client()
+    names = [b"key%d" % i for i in range(40)]
+    execute(client, [b"MSET", *[part for name in names[::2] for part in (name, b"v")]])
+    present_throughout = {name for name in names if name in server.dbs[0].data}
+    ever = set(present_throughout)
+    seen: set[bytes] = set()
+    cursor = b"0"
+    for op, i in [*ops, *[("scan", 0)] * 40]:
+        name = names[i]
+        if op == "set":
+            execute(client, [b"SET", name, b"v"])
+            ever.add(name)
+        elif op == "del":
+            execute(client, [b"DEL", name])
+            present_throughout.discard(name)
+        elif op == "expire":
+            execute(client, [b"PEXPIRE", name, b"1"])
+            server.clock.frozen += 1
+            present_throughout.discard(name)
+        elif op == "restart":
+            execute(client, [b"SCAN", b"0", b"COUNT", b"3"])
+        else:
+            cursor, keys = execute(client, [b"SCAN", cursor, b"COUNT", b"3"])
+            seen.update(keys)
+            if cursor == b"0":
+                break
+    assert cursor == b"0"
+    assert present_throughout <= seen <= ever
 
 
 def test_scan_match_type_and_expired(r: redis.Redis) -> None:
@@ -100,6 +203,19 @@ def test_keys_and_randomkey(r: redis.Redis) -> None:
     assert sorted(r.keys("*")) == [b"", b"a", b"b"]
     assert sorted(r.keys("?")) == [b"a", b"b"]
     assert {r.randomkey() for _ in range(50)} <= {b"", b"a", b"b"}
+    r.delete("a")
+    assert {r.randomkey() for _ in range(50)} <= {b"", b"b"}
+
+
+def test_randomkey_skips_and_deletes_expired(r: redis.Redis) -> None:
+    r.set("live", 1)
+    for i in range(50):
+        r.set(f"short{i}", 1, px=1)
+    assert poll(lambda: r.pttl("short49") == -2)  # the last one set: all are gone
+    assert {r.randomkey() for _ in range(20)} == {b"live"}
+    r.delete("live")
+    assert r.randomkey() is None
+    assert r.dbsize() == 0
 
 
 # --- expiry --------------------------------------------------------------------------
