@@ -42,6 +42,14 @@ def _eval_keys(argv: list[bytes]) -> list[int]:
     return list(range(3, 3 + numkeys))
 
 
+def _show_to_monitors(client: Client, argv: list[bytes]) -> None:
+    """EVAL/FCALL are skip_monitor: Redis shows them before they run, so MONITOR lists
+    the script's own commands after it."""
+    server = client.server
+    if server.monitors and not client.loading:
+        server.feed_monitors(client, argv)
+
+
 def _numkeys(argv: list[bytes]) -> int:
     numkeys = numbers.int64(argv[2])
     if numkeys > len(argv) - 3:
@@ -86,6 +94,7 @@ _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key:key ...] [arg ...]")
 def eval_(client: Client, argv: list[bytes]) -> Any:
+    _show_to_monitors(client, argv)
     numkeys = _numkeys(argv)
     return _run(client, _compiled(client, argv[1]), argv, numkeys, read_only=False)
 
@@ -95,6 +104,7 @@ def eval_(client: Client, argv: list[bytes]) -> Any:
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key:key ...] [arg ...]")
 def eval_ro(client: Client, argv: list[bytes]) -> Any:
+    _show_to_monitors(client, argv)
     numkeys = _numkeys(argv)
     return _run(client, _compiled(client, argv[1]), argv, numkeys, read_only=True)
 
@@ -104,6 +114,7 @@ def eval_ro(client: Client, argv: list[bytes]) -> Any:
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key:key ...] [arg ...]")
 def evalsha(client: Client, argv: list[bytes]) -> Any:
+    _show_to_monitors(client, argv)
     _check_sha_length(argv[1])
     numkeys = _numkeys(argv)
     return _run(client, _cached(client, argv[1]), argv, numkeys, read_only=False)
@@ -114,6 +125,7 @@ def evalsha(client: Client, argv: list[bytes]) -> Any:
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key:key ...] [arg ...]")
 def evalsha_ro(client: Client, argv: list[bytes]) -> Any:
+    _show_to_monitors(client, argv)
     _check_sha_length(argv[1])
     numkeys = _numkeys(argv)
     return _run(client, _cached(client, argv[1]), argv, numkeys, read_only=True)
@@ -343,6 +355,7 @@ def function_kill(client: Client, argv: list[bytes]) -> Any:
 
 
 def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Any:
+    _show_to_monitors(client, argv)
     engine = engine_for(client.server)
     function = engine.functions.get(argv[1])
     if function is None:

@@ -248,3 +248,21 @@ def test_functions_through_redis_py(r: Any, r3: Any) -> None:
     assert r.function_delete("counters") is True
     with pytest.raises(redis.ResponseError, match="Function not found"):
         r.fcall("bump", 1, "c", 1)
+
+
+def test_monitor_shows_the_script_before_its_commands(respd: Any) -> None:
+    watcher = respd.client(socket_timeout=5)
+    client = respd.client()
+    with watcher.monitor() as monitor:
+        client.eval("redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])",
+                    1, "mk")
+        seen = []
+        for _ in range(10):  # bounded; the client's connection handshake comes first
+            entry = monitor.next_command()
+            if entry["command"].split()[0].lower() in ("eval", "set", "get"):
+                seen.append(entry)
+            if len(seen) == 3:
+                break
+    assert [entry["command"].split()[0].lower() for entry in seen] == ["eval", "set", "get"]
+    assert [entry["client_type"] for entry in seen] == ["tcp", "lua", "lua"]
+    client.close()
