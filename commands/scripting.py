@@ -17,7 +17,7 @@ from respd.client import Client
 from respd.command import command, container, help_reply
 from respd.commands.transactions import propagation_unit
 from respd.resp import OK, AttrSet, Map, Status
-from respd.scripting import Library, Script, ScriptEngine
+from respd.scripting import Library, ScriptEngine
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -50,8 +50,8 @@ def _show_to_monitors(client: Client, argv: list[bytes]) -> None:
         server.feed_monitors(client, argv)
 
 
-def _numkeys(argv: list[bytes]) -> int:
-    numkeys = numbers.int64(argv[2])
+def _numkeys(argv: list[bytes], not_integer: errors.ReplyError = errors.NOT_INTEGER) -> int:
+    numkeys = numbers.int64(argv[2], not_integer)
     if numkeys > len(argv) - 3:
         raise errors.NUMKEYS_TOO_BIG
     if numkeys < 0:
@@ -59,31 +59,24 @@ def _numkeys(argv: list[bytes]) -> int:
     return numkeys
 
 
-def _run(client: Client, script: Script, argv: list[bytes], numkeys: int,
-         read_only: bool) -> Any:
+def _eval(client: Client, argv: list[bytes], by_sha: bool, read_only: bool) -> Any:
+    """EVAL, EVALSHA and their _RO forms, checked in Redis's order."""
+    _show_to_monitors(client, argv)
+    engine = engine_for(client.server)
+    if by_sha and len(argv[1]) != 40:
+        raise errors.NOSCRIPT  # a malformed SHA is refused before numkeys is parsed
+    numkeys = _numkeys(argv)
+    if by_sha:
+        script = engine.scripts.get(argv[1].lower())
+        if script is None:
+            raise errors.NOSCRIPT
+    else:
+        script = engine.compile(argv[1])
     if read_only and script.shebang and not script.no_writes:
         raise errors.SCRIPT_RO_WITH_WRITE_FLAG
-    engine = engine_for(client.server)
     with propagation_unit(client):
         return engine.run_script(client, script, argv[3:3 + numkeys], argv[3 + numkeys:],
                                  read_only or script.no_writes, argv)
-
-
-def _compiled(client: Client, body: bytes) -> Script:
-    return engine_for(client.server).compile(body)
-
-
-def _check_sha_length(sha: bytes) -> None:
-    # Redis refuses a malformed SHA before even parsing numkeys.
-    if len(sha) != 40:
-        raise errors.NOSCRIPT
-
-
-def _cached(client: Client, sha: bytes) -> Script:
-    script = engine_for(client.server).scripts.get(sha.lower())
-    if script is None:
-        raise errors.NOSCRIPT
-    return script
 
 
 _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
@@ -94,9 +87,7 @@ _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key:key ...] [arg ...]")
 def eval_(client: Client, argv: list[bytes]) -> Any:
-    _show_to_monitors(client, argv)
-    numkeys = _numkeys(argv)
-    return _run(client, _compiled(client, argv[1]), argv, numkeys, read_only=False)
+    return _eval(client, argv, by_sha=False, read_only=False)
 
 
 @command("EVAL_RO", arity=-3, flags="readonly " + _EVAL_FLAGS, getkeys=_eval_keys,
@@ -104,9 +95,7 @@ def eval_(client: Client, argv: list[bytes]) -> Any:
          complexity="Depends on the script that is executed.",
          syntax="script numkeys [key:key ...] [arg ...]")
 def eval_ro(client: Client, argv: list[bytes]) -> Any:
-    _show_to_monitors(client, argv)
-    numkeys = _numkeys(argv)
-    return _run(client, _compiled(client, argv[1]), argv, numkeys, read_only=True)
+    return _eval(client, argv, by_sha=False, read_only=True)
 
 
 @command("EVALSHA", arity=-3, flags=_EVAL_FLAGS, getkeys=_eval_keys, group=GROUP,
@@ -114,10 +103,7 @@ def eval_ro(client: Client, argv: list[bytes]) -> Any:
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key:key ...] [arg ...]")
 def evalsha(client: Client, argv: list[bytes]) -> Any:
-    _show_to_monitors(client, argv)
-    _check_sha_length(argv[1])
-    numkeys = _numkeys(argv)
-    return _run(client, _cached(client, argv[1]), argv, numkeys, read_only=False)
+    return _eval(client, argv, by_sha=True, read_only=False)
 
 
 @command("EVALSHA_RO", arity=-3, flags="readonly " + _EVAL_FLAGS, getkeys=_eval_keys,
@@ -125,10 +111,7 @@ def evalsha(client: Client, argv: list[bytes]) -> Any:
          complexity="Depends on the script that is executed.",
          syntax="sha1 numkeys [key:key ...] [arg ...]")
 def evalsha_ro(client: Client, argv: list[bytes]) -> Any:
-    _show_to_monitors(client, argv)
-    _check_sha_length(argv[1])
-    numkeys = _numkeys(argv)
-    return _run(client, _cached(client, argv[1]), argv, numkeys, read_only=True)
+    return _eval(client, argv, by_sha=True, read_only=True)
 
 
 # --- SCRIPT ------------------------------------------------------------------------------
@@ -165,7 +148,7 @@ def script_help(client: Client, argv: list[bytes]) -> Any:
          complexity="O(N) with N being the length in bytes of the script body.",
          syntax="script", tips="request_policy:all_nodes response_policy:all_succeeded")
 def script_load(client: Client, argv: list[bytes]) -> Any:
-    return _compiled(client, argv[2]).sha
+    return engine_for(client.server).compile(argv[2]).sha
 
 
 @command("SCRIPT EXISTS", arity=-3, flags="noscript", group=GROUP, since="2.6.0",
@@ -360,11 +343,7 @@ def _fcall(client: Client, argv: list[bytes], read_only: bool) -> Any:
     function = engine.functions.get(argv[1])
     if function is None:
         raise errors.FUNCTION_NOT_FOUND
-    numkeys = numbers.int64(argv[2], errors.FUNCTION_BAD_NUMKEYS)
-    if numkeys > len(argv) - 3:
-        raise errors.NUMKEYS_TOO_BIG
-    if numkeys < 0:
-        raise errors.NUMKEYS_NEGATIVE
+    numkeys = _numkeys(argv, errors.FUNCTION_BAD_NUMKEYS)
     no_writes = b"no-writes" in function.flags
     if read_only and not no_writes:
         raise errors.SCRIPT_RO_WITH_WRITE_FLAG
