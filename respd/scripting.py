@@ -1,21 +1,24 @@
 """The Lua runtime behind EVAL/EVALSHA/FCALL: a real Lua 5.1 (``lupa.lua51``) set up the
 way Redis 7.0 sets up its own.
 
-- Sandbox: only the globals Redis exposes survive; reading an unknown global or writing
-  any global raises Redis's errors (``_G`` is read-only, KEYS/ARGV are set with rawset).
+- Sandbox: scripts run in their own read-only globals table holding only what Redis
+  exposes; reading an unknown global or writing any raises Redis's errors (KEYS/ARGV
+  are set with rawset).  FUNCTION libraries share a second such table, which holds
+  only the load-time API while a library loads.
 - ``redis.call``/``redis.pcall`` run commands through ``dispatch.call`` on a dedicated
   script client that shares the caller's database, with Redis's checks and messages.
 - Conversions both ways follow script_lua.c: replies become Lua values according to the
   script's ``redis.setresp`` (2 or 3), and the script's result becomes a reply.
 - Errors leave the script as tables ``{err=..., source=..., line=...}`` built by the
   error handler, which Redis turns into ``<msg> script: <sha>, on @user_script:<line>.``
-- Libraries Redis bundles but lupa does not ship (cjson, cmsgpack, struct, bit) are
-  implemented here in Python behind thin Lua wrappers, so their errors carry the user
-  script's position as the C versions' do.
+- Library functions (redis.*, and cjson, cmsgpack, struct, bit from
+  respd.scripting_libs, which lupa does not ship) are Python callables, i.e. C
+  functions to Lua: a tail call to them keeps the script's frame, so errors carry the
+  script's line as Redis's C functions' do.  They fail by raising ``LuaRaise``.
 - ``math.random`` is Redis's rand48 (seeded with 0 when the server starts), so
   ``math.randomseed(n)`` gives scripts the same sequence as on Redis.
-- A count hook lets a running script notice SCRIPT KILL / the time limit (see
-  ``ScriptEngine.hook``).
+- A count hook notices a script running past lua-time-limit; from then on it answers
+  other clients itself (-BUSY, SCRIPT KILL, SHUTDOWN NOSAVE), see ``ScriptEngine.hook``.
 """
 
 from __future__ import annotations

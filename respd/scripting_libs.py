@@ -2,9 +2,9 @@
 (LuaBitOp), written in Python with the C versions' rules and messages, plus a RESP
 reply parser for replies handed to scripts as already-encoded bytes.
 
-Every library function answers ``(True, value, ...)`` or ``(False, message)``; the Lua
-wrappers in respd.scripting raise the message from the calling script's line, as the C
-functions' ``luaL_error`` does.
+Every library function answers ``(True, value, ...)`` or ``(False, message)``;
+respd.scripting raises the message from the calling script's line, as the C functions'
+``luaL_error`` does.
 """
 
 from __future__ import annotations
