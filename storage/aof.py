@@ -57,6 +57,7 @@ _MULTI = encode_request([b"MULTI"])
 _EXEC = encode_request([b"EXEC"])
 _fsync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 BGSAVE_RETRY_DELAY = 5  # seconds, Redis's CONFIG_BGSAVE_RETRY_DELAY
+REWRITE_TEMP_PREFIX = "temp-rewriteaof-bg-"
 
 
 class AofLoadError(Exception):
@@ -322,18 +323,19 @@ class Loader:
             return
         with open(path, "r+b" if last else "rb") as f:
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                if buf[:5] == b"REDIS":
-                    raise AofLoadError(f"The AOF file {name} starts with an RDB preamble, "
-                                       "which respd cannot read (set aof-use-rdb-preamble "
-                                       "no in redis-server)")
-                valid = self._replay(buf, size, name)
+                start = 0
+                if buf[:5] == b"REDIS":  # redis-server's default: an RDB base
+                    keys, start = rdb.load(buf[:], self.server,
+                                           lambda argv: self.run(argv, name))
+                    log.info("Loaded the RDB preamble of %s: %d keys", name, keys)
+                valid = self._replay(buf, start, size, name)
             if valid < size:
                 self._truncated(f, name, valid, last)
 
-    def _replay(self, buf: Any, size: int, name: str) -> int:
-        """Run every complete command; returns the offset up to which the file is good
-        (before a truncated command or an unfinished MULTI)."""
-        pos = valid = 0
+    def _replay(self, buf: Any, pos: int, size: int, name: str) -> int:
+        """Run every complete command from ``pos``; returns the offset up to which the
+        file is good (before a truncated command or an unfinished MULTI)."""
+        valid = pos
         queued: list[list[bytes]] | None = None
         while pos < size:
             try:
@@ -512,6 +514,9 @@ class Persistence:
         incr = self.aof_path(manifest.incrs[-1].name)
         open(incr, "ab").close()
         self._persist_manifest()
+        for stale in os.listdir(self.aof_dir):  # a rewrite cut short by a crash
+            if stale.startswith(REWRITE_TEMP_PREFIX):
+                _remove(self.aof_path(stale))
         self.server.aof = AppendOnlyFile(self.server, incr, self._aof_size())
         self.aof_on = True
 
@@ -533,7 +538,7 @@ class Persistence:
         with open(self.snapshot_path, "rb") as f:
             data = f.read()
         with _Replay(self) as loader:
-            keys = rdb.load(data, self.server, lambda argv: loader.run(argv, name))
+            keys, _ = rdb.load(data, self.server, lambda argv: loader.run(argv, name))
         log.info("Done loading RDB, keys loaded: %d", keys)
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - loader.started)
 
@@ -597,7 +602,7 @@ class Persistence:
                 self._persist_manifest()
         log.info("Creating AOF incr file %s on background rewrite",
                  new_incr.name if new_incr else "(none)")
-        temp = self.aof_path(f"temp-rewriteaof-bg-{time.time_ns()}.aof")
+        temp = self.aof_path(f"{REWRITE_TEMP_PREFIX}{time.time_ns()}.aof")
         try:
             pid = snapshot.fork_child(lambda: snapshot.write_commands_file(temp, server))
         except OSError as err:

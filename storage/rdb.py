@@ -445,7 +445,9 @@ def _read_stream(kind: int, reader: RdbReader, server: "Server") -> Stream:
         for _ in range(reader.count()):
             sid = int.from_bytes(reader.take(16), "big")
             delivery_time = reader.ms()
-            nacks[sid] = group.pel[sid] = Nack(None, delivery_time, reader.count())  # type: ignore[arg-type]
+            # The owner is filled in from the consumers' PELs that follow.
+            nack = Nack(None, delivery_time, reader.count())  # type: ignore[arg-type]
+            nacks[sid] = group.pel[sid] = nack
         for _ in range(reader.count()):
             consumer_name = reader.string()
             consumer = Consumer(consumer_name, reader.ms())
@@ -480,9 +482,10 @@ def _append_node(stream: Stream, master_id: int, items: list[int | bytes], max_e
             stream.append(sid, fields, max_entries, max_bytes)
 
 
-def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> int:
+def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> tuple[int, int]:
     """Load an RDB image: non-stream keys through ``run`` (the loading client's
-    dispatch), streams directly.  Returns the number of keys loaded."""
+    dispatch), streams directly.  Returns (keys loaded, offset after the checksum):
+    an AOF with an RDB preamble continues there."""
     if data[:5] != b"REDIS" or not data[5:9].isdigit() or not 1 <= int(data[5:9]) <= 10:
         raise RdbError("Wrong signature trying to load DB from file")
     reader = RdbReader(data)
@@ -532,7 +535,7 @@ def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> i
             keys += 1
             expire = -1
     _check_sum(data, reader.pos, server)
-    return keys
+    return keys, reader.pos + 8
 
 
 def _check_sum(data: bytes, end: int, server: "Server") -> None:

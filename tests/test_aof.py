@@ -144,7 +144,8 @@ def test_garbage_in_the_middle_refuses_to_start(spawn: Any, tmp_path: Path) -> N
         spawn("respd", *aof_options(), workdir=str(tmp_path))
     message = str(failure.value)
     assert "server exited early" in message
-    assert f"Bad file format reading the append only file appendonly.aof.1.incr.aof at offset {len(good)}" in message
+    assert ("Bad file format reading the append only file appendonly.aof.1.incr.aof at "
+            f"offset {len(good)}") in message
 
 
 def test_torn_last_write_is_cut_at_restart(spawn: Any, tmp_path: Path) -> None:
@@ -412,8 +413,10 @@ def test_redis_server_loads_respd_aof(spawn: Any, tmp_path: Path) -> None:
     assert redis.client(db=2).get("two") == b"2"
 
 
-def test_respd_loads_redis_server_aof(spawn: Any, tmp_path: Path) -> None:
-    redis = spawn("redis", *aof_options("--aof-use-rdb-preamble", "no"), workdir=str(tmp_path))
+@pytest.mark.parametrize("preamble", ["no", "yes"])
+def test_respd_loads_redis_server_aof(spawn: Any, tmp_path: Path, preamble: str) -> None:
+    redis = spawn("redis", *aof_options("--aof-use-rdb-preamble", preamble),
+                  workdir=str(tmp_path))
     ref = redis.client()
     ref.set("s", "v")
     ref.set("t", "x", ex=3600)
@@ -442,8 +445,8 @@ def snapshot_of(client: Any) -> dict[bytes, Any]:
         b"zset": lambda k: client.zrange(k, 0, -1, withscores=True),
         b"hash": client.hgetall,
         b"set": client.smembers,
+        b"stream": lambda k: stream_state(client, k),
     }
-    readers[b"stream"] = lambda k: stream_state(client, k)
     result = {}
     for key in client.keys("*"):
         kind = client.type(key)
@@ -559,7 +562,8 @@ def test_info_persistence_fields(spawn: Any, tmp_path: Path) -> None:
         assert name in info, name
     assert info["aof_enabled"] == 1 and info["loading"] == 0
     assert info["rdb_changes_since_last_save"] == 1
-    assert info["aof_current_size"] == (tmp_path / AOF_DIR / "appendonly.aof.1.incr.aof").stat().st_size
+    incr = tmp_path / AOF_DIR / "appendonly.aof.1.incr.aof"
+    assert info["aof_current_size"] == incr.stat().st_size
     r.save()
     assert r.info("persistence")["rdb_changes_since_last_save"] == 0
 
