@@ -19,8 +19,9 @@ boundaries, what ``~`` trimming removes and XINFO's radix-tree figures are Redis
 (checked by the compat cases).
 
 Seeks are O(log n): ``bisect`` over the nodes' first IDs, then a binary search inside a
-node.  Appends touch only the tail node.  Deleting marks the flag byte; a node whose
-entries are all deleted is dropped, so deletions never leave empty nodes to walk over.
+node.  Appends touch only the tail node.  Deleting marks the flag byte; XDEL drops a
+node whose entries are all deleted, so deletions do not leave empty nodes to walk over
+(an exact trim, like Redis's, may leave one at the head until the next trim).
 Trimming removes whole nodes first, which is what makes ``~`` trimming node-granular.
 
 Consumer groups keep the pending-entries list (PEL) as a ``SortedDict`` ID → ``Nack``
@@ -467,9 +468,7 @@ class Stream:
                 node.mark_deleted(j)
                 self.length -= 1
                 deleted += 1
-            if not node.live:
-                self._drop_node(0)
-            break
+            break  # a node emptied here stays (as in Redis) until a later trim drops it
         if deleted:
             self._update_first_id()
         return deleted
