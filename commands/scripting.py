@@ -1,5 +1,5 @@
 """Scripting commands: EVAL EVALSHA EVAL_RO EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP,
-FUNCTION LOAD|DELETE|FLUSH|LIST|STATS|KILL|HELP and FCALL/FCALL_RO.  The Lua runtime
+FUNCTION LOAD|DELETE|FLUSH|LIST|DUMP|RESTORE|STATS|KILL|HELP and FCALL/FCALL_RO.  The Lua runtime
 itself lives in respd.scripting.
 
 A script's writes are propagated as the commands it ran (Redis 7.0 effects replication),
@@ -271,6 +271,29 @@ def function_delete(client: Client, argv: list[bytes]) -> Any:
 def function_flush(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv, errors.FUNCTION_FLUSH_MODE)
     engine_for(client.server).flush_functions()
+    client.server.dirty += 1
+    return OK
+
+
+@command("FUNCTION DUMP", arity=2, flags="noscript", group=GROUP, since="7.0.0",
+         summary="Dump all functions into a serialized binary payload",
+         complexity="O(N) where N is the number of functions")
+def function_dump(client: Client, argv: list[bytes]) -> Any:
+    return engine_for(client.server).dump_functions()
+
+
+@command("FUNCTION RESTORE", arity=-3, flags="write denyoom noscript", group=GROUP,
+         since="7.0.0", summary="Restore all the functions on the given payload",
+         complexity="O(N) where N is the number of functions on the payload",
+         syntax="serialized-value [FLUSH | APPEND | REPLACE]",
+         tips="request_policy:all_shards response_policy:all_succeeded")
+def function_restore(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 4:
+        raise errors.unknown_subcommand_or_arity(argv[1], "FUNCTION")
+    policy = argv[3].lower() if len(argv) == 4 else b"append"
+    if policy not in (b"flush", b"append", b"replace"):
+        raise errors.FUNCTION_RESTORE_POLICY
+    engine_for(client.server).restore_functions(argv[2], policy)
     client.server.dirty += 1
     return OK
 

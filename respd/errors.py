@@ -465,3 +465,13 @@ def unknown_argument(arg: bytes) -> ReplyError:
 
 def unknown_option_given(arg: bytes) -> ReplyError:
     return ReplyError(b"ERR Unknown option given: " + _clean(arg))
+FUNCTION_BAD_PAYLOAD = ReplyError("ERR DUMP payload version or checksum are wrong")
+FUNCTION_PAYLOAD_NOT_FUNCTION = ReplyError("ERR given type is not a function")
+FUNCTION_PAYLOAD_UNREADABLE = ReplyError("ERR failed loading the given functions payload")
+FUNCTION_RESTORE_POLICY = ReplyError(
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+
+
+def function_library_exists_plain(name: bytes) -> ReplyError:
+    """FUNCTION RESTORE words the clash without the quotes FUNCTION LOAD uses."""
+    return ReplyError(b"ERR Library " + _clean(name) + b" already exists")

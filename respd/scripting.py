@@ -40,6 +40,7 @@ from respd.errors import ReplyError
 from respd.resp import (
     NULL_ARRAY, AttrSet, Map, Push, Raw, Status, Verbatim, encode,
 )
+from respd.storage import rdb
 
 if TYPE_CHECKING:
     from respd.client import Client
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("respd")
 
 INT64_MIN = -(1 << 63)
+RDB_VERSION = 10  # what FUNCTION DUMP payloads carry, as Redis 7.0's
 
 # What a script sees of the Lua runtime (Redis 7.0's allow list, plus its libraries).
 _PRELUDE = r"""
@@ -592,9 +594,13 @@ class ScriptEngine:
     def load_library(self, code: bytes, replace: bool) -> bytes:
         """FUNCTION LOAD: compile and run the library, then swap it in atomically."""
         name, body = parse_library_metadata(code)
-        old = self.libraries.get(name)
-        if old is not None and not replace:
+        if name in self.libraries and not replace:
             raise errors.function_library_exists(name)
+        self.join([self.build_library(name, body, code)], replace=True)
+        return name
+
+    def build_library(self, name: bytes, body: bytes, code: bytes) -> Library:
+        """Compile a library and run its registrations (nothing is installed yet)."""
         outcome = self.api[b"load_library"](body)
         if not outcome[0]:
             stage, err = outcome[1], outcome[2]
@@ -609,15 +615,60 @@ class ScriptEngine:
                                                  entry[b"description"], name)
         if not functions:
             raise errors.FUNCTION_NONE_REGISTERED
-        for fname in functions:
-            owner = self.functions.get(fname)
-            if owner is not None and owner.library != name:
-                raise errors.function_exists(fname)
-        if old is not None:
-            self.delete_library(name)
-        self.libraries[name] = Library(name, code, functions)
-        self.functions.update(functions)
-        return name
+        return Library(name, code, functions)
+
+    def join(self, libraries: list[Library], replace: bool) -> None:
+        """Install libraries (Redis's libraryJoin): all of them or, on a name clash,
+        none.  With ``replace`` a library of the same name gives way."""
+        incoming = {lib.name for lib in libraries}
+        for lib in libraries:
+            if lib.name in self.libraries and not replace:
+                raise errors.function_library_exists_plain(lib.name)
+            for fname in lib.functions:
+                owner = self.functions.get(fname)
+                if owner is not None and owner.library not in incoming:
+                    raise errors.function_exists(fname)
+        for lib in libraries:
+            if lib.name in self.libraries:
+                self.delete_library(lib.name)
+            self.libraries[lib.name] = lib
+            self.functions.update(lib.functions)
+
+    def dump_functions(self) -> bytes:
+        """FUNCTION DUMP: every library as an RDB function entry, then the RDB version
+        and a CRC-64, as Redis's DUMP payloads."""
+        payload = b"".join(bytes((rdb.OP_FUNCTION2,)) + rdb._str(lib.code)
+                           for lib in self.libraries.values())
+        payload += RDB_VERSION.to_bytes(2, "little")
+        return payload + rdb.crc64(0, payload).to_bytes(8, "little")
+
+    def restore_functions(self, payload: bytes, policy: bytes) -> None:
+        """FUNCTION RESTORE with the FLUSH, APPEND or REPLACE policy."""
+        if len(payload) < 10 or int.from_bytes(payload[-10:-8], "little") > RDB_VERSION \
+                or rdb.crc64(0, payload[:-8]) != int.from_bytes(payload[-8:], "little"):
+            raise errors.FUNCTION_BAD_PAYLOAD
+        reader = rdb.RdbReader(payload[:-10])
+        libraries: dict[bytes, Library] = {}
+        try:
+            while reader.pos < len(reader.data):
+                if reader.byte() != rdb.OP_FUNCTION2:
+                    raise errors.FUNCTION_PAYLOAD_NOT_FUNCTION
+                code = reader.string()
+                name, body = parse_library_metadata(code)
+                if name in libraries:
+                    raise errors.function_library_exists(name)
+                libraries[name] = self.build_library(name, body, code)
+        except rdb.RdbError:
+            raise errors.FUNCTION_PAYLOAD_UNREADABLE from None
+        seen: set[bytes] = set()
+        for lib in libraries.values():
+            for fname in lib.functions:
+                if fname in seen:
+                    raise errors.function_exists(fname)
+                seen.add(fname)
+        if policy == b"flush":
+            self.flush_functions()
+        self.join(list(libraries.values()), replace=policy == b"replace")
 
     def delete_library(self, name: bytes) -> None:
         library = self.libraries.pop(name, None)

@@ -266,3 +266,29 @@ def test_monitor_shows_the_script_before_its_commands(respd: Any) -> None:
     assert [entry["command"].split()[0].lower() for entry in seen] == ["eval", "set", "get"]
     assert [entry["client_type"] for entry in seen] == ["tcp", "lua", "lua"]
     client.close()
+
+
+def test_function_dump_and_restore_with_redis_server(r: Any, redis_ref: Any) -> None:
+    """Payloads travel both ways between respd and redis-server 7.0 (whose long
+    libraries arrive LZF-compressed)."""
+    ref = redis_ref.client()
+    ref.function_flush()
+    big = "#!lua name=big\n" + "\n".join(
+        f"redis.register_function('f{i}', function(keys, args) return {i} end)"
+        for i in range(30))
+    ref.function_load(big)
+    r.function_flush()
+    assert r.function_restore(ref.function_dump()) is True
+    assert r.fcall("f7", 0) == 7
+    with pytest.raises(redis.ResponseError, match="Library big already exists"):
+        r.function_restore(ref.function_dump())
+    assert r.function_restore(ref.function_dump(), "REPLACE") is True
+    r.function_load("#!lua name=small\nredis.register_function('g', function() return 'g' end)")
+    ref.function_flush()
+    assert ref.function_restore(r.function_dump()) is True
+    assert ref.fcall("g", 0) == b"g" and ref.fcall("f29", 0) == 29
+    assert r.function_restore(ref.function_dump(), "FLUSH") is True
+    assert r.fcall("g", 0) == b"g"
+    ref.function_flush()
+    r.function_flush()
+    ref.close()
