@@ -4,7 +4,8 @@ start-up, background rewrites and snapshots.
 Layout (``dir``/``appenddirname``/): a manifest ``<appendfilename>.manifest`` naming one
 *base* file (the dataset as of the last rewrite) and the *incr* files written since, in
 order — byte-compatible with redis-server 7.0, which loads respd's directory and the
-other way round (base files are always plain commands, never an RDB preamble).
+other way round.  A base is an RDB file (``.base.rdb``, aof-use-rdb-preamble yes, Redis's
+default) or commands (``.base.aof``); incr files are always commands.
 
 Writing: commands executed by clients reach ``AppendOnlyFile.feed`` as one batch per
 top-level command (a batch of several writes is wrapped in MULTI/EXEC).  ``Server.flush``
@@ -15,8 +16,8 @@ replies go out.  ``everysec`` syncs from a background thread about once a second
 leaves it to the OS.
 
 Rewrite (BGREWRITEAOF, automatic growth-based rewrite, CONFIG SET appendonly yes): the
-server switches to a fresh incr file and forks; the child writes the dataset as commands
-into a temporary base file; when it succeeds the base is renamed into place and the
+server switches to a fresh incr file and forks; the child writes the dataset into a
+temporary base file; when it succeeds the base is renamed into place and the
 manifest swapped atomically (written to a temp file, fsynced, renamed).  Writes made
 during the rewrite land in the new incr file, so none is lost whatever happens.
 
@@ -402,6 +403,7 @@ class Child:
     kind: str  # "aof" or "rdb"
     temp: str
     started: float
+    base: AofFile | None = None  # the base an AOF rewrite produces
     new_incr: AofFile | None = None
 
 
@@ -496,15 +498,29 @@ class Persistence:
         self._persist_manifest()
         log.info("Successfully migrated an old-style AOF into the AOF directory")
 
+    def _next_base(self) -> AofFile:
+        """The next base file: an RDB (aof-use-rdb-preamble yes, Redis's default) or
+        commands."""
+        seq = self.manifest.base_seq + 1
+        kind = "rdb" if self.server.config.aof_use_rdb_preamble else "aof"
+        return AofFile(f"{self.server.config.appendfilename}.{seq}.base.{kind}", seq, "b")
+
+    def _write_base(self, path: str) -> None:
+        if path.endswith(".rdb"):
+            rdb.save(path, self.server, aof_base=True)
+        else:
+            snapshot.write_commands_file(path, self.server)
+
     def _open_aof_on_start(self) -> None:
-        """Redis 7.0 on a fresh start creates an empty base and the first incr file."""
+        """Redis 7.0 on a fresh start writes a base (of the empty dataset) and the first
+        incr file."""
         os.makedirs(self.aof_dir, exist_ok=True)
         name = self.server.config.appendfilename
         manifest = self.manifest
         if manifest.base is None and not manifest.incrs:
-            manifest.base_seq = 1
-            manifest.base = AofFile(f"{name}.1.base.aof", 1, "b")
-            open(self.aof_path(manifest.base.name), "ab").close()
+            manifest.base = self._next_base()
+            manifest.base_seq = manifest.base.seq
+            self._write_base(self.aof_path(manifest.base.name))
             log.info("Creating AOF base file %s on server start", manifest.base.name)
         if not manifest.incrs:
             manifest.incr_seq += 1
@@ -602,14 +618,15 @@ class Persistence:
                 self._persist_manifest()
         log.info("Creating AOF incr file %s on background rewrite",
                  new_incr.name if new_incr else "(none)")
-        temp = self.aof_path(f"{REWRITE_TEMP_PREFIX}{time.time_ns()}.aof")
+        base = self._next_base()
+        temp = self.aof_path(f"{REWRITE_TEMP_PREFIX}{time.time_ns()}.{base.name[-3:]}")
         try:
-            pid = snapshot.fork_child(lambda: snapshot.write_commands_file(temp, server))
+            pid = snapshot.fork_child(lambda: self._write_base(temp))
         except OSError as err:
             log.error("Can't rewrite append only file in background: fork: %s", err.strerror)
             self.last_rewrite_ok = False
             return False
-        self.child = Child(pid, "aof", temp, time.monotonic(), new_incr)
+        self.child = Child(pid, "aof", temp, time.monotonic(), base, new_incr)
         self.rewrite_scheduled = False
         log.info("Background append only file rewriting started by pid %d", pid)
         return True
@@ -627,11 +644,11 @@ class Persistence:
             return
         manifest = self.manifest
         old = {f.name for f in manifest.files()}
-        manifest.base_seq += 1
-        base = AofFile(f"{self.server.config.appendfilename}.{manifest.base_seq}.base.aof",
-                       manifest.base_seq, "b")
+        base = child.base
+        assert base is not None
         os.replace(child.temp, self.aof_path(base.name))
         manifest.base = base
+        manifest.base_seq = base.seq
         manifest.incrs = [child.new_incr] if child.new_incr else []
         self._persist_manifest()
         for name in old - {f.name for f in manifest.files()}:

@@ -210,13 +210,14 @@ def _aux(name: bytes, value: bytes) -> bytes:
     return bytes((OP_AUX,)) + _str(name) + _str(value)
 
 
-def dump(f: BinaryIO, server: "Server") -> None:
+def dump(f: BinaryIO, server: "Server", aof_base: bool = False) -> None:
     """The whole dataset as an RDB file (keys already expired are left out)."""
     out = _Out(f, server.config.rdbchecksum)
     now = server.now_ms()
     out.write(b"REDIS0010")
     for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"),
-                        (b"ctime", b"%d" % (now // 1000)), (b"aof-base", b"0")):
+                        (b"ctime", b"%d" % (now // 1000)),
+                        (b"aof-base", b"1" if aof_base else b"0")):
         out.write(_aux(name, value))
     for db in server.dbs:
         if not db.data:
@@ -238,10 +239,10 @@ def dump(f: BinaryIO, server: "Server") -> None:
     f.write(struct.pack("<Q", out.crc))
 
 
-def save(path: str, server: "Server") -> None:
-    """Write the dataset to ``path`` as an RDB file, fsynced."""
+def save(path: str, server: "Server", aof_base: bool = False) -> None:
+    """Write the dataset to ``path`` as an RDB file (or an AOF base), fsynced."""
     with open(path, "wb", buffering=1 << 20) as f:
-        dump(f, server)
+        dump(f, server, aof_base)
         f.flush()
         os.fsync(f.fileno())
 

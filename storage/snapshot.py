@@ -1,5 +1,5 @@
-"""The dataset as commands: what an AOF rewrite writes (snapshots are RDB files, see
-respd.storage.rdb).
+"""The dataset as commands: the base an AOF rewrite writes with aof-use-rdb-preamble no
+(otherwise, and for snapshots, it is an RDB file: respd.storage.rdb).
 
 Each data type contributes a *rewriter*: ``fn(key, value) -> iterable of argv`` that
 rebuilds the value from nothing (strings ``SET``, lists ``RPUSH``, hashes ``HSET``...).

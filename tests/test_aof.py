@@ -173,7 +173,8 @@ def test_unknown_command_refuses_to_start(tmp_path: Path) -> None:
 
 def test_fresh_start_layout_and_restart(spawn: Any, tool: Any, tmp_path: Path) -> None:
     server = spawn("respd", *aof_options(), workdir=str(tmp_path))
-    assert manifest_lines(tmp_path) == ["file appendonly.aof.1.base.aof seq 1 type b",
+    # Redis's default aof-use-rdb-preamble yes: the base is an RDB file.
+    assert manifest_lines(tmp_path) == ["file appendonly.aof.1.base.rdb seq 1 type b",
                                         "file appendonly.aof.1.incr.aof seq 1 type i"]
     r = server.client()
     r.set("a", "1")
@@ -207,10 +208,10 @@ def test_bgrewriteaof_compacts_and_keeps_later_writes(spawn: Any, tool: Any,
     assert r.bgrewriteaof() is True
     wait_rewrite(tmp_path, before)
     r.set("after", "rewrite")
-    assert manifest_lines(tmp_path) == ["file appendonly.aof.2.base.aof seq 2 type b",
+    assert manifest_lines(tmp_path) == ["file appendonly.aof.2.base.rdb seq 2 type b",
                                         "file appendonly.aof.2.incr.aof seq 2 type i"]
     names = sorted(os.listdir(tmp_path / AOF_DIR))
-    assert names == ["appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", MANIFEST]
+    assert names == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", MANIFEST]
     size_after = sum(f.stat().st_size for f in (tmp_path / AOF_DIR).iterdir())
     assert size_after < size_before
     check = subprocess.run([tool("redis-check-aof"), str(tmp_path / AOF_DIR / MANIFEST)],
@@ -393,8 +394,10 @@ def test_commands_over_resp3_and_redis_cli(r3: Any, respd: Any, tool: Any) -> No
 # --- exchange with redis-server 7.0 ----------------------------------------------------------
 
 
-def test_redis_server_loads_respd_aof(spawn: Any, tmp_path: Path) -> None:
-    respd = spawn("respd", *aof_options(), workdir=str(tmp_path))
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_redis_server_loads_respd_aof(spawn: Any, tmp_path: Path, preamble: str) -> None:
+    respd = spawn("respd", *aof_options("--aof-use-rdb-preamble", preamble),
+                  workdir=str(tmp_path))
     r = respd.client()
     r.set("s", "v")
     r.set("t", "x", px=3_600_000)
@@ -406,7 +409,8 @@ def test_redis_server_loads_respd_aof(spawn: Any, tmp_path: Path) -> None:
     wait_rewrite(tmp_path, before)
     r.set("post", "rewrite")
     respd.stop("term")
-    redis = spawn("redis", *aof_options("--aof-use-rdb-preamble", "no"), workdir=str(tmp_path))
+    redis = spawn("redis", *aof_options("--aof-use-rdb-preamble", preamble),
+                  workdir=str(tmp_path))
     ref = redis.client()
     assert ref.mget("s", "n", "post") == [b"v", b"5", b"rewrite"]
     assert ref.pttl("t") > 3_500_000
@@ -492,14 +496,18 @@ def fill_every_type(r: Any) -> None:
     r.sadd("words", "x", "y", "z")
 
 
-def test_rewrite_preserves_every_type(spawn: Any, tmp_path: Path) -> None:
-    server = spawn("respd", *aof_options(), workdir=str(tmp_path))
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_rewrite_preserves_every_type(spawn: Any, tmp_path: Path, preamble: str) -> None:
+    server = spawn("respd", *aof_options("--aof-use-rdb-preamble", preamble),
+                   workdir=str(tmp_path))
     r = server.client()
     fill_every_type(r)
     expected = snapshot_of(r)
     before = manifest_lines(tmp_path)
     r.bgrewriteaof()
     wait_rewrite(tmp_path, before)
+    assert manifest_lines(tmp_path)[0].split()[1].endswith(
+        ".rdb" if preamble == "yes" else ".aof")
     server.stop("kill")
     server.start()
     assert snapshot_of(server.client()) == expected
@@ -545,7 +553,7 @@ def test_enabling_at_runtime_replaces_files_of_an_earlier_run(spawn: Any,
     r = third.client()
     assert sorted(r.keys("*")) == [b"new", b"newer"]
     assert sorted(os.listdir(tmp_path / AOF_DIR)) == [
-        "appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", MANIFEST]
+        "appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", MANIFEST]
 
 
 def test_info_persistence_fields(spawn: Any, tmp_path: Path) -> None:
@@ -562,8 +570,8 @@ def test_info_persistence_fields(spawn: Any, tmp_path: Path) -> None:
         assert name in info, name
     assert info["aof_enabled"] == 1 and info["loading"] == 0
     assert info["rdb_changes_since_last_save"] == 1
-    incr = tmp_path / AOF_DIR / "appendonly.aof.1.incr.aof"
-    assert info["aof_current_size"] == incr.stat().st_size
+    files = [tmp_path / AOF_DIR / line.split()[1] for line in manifest_lines(tmp_path)]
+    assert info["aof_current_size"] == sum(f.stat().st_size for f in files)
     r.save()
     assert r.info("persistence")["rdb_changes_since_last_save"] == 0
 
