@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 import lupa.lua51 as lupa
 
 from respd import errors
+from respd import scripting_libs as libs
 from respd.command import COMMANDS
-from respd.dispatch import NO_REPLY
+from respd.dispatch import NO_REPLY, call, execute, resolve
 from respd.errors import ReplyError
 from respd.resp import (
     NULL_ARRAY, AttrSet, Map, Push, Raw, Status, Verbatim, encode,
@@ -353,10 +354,6 @@ def _unwrap(err: Any) -> Any:
     return err
 
 
-class BigNumber(bytes):
-    """A RESP3 big number from a script ({big_number=...}); a bulk string in RESP2."""
-
-
 class Script:
     """A compiled EVAL script and its shebang flags."""
 
@@ -493,8 +490,6 @@ class ScriptEngine:
         self._prepare_call, self._invoke = api[b"prepare_call"], api[b"invoke"]
 
     def _helpers(self) -> dict[str, Callable[..., Any]]:
-        from respd import scripting_libs as libs
-
         h: dict[str, Callable[..., Any]] = {
             "call": self.redis_call, "pcall": self.redis_pcall,
             "sha1hex": self.sha1hex, "log": self.log, "setresp": self.setresp,
@@ -722,8 +717,6 @@ class ScriptEngine:
     def _serve_while_busy(self) -> None:
         """Read what other clients sent (straight from their sockets: the event loop is
         stuck in this script) and answer it now."""
-        from respd.dispatch import execute, resolve
-
         clients = [c for c in self.server.clients.values()
                    if c is not self.caller and c.fd >= 0 and c.transport is not None
                    and c.blocked is None and not c.pending and not c.closed]
@@ -744,8 +737,9 @@ class ScriptEngine:
             requests, _ = client.reader.feed(data)
             for argv in requests:
                 try:
-                    name = resolve(argv).name
-                    allowed = "allow_busy" in resolve(argv).flags and not (
+                    cmd = resolve(argv)
+                    name = cmd.name
+                    allowed = "allow_busy" in cmd.flags and not (
                         name == "shutdown" and b"nosave" not in
                         [a.lower() for a in argv[1:]])
                 except ReplyError:
@@ -792,8 +786,6 @@ class ScriptEngine:
         return self.to_lua(reply, self.script_resp)
 
     def _call(self, args: tuple[Any, ...]) -> Any:
-        from respd.dispatch import call
-
         if not args:
             raise errors.SCRIPT_CALL_NO_ARGS
         argv = []
@@ -969,7 +961,7 @@ class ScriptEngine:
         if t is Verbatim:
             inner = self.lua.table_from({b"format": b"txt", b"string": bytes(value)})
             return self.lua.table_from({b"verbatim_string": inner})
-        if t is BigNumber:
+        if t is libs.BigNumber:
             return self.lua.table_from({b"big_number": bytes(value)})
         return self._from_wire(encode(value, 3), 3)
 
@@ -982,8 +974,6 @@ class ScriptEngine:
 
     def _from_wire(self, data: bytes, resp: int) -> Any:
         """Replies built as raw RESP (Raw, special types): parse them back."""
-        from respd import scripting_libs as libs
-
         value, _ = libs.parse_reply(data, 0)
         return self.to_lua(value, resp)
 

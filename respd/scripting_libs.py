@@ -723,10 +723,12 @@ _BIT: dict[str, Callable[..., Result]] = {
 # --- RESP replies back to values ---------------------------------------------------------
 
 
+class BigNumber(bytes):
+    """A RESP3 big number ('(' reply): scripts see {big_number=...}."""
+
+
 def parse_reply(data: bytes, pos: int) -> tuple[Any, int]:
     """One encoded reply at ``pos`` as a reply value; returns (value, next position)."""
-    from respd.scripting import BigNumber
-
     nl = data.index(b"\r\n", pos)
     kind, head, pos = data[pos:pos + 1], data[pos + 1:nl], nl + 2
     if kind == b"+":
