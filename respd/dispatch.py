@@ -42,8 +42,9 @@ class _NoReply:
 NO_REPLY = _NoReply()  # the handler already queued what the client gets (or nothing)
 
 
-# Command names as clients spell them (usually upper case), so the common path skips
-# bytes.lower(); filled on first use, capped so odd mixed-case spellings cannot grow it.
+# Plain (non-container) command names as clients spell them (usually upper case), so the
+# common path skips bytes.lower(); filled on first use, capped so odd mixed-case spellings
+# cannot grow it.
 _BY_SPELLING: dict[bytes, Command] = {}
 _SPELLINGS_MAX = 4096
 
@@ -56,7 +57,7 @@ def resolve(argv: list[bytes]) -> Command:
         cmd = COMMANDS.get(name.lower())
         if cmd is None:
             raise errors.unknown_command(argv)
-        if len(_BY_SPELLING) < _SPELLINGS_MAX:
+        if not cmd.subcommands and len(_BY_SPELLING) < _SPELLINGS_MAX:
             _BY_SPELLING[name] = cmd
     if cmd.subcommands and len(argv) > 1:
         sub = cmd.subcommands.get(argv[1].lower())
@@ -76,7 +77,7 @@ def execute(client: Client, argv: list[bytes]) -> Any:
     # The common case inline (a known plain command, right arity, authenticated); the
     # rest goes through resolve() for Redis's errors.
     cmd = _BY_SPELLING.get(argv[0])
-    if cmd is None or cmd.subcommands or not client.authenticated or (
+    if cmd is None or not client.authenticated or (
             len(argv) != cmd.arity and (cmd.arity > 0 or len(argv) < -cmd.arity)):
         checked = _checked(client, argv)
         if type(checked) is ReplyError:
