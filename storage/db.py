@@ -129,9 +129,9 @@ class Database:
         its expiry."""
         if not keep_ttl and key in self.expires:
             del self.expires[key]
-        self.data[key] = value
-        if self.order is not None:
+        if self.order is not None and key not in self.data:  # overwrites stay cheap
             self.order.add(key)
+        self.data[key] = value
         self.modified(key)
 
     def add(self, key: bytes, value: Any) -> None:
