@@ -9,9 +9,10 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
+from respd.commands.scripting import engine_for
 from respd.commands.streams import rewrite_stream
 from respd.resp import OK, Status
-from respd.storage.snapshot import register_rewriter
+from respd.storage.snapshot import FUNCTION_SOURCES, register_rewriter
 from respd.storage.stream import Stream
 
 GROUP = "server"
@@ -19,6 +20,9 @@ log = logging.getLogger("respd")
 
 # Streams rewrite themselves with groups, PELs and consumers (commands/streams.py).
 register_rewriter(Stream, rewrite_stream)
+# FUNCTION libraries go into rewrites and snapshots by their source code.
+FUNCTION_SOURCES.append(lambda server: [lib.code for lib in
+                                        engine_for(server).libraries.values()])
 
 
 @command("SAVE", arity=1, flags="admin noscript no_async_loading no_multi", group=GROUP,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
 
 from respd.numbers import format_double
 from respd.storage.db import TYPE_NAMES
-from respd.storage.snapshot import batched
+from respd.storage.snapshot import batched, function_libraries
 from respd.storage.stream import SEQ_MASK, Consumer, Group, Nack, Stream, make_id
 
 if TYPE_CHECKING:
@@ -219,6 +219,8 @@ def dump(f: BinaryIO, server: "Server", aof_base: bool = False) -> None:
                         (b"ctime", b"%d" % (now // 1000)),
                         (b"aof-base", b"1" if aof_base else b"0")):
         out.write(_aux(name, value))
+    for code in function_libraries(server):
+        out.write(bytes((OP_FUNCTION2,)) + _str(code))
     for db in server.dbs:
         if not db.data:
             continue
@@ -517,9 +519,10 @@ def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> t
             reader.count()
         elif kind == OP_FREQ:
             reader.byte()
-        elif kind in (OP_FUNCTION2, OP_MODULE_AUX):
-            raise RdbError("The RDB file holds functions or module data, which respd "
-                           "cannot load")
+        elif kind == OP_FUNCTION2:
+            run([b"FUNCTION", b"LOAD", reader.string()])
+        elif kind == OP_MODULE_AUX:
+            raise RdbError("The RDB file holds module data, which respd cannot load")
         else:
             key = reader.string()
             if kind in (T_STREAM, T_STREAM_2):

@@ -51,6 +51,15 @@ def register_rewriter(cls: type, fn: Rewriter) -> None:
     REWRITERS[cls] = fn
 
 
+# FUNCTION libraries are part of the dataset: the scripting family says where their
+# source code is (``fn(server) -> codes``).
+FUNCTION_SOURCES: list[Callable[["Server"], Iterable[bytes]]] = []
+
+
+def function_libraries(server: "Server") -> list[bytes]:
+    return [code for source in FUNCTION_SOURCES for code in source(server)]
+
+
 def batched(name: bytes, key: bytes, items: Iterable[bytes]) -> Iterator[list[bytes]]:
     """``name key item...`` commands of at most ITEMS_PER_COMMAND items (pairs count as
     two items: pass them flattened and the count stays even)."""
@@ -80,8 +89,10 @@ REWRITERS: dict[type, Rewriter] = {
 
 
 def dataset_commands(server: "Server", now_ms: int) -> Iterator[bytes]:
-    """The whole dataset as encoded commands, database by database.  Keys already past
-    their expiry are left out, as Redis's rewrite does."""
+    """The whole dataset as encoded commands: FUNCTION libraries, then database by
+    database.  Keys already past their expiry are left out, as Redis's rewrite does."""
+    for code in function_libraries(server):
+        yield encode_request([b"FUNCTION", b"LOAD", code])
     for db in server.dbs:
         if not db.data:
             continue

@@ -513,6 +513,37 @@ def test_rewrite_preserves_every_type(spawn: Any, tmp_path: Path, preamble: str)
     assert snapshot_of(server.client()) == expected
 
 
+LIBRARY = "#!lua name=persisted\nredis.register_function('hello', function() return 'hi' end)"
+
+
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_function_libraries_survive_a_rewrite(spawn: Any, tmp_path: Path,
+                                              preamble: str) -> None:
+    server = spawn("respd", *aof_options("--aof-use-rdb-preamble", preamble),
+                   workdir=str(tmp_path))
+    r = server.client()
+    r.function_load(LIBRARY)
+    before = manifest_lines(tmp_path)
+    r.bgrewriteaof()
+    wait_rewrite(tmp_path, before)
+    server.stop("kill")
+    server.start()
+    assert server.client().fcall("hello", 0) == b"hi"
+
+
+def test_function_libraries_in_snapshots_reach_redis_server(spawn: Any,
+                                                             tmp_path: Path) -> None:
+    server = spawn("respd", workdir=str(tmp_path))
+    server.client().function_load(LIBRARY)
+    server.client().save()
+    server.stop("term")
+    server.start()
+    assert server.client().fcall("hello", 0) == b"hi"
+    server.stop("term")
+    redis = spawn("redis", workdir=str(tmp_path))
+    assert redis.client().fcall("hello", 0) == b"hi"
+
+
 def test_config_set_appendonly_at_runtime(spawn: Any, tmp_path: Path) -> None:
     server = spawn("respd", workdir=str(tmp_path))
     r = server.client()
