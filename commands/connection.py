@@ -110,7 +110,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
             name = argv[i + 1]
             i += 2
         else:
-            raise ReplyError(b"ERR Syntax error in HELLO option '" + argv[i] + b"'")
+            raise errors.hello_option(argv[i])
     if username is not None and password is not None:
         authenticate(client, username, password)
     if not client.authenticated:

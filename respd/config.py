@@ -336,11 +336,11 @@ class Config:
                 raise errors.config_unknown("SET", name)
             p = PARAMS[canonical]
             if not p.mutable:
-                raise config_set_error(name, errors.CONFIG_IMMUTABLE)
+                raise errors.config_set_failed(name, errors.CONFIG_IMMUTABLE)
             if p.protected and self.enable_protected_configs == "no":
-                raise config_set_error(name, errors.CONFIG_PROTECTED)
+                raise errors.config_set_failed(name, errors.CONFIG_PROTECTED)
             if canonical in names:
-                raise config_set_error(name, errors.CONFIG_DUPLICATE)
+                raise errors.config_set_failed(name, errors.CONFIG_DUPLICATE)
             names.append(canonical)
         previous = {n: getattr(self, _attr(n)) for n in names}
         applied: list[str] = []
@@ -349,7 +349,7 @@ class Config:
                 try:
                     self.set(canonical, raw)
                 except ConfigError as err:
-                    raise config_set_error(name, str(err)) from None
+                    raise errors.config_set_failed(name, str(err)) from None
             for (name, _), canonical in zip(pairs, names):
                 hook = PARAMS[canonical].on_set
                 if hook is not None:
@@ -357,7 +357,7 @@ class Config:
                     try:
                         hook(server, getattr(self, _attr(canonical)))
                     except ConfigError as err:
-                        raise config_set_error(name, str(err)) from None
+                        raise errors.config_set_failed(name, str(err)) from None
         except ReplyError:
             for canonical, value in previous.items():
                 setattr(self, _attr(canonical), value)
@@ -408,13 +408,6 @@ class Config:
         if PARAMS[name].kind is STRING or not value:
             value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} {value}"
-
-
-def config_set_error(name: bytes, message: str) -> ReplyError:
-    return ReplyError(
-        b"ERR CONFIG SET failed (possibly related to argument '" + name + b"') - "
-        + message.encode()
-    )
 
 
 __all__ = ["Config", "ConfigError", "PARAMS", "param", "on_config_set", "errors"]

@@ -91,7 +91,7 @@ def execute(client: Client, argv: list[bytes]) -> Any:
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True
-            err = errors.ReplyError("ERR Command not allowed inside a transaction")
+            err = errors.NOT_ALLOWED_IN_MULTI
             server.count_error(err)
             return err
         client.multi.append((cmd, argv))
@@ -142,7 +142,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         reply = err
     except Exception:  # a bug must cost one reply, never the server
         log.exception("internal error running %r", argv[:1])
-        reply = ReplyError("ERR internal error while running the command (see server log)")
+        reply = errors.INTERNAL
     duration = perf_counter_ns() - start
     stats = server.cmd_stats[cmd.stat_index]
     if reply is not BLOCKED:  # a parked command counts once, when it is served

@@ -475,3 +475,23 @@ FUNCTION_RESTORE_POLICY = ReplyError(
 def function_library_exists_plain(name: bytes) -> ReplyError:
     """FUNCTION RESTORE words the clash without the quotes FUNCTION LOAD uses."""
     return ReplyError(b"ERR Library " + _clean(name) + b" already exists")
+
+
+# Core: dispatch, protocol and configuration lines built at the edge.
+NOT_ALLOWED_IN_MULTI = ReplyError("ERR Command not allowed inside a transaction")
+INTERNAL = ReplyError("ERR internal error while running the command (see server log)")
+
+
+def protocol_error(message: str) -> ReplyError:
+    return ReplyError(b"ERR Protocol error: " + message.encode())
+
+
+def hello_option(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR Syntax error in HELLO option '" + _clean(option) + b"'")
+
+
+def config_set_failed(name: bytes, reason: str) -> ReplyError:
+    return ReplyError(
+        b"ERR CONFIG SET failed (possibly related to argument '" + _clean(name) + b"') - "
+        + reason.encode()
+    )

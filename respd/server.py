@@ -394,7 +394,7 @@ class Connection(asyncio.Protocol):
         elif requests:
             server.run_requests(client, requests)
         if err is not None:
-            reply = ReplyError(b"ERR Protocol error: " + err.message.encode())
+            reply = errors.protocol_error(err.message)
             server.count_error(reply)
             client.out.append(encode(reply))
             server.pending_writes[client] = None
