@@ -19,9 +19,7 @@ The demo starts the respd servers it needs on free ports and stops them at the e
 from __future__ import annotations
 
 import multiprocessing
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,21 +32,13 @@ from pottery import Redlock
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from demo_support import free_port, say, start_respd, stop_respd
+
 WORKERS = 4
 INCREMENTS = 50
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
 # --- servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Respd:
@@ -60,23 +50,14 @@ class Respd:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Respd":
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "respd", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if self.client().ping():
-                    return self
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("respd did not start")
+        # Each instance in its own workdir, so the three Redlock masters share no files.
+        self.proc = start_respd(self.port, "--bind", "127.0.0.1", cwd=self.workdir)
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        # Separate from start: act 2 stops instance #1 mid-demo to show a minority down.
+        if self.proc is not None:
+            stop_respd(self.proc)
 
     def client(self) -> redis.Redis:
         # No retries: a stopped instance must count as down at once (act 2).

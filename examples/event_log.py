@@ -16,41 +16,14 @@
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
-import sys
 import time
 from typing import Any
 
 import redis
 
+from demo_support import respd_server, say
+
 KEY = "orders"
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_respd(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "respd", "--port", str(port), "--save", "",
-                             "--appendonly", "no", "--stream-node-max-entries", "10"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            client.ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("respd did not start")
 
 
 def read(r: Any, group: str, consumer: str, count: int, start: str = ">") -> list[Any]:
@@ -135,17 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Streams as an event log.")
     parser.add_argument("--port", type=int, help="use a running server")
     args = parser.parse_args()
-    proc = None
-    port = args.port
-    if port is None:
-        port = free_port()
-        proc = start_respd(port)
-    try:
+    # Small stream nodes, so act 6 can show MAXLEN ~ trimming whole nodes only.
+    with respd_server("--stream-node-max-entries", "10", port=args.port) as port:
         run(redis.Redis(port=port))
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
 
 
 if __name__ == "__main__":

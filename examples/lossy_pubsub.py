@@ -12,41 +12,14 @@
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
-import sys
 import time
 from typing import Any, Iterator
 
 import redis
 
+from demo_support import respd_server, say
+
 WAIT = 5.0
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_respd(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "respd", "--port", str(port), "--save", "",
-                             "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            client.ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("respd did not start")
 
 
 def received(p: Any, count: int) -> list[str]:
@@ -135,16 +108,8 @@ def main(argv: Iterator[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Pub/Sub is fire-and-forget")
     parser.add_argument("--port", type=int, help="use a running server on this port")
     args = parser.parse_args(argv)
-    if args.port:
-        demo(args.port)
-        return
-    port = free_port()
-    proc = start_respd(port)
-    try:
+    with respd_server(port=args.port or None) as port:
         demo(port)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 if __name__ == "__main__":

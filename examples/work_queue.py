@@ -16,55 +16,16 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
-import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import redis
 
+from demo_support import respd_server, say
+
 WAIT = 10.0  # bound on every wait in the demo
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(port: int | None) -> Iterator[int]:
-    """Use the server on ``port``, or run a private respd for the demo's duration."""
-    if port is not None:
-        yield port
-        return
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "respd", "--port", str(port), "--save", "",
-                             "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = redis.Redis(port=port)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("respd did not start")
-                time.sleep(0.05)
-        client.close()
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def worker(port: int, name: str, done: dict[str, str], stop: threading.Event) -> None:
@@ -102,7 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int)
     args = parser.parse_args()
-    with server(args.port) as port:
+    with respd_server(port=args.port) as port:
         r = redis.Redis(port=port)
         r.delete("jobs", "processing:crashy", "processing:w1", "processing:w2", "heartbeat:crashy")
         jobs = [f"job-{i}" for i in range(1, 7)]
