@@ -51,6 +51,13 @@ _SPELLINGS_MAX = 4096
 
 def resolve(argv: list[bytes]) -> Command:
     """Lookup and arity, with Redis's errors."""
+    cmd = _lookup(argv)
+    _check_arity(cmd, argv)
+    return cmd
+
+
+def _lookup(argv: list[bytes]) -> Command:
+    """The command or subcommand argv names; unknown ones raise Redis's errors."""
     name = argv[0]
     cmd = _BY_SPELLING.get(name)
     if cmd is None:
@@ -64,11 +71,14 @@ def resolve(argv: list[bytes]) -> Command:
         if sub is None:
             raise errors.unknown_subcommand(argv)
         cmd = sub
+    return cmd
+
+
+def _check_arity(cmd: Command, argv: list[bytes]) -> None:
     arity = cmd.arity
     n = len(argv)
     if (arity > 0 and n != arity) or n < -arity:
         raise errors.wrong_arity(cmd.name)
-    return cmd
 
 
 def execute(client: Client, argv: list[bytes]) -> Any:
@@ -83,6 +93,7 @@ def execute(client: Client, argv: list[bytes]) -> Any:
         if type(checked) is ReplyError:
             return checked
         cmd = checked
+    client.last_cmd = cmd  # Redis's c->lastcmd: set before queueing or a later rejection
     if server.paused_until_ms and client.transport is not None:
         from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
 
@@ -91,17 +102,13 @@ def execute(client: Client, argv: list[bytes]) -> Any:
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True
-            err = errors.NOT_ALLOWED_IN_MULTI
-            server.count_error(err)
-            return err
+            return _rejected(client, cmd, errors.NOT_ALLOWED_IN_MULTI)
         client.multi.append((cmd, argv))
         return QUEUED
     # in_pubsub_mode spelled out: this runs for every RESP2 request.
     if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
             and cmd.name not in _SUBSCRIBED_ALLOWED:
-        err = errors.not_allowed_in_subscribed(cmd.name)
-        server.count_error(err)
-        return err
+        return _rejected(client, cmd, errors.not_allowed_in_subscribed(cmd.name))
     reply = call(client, cmd, argv)
     if server.blocking.ready:
         server.blocking.serve_ready()
@@ -112,12 +119,14 @@ def execute(client: Client, argv: list[bytes]) -> Any:
 
 def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
     """Lookup, arity and authentication; a rejection is counted and returned."""
-    server = client.server
+    cmd: Command | None = None
     try:
-        cmd = resolve(argv)
+        cmd = _lookup(argv)
+        _check_arity(cmd, argv)
         if not client.authenticated and not cmd.no_auth:
             raise errors.NOAUTH
     except ReplyError as err:
+        client.last_cmd = cmd  # None (CLIENT LIST's NULL) for an unknown command
         # Rejected before running: inside MULTI this dooms the transaction.
         if client.multi is not None:
             client.multi_error = True
@@ -125,9 +134,16 @@ def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
             # A rejected EXEC discards the transaction (Redis's execCommandAbort).
             client.discard_transaction()
             err = errors.exec_aborted_by(err)
-        server.count_error(err)
-        return err
+        return _rejected(client, cmd, err)
     return cmd
+
+
+def _rejected(client: Client, cmd: Command | None, err: ReplyError) -> ReplyError:
+    """Redis's rejectCommand: counted in errorstats and as the command's rejected call."""
+    if cmd is not None:
+        client.server.cmd_stats[cmd.stat_index][2] += 1
+    client.server.count_error(err)
+    return err
 
 
 def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
@@ -164,7 +180,6 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         # Like Redis, admin commands (MONITOR, CONFIG, ...) are not shown to monitors.
         if "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
             server.feed_monitors(client, argv)
-    client.last_cmd = cmd
     return reply
 
 
