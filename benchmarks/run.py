@@ -290,11 +290,25 @@ def memory_cases(servers: tuple[BenchServer, BenchServer], args: argparse.Namesp
 
 def fanout_cases(servers: tuple[BenchServer, BenchServer], args: argparse.Namespace
                  ) -> dict[str, Any]:
+    """Pub/sub fan-out (benchmarks/fanout.py scenarios): delivered messages/s.  Its own
+    pair of servers: output-buffer limits off, so a flood never costs subscribers."""
+    from benchmarks import fanout
+
+    pair = start_pair("--client-output-buffer-limit", "pubsub 0 0 0")
+    results: dict[str, Any] = {}
     try:
-        from benchmarks import fanout
-    except ImportError:
-        return {"skipped": "benchmarks/fanout.py not present"}
-    return fanout.run_suite(servers, quick=args.quick)  # type: ignore[attr-defined]
+        for scenario in fanout.scenarios(50_000 if args.quick else 400_000):
+            def run(server: BenchServer, scenario: Any = scenario) -> dict[str, float]:
+                rate, per_cpu = fanout.run(server, scenario)
+                return {"rate": rate, "cpu_us_per_op": 1e6 / per_cpu}
+
+            key = f"fan-out: {scenario.name}"
+            results[key] = interleaved(pair, args.rounds, run)
+            print(f"  {key:40} ratio {results[key]['ratio']:.2f}", flush=True)
+    finally:
+        for server in pair:
+            server.stop()
+    return results
 
 
 SUITES: dict[str, Callable[[tuple[BenchServer, BenchServer], argparse.Namespace],
