@@ -120,6 +120,9 @@ class Blocking:
             waiters = db.blocking.get(key)
             if not waiters:
                 continue
+            # A key already gone (DEL, FLUSHALL) is re-run for every waiter: 7.0 answers
+            # XREADGROUP with an error then.
+            present = key in db.data
             for client in list(waiters):
                 state = client.blocked
                 if state is None or state.db is not db:
@@ -130,7 +133,7 @@ class Blocking:
                 finally:
                     self.serving_key = None
                 if reply is BLOCKED:
-                    if key not in db.data:
+                    if present and key not in db.data:
                         # Emptied (a list or zset popped dry): later waiters on it
                         # would only block again, so stop re-running them.
                         break
