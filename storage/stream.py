@@ -90,22 +90,35 @@ def _get(buf: bytearray, pos: int) -> tuple[bytes, int]:
     return bytes(buf[pos : pos + n]), pos + n
 
 
-def _lp_element_size(item: bytes) -> int:
-    """The bytes a listpack element takes in Redis (encoding + backlen): Redis starts a
-    new node by stream-node-max-bytes, so node boundaries depend on it."""
-    value = parse_int(item)
-    if value is not None:  # stored as an integer
-        for size, bits in ((1, 0), (2, 13), (3, 16), (4, 24), (5, 32)):
-            if (0 <= value < 128) if bits == 0 else -(1 << (bits - 1)) <= value < 1 << (bits - 1):
-                return size + 1
-        return 10
-    n = len(item)
-    body = (1 if n < 64 else 2 if n < 4096 else 5) + n
-    return body + (1 if body < 128 else 2 if body < 16384 else 3)
+_DIGIT_START = frozenset(b"-0123456789")
 
 
 def _lp_int_size(value: int) -> int:
-    return _lp_element_size(b"%d" % value)
+    """Bytes of a listpack integer element (encoding + backlen): 7-bit unsigned, then
+    13/16/24/32-bit signed, else 64-bit."""
+    if 0 <= value < 128:
+        return 2
+    if -4096 <= value < 4096:
+        return 3
+    if -32768 <= value < 32768:
+        return 4
+    if -8388608 <= value < 8388608:
+        return 5
+    if -2147483648 <= value < 2147483648:
+        return 6
+    return 10
+
+
+def _lp_element_size(item: bytes) -> int:
+    """The bytes a listpack element takes in Redis (encoding + backlen): Redis starts a
+    new node by stream-node-max-bytes, so node boundaries depend on it."""
+    if item and item[0] in _DIGIT_START:  # only these can be stored as integers
+        value = parse_int(item)
+        if value is not None:
+            return _lp_int_size(value)
+    n = len(item)
+    body = (1 if n < 64 else 2 if n < 4096 else 5) + n
+    return body + (1 if body < 128 else 2 if body < 16384 else 3)
 
 
 # --- nodes ------------------------------------------------------------------------------
