@@ -348,16 +348,18 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     stream.append(sid, argv[field_pos:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
     _written(client, key, b"xadd")
-    propagated = list(argv)
-    if args.strategy:
-        if _trim(stream, args):
-            db.notify("t", b"xtrim", key)
-        if args.approx:
+    trimmed = bool(args.strategy) and _trim(stream, args)
+    if trimmed:
+        db.notify("t", b"xtrim", key)
+    entry_id = format_id(sid)
+    if client.server.aof is not None:  # only the AOF reads propagated commands
+        propagated = list(argv)
+        if args.strategy and args.approx:
             propagated = _exact_trim_argv(propagated, stream, args)
-    if not args.id_given or not args.seq_given:
-        propagated[args.id_index] = format_id(sid)
-    client.propagate_as = [propagated]
-    return format_id(sid)
+        if not args.id_given or not args.seq_given:
+            propagated[args.id_index] = entry_id
+        client.propagate_as = [propagated]
+    return entry_id
 
 
 @command("XTRIM", arity=-4, flags="write", keys=(1, 1, 1), group=GROUP, since="5.0.0",
