@@ -368,7 +368,9 @@ def write_report(results: dict[str, Any]) -> None:
     lines = [f"Machine: {results['machine']}; {results['date']}; rounds: {results['rounds']}.",
              "", "| case | respd / redis | detail |", "| --- | ---: | --- |"]
     lines += [f"| {case} | {ratio:.2f}× | {detail} |" for case, ratio, detail in rows]
-    (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
+    table = "\n".join(lines) + "\n"
+    (RESULTS / "latest.md").write_text(table)
+    _splice_readme(table)
     try:
         import matplotlib
 
@@ -388,6 +390,21 @@ def write_report(results: dict[str, Any]) -> None:
     fig.tight_layout()
     fig.savefig(RESULTS / "latest.png", dpi=110)
     print(f"wrote {RESULTS}/latest.json, latest.md, latest.png")
+
+
+README = Path(__file__).parent.parent / "README.md"
+BENCH_START, BENCH_END = "<!-- bench:start -->\n", "<!-- bench:end -->"
+
+
+def _splice_readme(table: str) -> None:
+    """Show the latest table and chart in the README, between its bench markers."""
+    text = README.read_text(encoding="utf-8")
+    if BENCH_START not in text:
+        return
+    head, _, rest = text.partition(BENCH_START)
+    _, _, tail = rest.partition(BENCH_END)
+    body = "![respd / redis-server per case](benchmarks/results/latest.png)\n\n" + table
+    README.write_text(head + BENCH_START + body + BENCH_END + tail, encoding="utf-8")
 
 
 def main() -> None:
