@@ -8,6 +8,7 @@ from typing import Any
 from respd import errors, numbers, scan
 from respd.client import Client
 from respd.command import command
+from respd.commands._collections import elements_removed, elements_written
 from respd.resp import OK, Map
 from respd.storage.hashes import HashValue
 
@@ -38,18 +39,12 @@ def _store(client: Client, key: bytes, h: HashValue, pairs: list[bytes]) -> int:
     return added
 
 
-def _written(client: Client, key: bytes, event: bytes, changes: int = 1) -> None:
-    client.db.modified(key)
-    client.db.notify("h", event, key)
-    client.server.dirty += changes
-
-
 def _hset_pairs(client: Client, argv: list[bytes]) -> int:
     if len(argv) % 2:
         raise errors.wrong_arity(argv[0].decode("latin-1").lower())
     key = argv[1]
     added = _store(client, key, _for_write(client, key), argv[2:])
-    _written(client, key, b"hset", (len(argv) - 2) // 2)
+    elements_written(client, key, "h", b"hset", (len(argv) - 2) // 2)
     return added
 
 
@@ -81,7 +76,7 @@ def hsetnx(client: Client, argv: list[bytes]) -> Any:
     if argv[2] in h:
         return 0
     _store(client, key, h, argv[2:4])
-    _written(client, key, b"hset")
+    elements_written(client, key, "h", b"hset")
     return 1
 
 
@@ -119,10 +114,7 @@ def hdel(client: Client, argv: list[bytes]) -> Any:
         if not h:
             break  # Redis stops at the emptied hash: the key is about to go
     if deleted:
-        _written(client, key, b"hdel", deleted)
-        if not h:
-            client.db.delete(key)
-            client.db.notify("g", b"del", key)
+        elements_removed(client, key, h, "h", b"hdel", deleted)
     return deleted
 
 
@@ -185,7 +177,7 @@ def hincrby(client: Client, argv: list[bytes]) -> Any:
     if not numbers.INT64_MIN <= total <= numbers.INT64_MAX:
         raise errors.OVERFLOW
     _store(client, key, h, [field, b"%d" % total])
-    _written(client, key, b"hincrby")
+    elements_written(client, key, "h", b"hincrby")
     return total
 
 
@@ -208,7 +200,7 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> Any:
         raise errors.NAN_OR_INF if _is_infinite(current) else errors.HASH_NOT_FLOAT
     result = numbers.long_double_add(current, increment)
     _store(client, key, h, [field, result])
-    _written(client, key, b"hincrbyfloat")
+    elements_written(client, key, "h", b"hincrbyfloat")
     # replicas must not redo float arithmetic: the result is propagated as HSET
     client.propagate_as = [[b"HSET", key, field, result]]
     return result

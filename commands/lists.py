@@ -17,6 +17,7 @@ from typing import Any, Callable
 from respd import errors
 from respd.client import Client
 from respd.command import command
+from respd.commands._collections import elements_removed, elements_written
 from respd.numbers import INT64_MIN, int64, parse_long_double
 from respd.resp import NULL_ARRAY, OK
 from respd.storage.lists import ListValue
@@ -122,18 +123,6 @@ def _pop_n(lst: ListValue, where: int, count: int) -> list[bytes]:
     return [pop() for _ in range(min(count, len(lst)))]
 
 
-def _removed(client: Client, key: bytes, lst: ListValue, event: bytes, count: int) -> None:
-    """listElementsRemoved: the event, the key deleted once empty, dirty."""
-    db = client.db
-    db.notify("l", event, key)
-    if not lst:
-        db.delete(key)
-        db.notify("g", b"del", key)
-    else:
-        db.modified(key)
-    client.server.dirty += count
-
-
 def _push(client: Client, key: bytes, lst: ListValue | None, values: list[bytes],
           where: int) -> int:
     db = client.db
@@ -144,9 +133,7 @@ def _push(client: Client, key: bytes, lst: ListValue | None, values: list[bytes]
         lst.extendleft(values)
     else:
         lst.extend(values)
-    client.server.dirty += len(values)
-    db.modified(key)
-    db.notify("l", _PUSH_EVENTS[where], key)
+    elements_written(client, key, "l", _PUSH_EVENTS[where], len(values))
     return len(lst)
 
 
@@ -218,7 +205,7 @@ def _pop_generic(client: Client, argv: list[bytes], where: int) -> Any:
     if has_count and count == 0:
         return []
     popped = _pop_n(lst, where, count)
-    _removed(client, key, lst, _POP_EVENTS[where], len(popped))
+    elements_removed(client, key, lst, "l", _POP_EVENTS[where], len(popped))
     return popped if has_count else popped[0]
 
 
@@ -299,9 +286,7 @@ def lset(client: Client, argv: list[bytes]) -> Any:
     if index is None:
         raise errors.OUT_OF_RANGE
     lst[index] = argv[3]
-    client.db.modified(key)
-    client.db.notify("l", b"lset", key)
-    client.server.dirty += 1
+    elements_written(client, key, "l", b"lset")
     return OK
 
 
@@ -321,9 +306,7 @@ def linsert(client: Client, argv: list[bytes]) -> Any:
     except ValueError:
         return -1
     lst.insert(index + (where == b"after"), argv[4])
-    client.db.modified(key)
-    client.db.notify("l", b"linsert", key)
-    client.server.dirty += 1
+    elements_written(client, key, "l", b"linsert")
     return len(lst)
 
 
@@ -351,7 +334,7 @@ def lrem(client: Client, argv: list[bytes]) -> Any:
         kept.reverse()
     lst.clear()
     lst.extend(kept)
-    _removed(client, key, lst, b"lrem", removed)
+    elements_removed(client, key, lst, "l", b"lrem", removed)
     return removed
 
 
@@ -371,7 +354,7 @@ def ltrim(client: Client, argv: list[bytes]) -> Any:
         lst.popleft()
     for _ in range(min(right, len(lst))):
         lst.pop()
-    _removed(client, key, lst, b"ltrim", left + right)
+    elements_removed(client, key, lst, "l", b"ltrim", left + right)
     return OK
 
 
@@ -432,18 +415,13 @@ def _lpos_search(lst: ListValue, element: bytes, rank: int, count: int | None,
 
 def _move(client: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) -> Any:
     """lmoveGenericCommand: None when the source is missing; WRONGTYPE on either key."""
-    db = client.db
     source = _lookup(client, src)
     if source is None:
         return None
     target = _lookup(client, dst)
     value = source.popleft() if wherefrom == HEAD else source.pop()
     _push(client, dst, target, [value], whereto)  # counts the one change in dirty
-    db.notify("l", _POP_EVENTS[wherefrom], src)
-    if not source:
-        db.delete(src)
-        db.notify("g", b"del", src)
-    db.modified(src)
+    elements_removed(client, src, source, "l", _POP_EVENTS[wherefrom], 0)
     return value
 
 
@@ -472,7 +450,7 @@ def _mpop(client: Client, keys: list[bytes], where: int, count: int) -> Any:
         if not lst:
             continue
         popped = _pop_n(lst, where, count)
-        _removed(client, key, lst, _POP_EVENTS[where], len(popped))
+        elements_removed(client, key, lst, "l", _POP_EVENTS[where], len(popped))
         client.propagate_as = [[_POP_NAMES[where], key, b"%d" % len(popped)]]
         return [key, popped]
     return None
@@ -509,7 +487,7 @@ def _blocking_pop(client: Client, argv: list[bytes], where: int) -> Any:
         if not lst:
             continue
         value = lst.popleft() if where == HEAD else lst.pop()
-        _removed(client, key, lst, _POP_EVENTS[where], 1)
+        elements_removed(client, key, lst, "l", _POP_EVENTS[where], 1)
         client.propagate_as = [[_POP_NAMES[where], key]]
         return [key, value]
     return client.block(keys, timeout, NULL_ARRAY, argv)

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from respd import errors, numbers, scan
 from respd.client import Client
 from respd.command import command
+from respd.commands._collections import elements_removed, elements_written
 from respd.resp import AttrSet
 from respd.storage.sets import SetValue
 
@@ -27,18 +28,6 @@ def _new_set(client: Client, members: Iterable[bytes]) -> SetValue:
     return SetValue(members, _max_intset(client))
 
 
-def _written(client: Client, key: bytes, event: bytes, changes: int) -> None:
-    client.db.modified(key)
-    client.db.notify("s", event, key)
-    client.server.dirty += changes
-
-
-def _drop_if_empty(client: Client, key: bytes, s: SetValue) -> None:
-    if not s:
-        client.db.delete(key)
-        client.db.notify("g", b"del", key)
-
-
 @command("SADD", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Add one or more members to a set",
          complexity="O(1) for each element added, so O(N) to add N elements when the "
@@ -55,7 +44,7 @@ def sadd(client: Client, argv: list[bytes]) -> Any:
     limit = _max_intset(client)
     added = sum(s.add(member, limit) for member in argv[2:])
     if added:
-        _written(client, key, b"sadd", added)
+        elements_written(client, key, "s", b"sadd", added)
     return added
 
 
@@ -75,8 +64,7 @@ def srem(client: Client, argv: list[bytes]) -> Any:
         if not s:
             break
     if removed:
-        _written(client, key, b"srem", removed)
-        _drop_if_empty(client, key, s)
+        elements_removed(client, key, s, "s", b"srem", removed)
     return removed
 
 
@@ -130,13 +118,12 @@ def smove(client: Client, argv: list[bytes]) -> Any:
         return int(member in src)
     if not src.remove(member):
         return 0
-    _written(client, src_key, b"srem", 1)
-    _drop_if_empty(client, src_key, src)
+    elements_removed(client, src_key, src, "s", b"srem", 1)
     if dst is None:
         dst = SetValue()
         db.add(dst_key, dst)
     if dst.add(member, _max_intset(client)):
-        _written(client, dst_key, b"sadd", 1)
+        elements_written(client, dst_key, "s", b"sadd")
     return 1
 
 
@@ -157,8 +144,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
         return None
     member = s.pop_random()
     client.propagate_as = [[b"SREM", key, member]]
-    _written(client, key, b"spop", 1)
-    _drop_if_empty(client, key, s)
+    elements_removed(client, key, s, "s", b"spop", 1)
     return member
 
 
@@ -171,15 +157,14 @@ def _spop_count(client: Client, key: bytes, raw_count: bytes) -> Any:
         return AttrSet()
     if count >= len(s):
         members = AttrSet(s.keys)
-        client.db.delete(key)
         client.propagate_as = [[b"DEL", key]]
-        _written(client, key, b"spop", len(members))
-        client.db.notify("g", b"del", key)
+        # every member goes: the key is deleted as it stands rather than emptied first
+        elements_removed(client, key, (), "s", b"spop", len(members))
         return members
     popped = AttrSet(s.pop_random() for _ in range(count))
     client.propagate_as = [[b"SREM", key, *popped[i:i + _SPOP_BATCH]]
                            for i in range(0, count, _SPOP_BATCH)]
-    _written(client, key, b"spop", count)
+    elements_removed(client, key, s, "s", b"spop", count)
     return popped
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import COMMANDS, command, container
+from respd.commands._collections import elements_written
 from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
@@ -138,12 +139,6 @@ def _now(client: Client) -> int:
         # (XCLAIM's TIME sanity check, consumers' seen time) stay real, as in Redis.
         return int(time.time() * 1000)
     return client.server.now_ms()
-
-
-def _written(client: Client, key: bytes, event: bytes, dirty: int = 1) -> None:
-    client.server.dirty += dirty
-    client.db.modified(key)
-    client.db.notify("t", event, key)
 
 
 def _group_or_error(client: Client, key: bytes, group_name: bytes) -> tuple[Stream, Group]:
@@ -347,7 +342,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
         db.add(key, stream)
     stream.append(sid, argv[field_pos:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
-    _written(client, key, b"xadd")
+    elements_written(client, key, "t", b"xadd")
     trimmed = bool(args.strategy) and _trim(stream, args)
     if trimmed:
         db.notify("t", b"xtrim", key)
@@ -378,7 +373,7 @@ def xtrim(client: Client, argv: list[bytes]) -> Any:
     if deleted:
         if args.approx:
             client.propagate_as = [_exact_trim_argv(argv, stream, args)]
-        _written(client, key, b"xtrim", deleted)
+        elements_written(client, key, "t", b"xtrim", deleted)
     return deleted
 
 
@@ -453,7 +448,7 @@ def xdel(client: Client, argv: list[bytes]) -> Any:
     ids = [strict_id(raw) for raw in argv[2:]]  # all or nothing
     deleted = sum(stream.delete(sid) for sid in ids)
     if deleted:
-        _written(client, key, b"xdel", deleted)
+        elements_written(client, key, "t", b"xdel", deleted)
     return deleted
 
 

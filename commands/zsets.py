@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from respd import errors, scan
 from respd.client import Client
 from respd.command import command
+from respd.commands._collections import elements_removed, elements_written
 from respd.commands.lists import (
     candidate_keys,
     index_range,
@@ -139,21 +140,6 @@ def _store(client: Client, dst: bytes, pairs: list[tuple[float, bytes]], event: 
     return len(zset)
 
 
-def _after_remove(client: Client, key: bytes, zset: ZSet, event: bytes, removed: int) -> None:
-    """Notifications and bookkeeping after elements left a zset: the event, then 'del'
-    once the set is empty."""
-    if not removed:
-        return
-    db = client.db
-    db.notify("z", event, key)
-    if not zset:
-        db.delete(key)
-        db.notify("g", b"del", key)
-    else:
-        db.modified(key)
-    client.server.dirty += removed
-
-
 def _pairs_reply(pairs: Iterable[tuple[float, bytes]], withscores: bool,
                  nested: bool) -> list[Any]:
     """Members, or members and scores: flat, or as [member, score] pairs (RESP3)."""
@@ -227,10 +213,8 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
                     updated += 1
             processed += 1
     finally:
-        client.server.dirty += added + updated
         if added or updated:
-            db.modified(key)
-            db.notify("z", b"zincr" if incr else b"zadd", key)
+            elements_written(client, key, "z", b"zincr" if incr else b"zadd", added + updated)
     if incr:
         return score if processed else None
     return added + updated if ch else added
@@ -277,7 +261,8 @@ def zrem(client: Client, argv: list[bytes]) -> Any:
         removed += zset.remove(member)
         if not zset:
             break
-    _after_remove(client, key, zset, b"zrem", removed)
+    if removed:
+        elements_removed(client, key, zset, "z", b"zrem", removed)
     return removed
 
 
@@ -564,7 +549,8 @@ def _zremrange(client: Client, argv: list[bytes], kind: int, event: bytes) -> An
     else:
         first, stop = zset.lex_span(lex_range)
     removed = zset.delete_span(first, stop)
-    _after_remove(client, key, zset, event, removed)
+    if removed:
+        elements_removed(client, key, zset, "z", event, removed)
     return removed
 
 
@@ -602,7 +588,8 @@ def zremrangebylex(client: Client, argv: list[bytes]) -> Any:
 def _pop(client: Client, key: bytes, zset: ZSet, where: int,
          count: int) -> list[tuple[float, bytes]]:
     popped = [zset.pop(where == MAX) for _ in range(min(count, len(zset)))]
-    _after_remove(client, key, zset, _POP_EVENTS[where], len(popped))
+    if popped:
+        elements_removed(client, key, zset, "z", _POP_EVENTS[where], len(popped))
     return popped
 
 

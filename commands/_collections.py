@@ -1,0 +1,36 @@
+"""The bookkeeping every collection family (lists, hashes, sets, sorted sets, streams) does
+after writing elements: dirty count, WATCH/blocking signal, keyspace events.
+
+It lives here rather than next to ``Database`` because it needs the client (for
+``server.dirty``) and speaks in Redis's command-level terms; ``Database`` stays at the
+level of keys.  The order of keyspace events is what clients observe (compat cases compare
+it byte for byte): the family's event first, then ``del`` when the key went away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from respd.client import Client
+
+
+def elements_written(client: Client, key: bytes, cls: str, event: bytes,
+                     count: int = 1) -> None:
+    """After elements were added or changed in the collection at key (which exists)."""
+    client.server.dirty += count
+    client.db.modified(key)
+    client.db.notify(cls, event, key)
+
+
+def elements_removed(client: Client, key: bytes, value: Any, cls: str, event: bytes,
+                     count: int) -> None:
+    """listElementsRemoved and its kin: the event, then the key deleted (and 'del'
+    notified) once ``value``, the collection as it now is, is empty; dirty += count."""
+    db = client.db
+    db.notify(cls, event, key)
+    if not value:
+        db.delete(key)
+        db.notify("g", b"del", key)
+    else:
+        db.modified(key)
+    client.server.dirty += count
