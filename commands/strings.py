@@ -25,8 +25,13 @@ _FLAGS = {b"NX": (NX, XX), b"XX": (XX, NX), b"GET": (GET, 0),
 _SET_ONLY = NX | XX | GET | KEEPTTL  # the rest (PERSIST) is GETEX's
 
 
+_WORDS = frozenset(_EXPIRY_BITS) | frozenset(_FLAGS)
+
+
 def _option_word(raw: bytes) -> bytes:
-    # Redis compares options as C strings: a NUL byte ends the word.
+    if raw in _WORDS:  # spelled as clients usually send it
+        return raw
+    # Redis compares options as C strings, case-insensitively: a NUL byte ends the word.
     return raw.split(b"\0", 1)[0].upper()
 
 
@@ -90,8 +95,9 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
     if when is not None:
         client.db.set_expire(key, when)
         client.db.notify("g", b"expire", key)
-        # AOF determinism: relative times become an absolute PXAT
-        client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
+        if client.server.aof is not None:
+            # AOF determinism: relative times become an absolute PXAT
+            client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     return True, old
 
 
@@ -105,6 +111,10 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
                   ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."),
                   ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")))
 def set_(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:  # the plain form, the hot one, without the option machinery
+        client.db.lookup(argv[1])  # lazy expiry first, like setGenericCommand's lookup
+        _store(client, argv[1], argv[2], b"set")
+        return OK
     flags, raw_expire = parse_string_options(argv, 3, for_set=True)
     stored, old = _set_generic(client, argv[1], argv[2], flags, raw_expire, "set")
     if flags & GET:
