@@ -14,6 +14,7 @@ bytes for the client's protocol.  See ``encode`` for the mapping.
 from __future__ import annotations
 
 import math
+import re
 from itertools import chain
 from typing import Any, Iterable
 
@@ -34,6 +35,7 @@ def _string2ll(raw: bytes) -> int | None:
 
 # --- inline argument splitting (sdssplitargs) ----------------------------------------------
 
+_SPLIT_SLOW = re.compile(rb"[\"'\x0b\x0c]")
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
 _HEX = b"0123456789abcdefABCDEF"
 
@@ -41,8 +43,12 @@ _HEX = b"0123456789abcdefABCDEF"
 def split_args(line: bytes) -> list[bytes] | None:
     """sdssplitargs: split a line the way redis-cli and inline commands do; None when the
     quotes are unbalanced (or a closing quote is not followed by a space)."""
-    args: list[bytes] = []
     line = line.split(b"\0", 1)[0]  # C string: a NUL ends the line
+    if not _SPLIT_SLOW.search(line):
+        # No quotes, and no \v or \f (blanks between words but not inside one):
+        # plain whitespace splitting is the same thing, in C.
+        return line.split()
+    args: list[bytes] = []
     i, n = 0, len(line)
     while True:
         while i < n and line[i : i + 1].isspace():

@@ -180,3 +180,10 @@ def test_split_args_unbalanced(line: bytes) -> None:
 def test_encode(value: object, resp2: bytes, resp3: bytes) -> None:
     assert encode(value, 2) == resp2
     assert encode(value, 3) == resp3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=30).map(lambda b: bytes(c for c in b if c not in b"\"'\x00")))
+def test_split_args_fast_path_agrees_with_full_scanner(line: bytes) -> None:
+    # A trailing quoted word sends the same line through the character scanner.
+    assert split_args(line + b' "x"') == [*split_args(line), b"x"]
