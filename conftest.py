@@ -40,6 +40,21 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+def eventually(predicate: Callable[[], Any], timeout: float = 5.0) -> bool:
+    """True once predicate() holds; bounded so a regression fails instead of hanging."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
+    """Assert that predicate() comes to hold within timeout seconds."""
+    assert eventually(predicate, timeout), f"timed out waiting for {what}"
+
+
 def require_module(name: str) -> Any:
     """importorskip that fails instead under RESPD_REQUIRE_REFERENCE=1 (CI installs the
     optional libraries the tests use)."""

@@ -17,6 +17,7 @@ from compat.harness import RawConnection
 from respd.config import Config
 from respd.resp import encode_request
 from respd.server import Server
+from conftest import wait_until
 
 AOF_DIR = "appendonlydir"
 MANIFEST = "appendonly.aof.manifest"
@@ -30,16 +31,9 @@ def manifest_lines(workdir: Path) -> list[str]:
     return (workdir / AOF_DIR / MANIFEST).read_text().splitlines()
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def wait_rewrite(workdir: Path, before: list[str]) -> None:
     """A rewrite is done when the manifest names a new base file."""
-    wait_for(lambda: manifest_lines(workdir)[0] != before[0], "the AOF rewrite")
+    wait_until(lambda: manifest_lines(workdir)[0] != before[0], "the AOF rewrite")
 
 
 def dataset(client: Any) -> dict[bytes, Any]:
@@ -286,7 +280,7 @@ def test_save_bgsave_lastsave_and_restart_from_snapshot(spawn: Any, tmp_path: Pa
     assert r.lastsave() >= before
     r.set("later", "1")
     assert r.bgsave() is True
-    wait_for(lambda: b"later" in (tmp_path / "dump.rdb").read_bytes(), "BGSAVE")
+    wait_until(lambda: b"later" in (tmp_path / "dump.rdb").read_bytes(), "BGSAVE")
     with pytest.raises(Exception, match="syntax error"):
         r.execute_command("BGSAVE", "now")
     server.stop("kill")
@@ -308,7 +302,7 @@ def test_failed_saves_report_errors(spawn: Any, tmp_path: Path) -> None:
     assert conn.read() == b"+Background saving started\r\n"
     conn.close()
     r = server.client()
-    wait_for(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "the BGSAVE child")
+    wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "the BGSAVE child")
     assert r.info("persistence")["rdb_last_bgsave_status"] == "err"
 
 
@@ -383,11 +377,11 @@ def test_redis_server_loads_respd_snapshot_and_back(spawn: Any, tmp_path: Path) 
 def test_commands_over_resp3_and_redis_cli(r3: Any, respd: Any, tool: Any) -> None:
     assert isinstance(r3.lastsave(), datetime.datetime)
     assert r3.bgsave(schedule=True) == b"Background saving started"
-    wait_for(lambda: r3.info("persistence")["rdb_bgsave_in_progress"] == 0, "BGSAVE")
+    wait_until(lambda: r3.info("persistence")["rdb_bgsave_in_progress"] == 0, "BGSAVE")
     cli = subprocess.run([tool("redis-cli"), "-p", str(respd.port), "-3", "BGREWRITEAOF"],
                          capture_output=True, text=True, timeout=10)
     assert cli.stdout.strip() == "Background append only file rewriting started"
-    wait_for(lambda: r3.info("persistence")["aof_rewrite_in_progress"] == 0, "rewrite")
+    wait_until(lambda: r3.info("persistence")["aof_rewrite_in_progress"] == 0, "rewrite")
     assert r3.info("persistence")["aof_last_bgrewrite_status"] == "ok"
 
 
@@ -426,7 +420,7 @@ def test_respd_loads_redis_server_aof(spawn: Any, tmp_path: Path, preamble: str)
     ref.set("t", "x", ex=3600)
     ref.incrbyfloat("f", "1.5")
     ref.execute_command("BGREWRITEAOF")
-    wait_for(lambda: ref.info("persistence")["aof_rewrite_in_progress"] == 0
+    wait_until(lambda: ref.info("persistence")["aof_rewrite_in_progress"] == 0
              and ref.info("persistence")["aof_rewrite_scheduled"] == 0, "redis rewrite")
     ref.incr("n")
     redis.client(db=1).set("one", "1")
@@ -551,7 +545,7 @@ def test_config_set_appendonly_at_runtime(spawn: Any, tmp_path: Path) -> None:
     assert r.info("persistence")["aof_enabled"] == 0
     assert r.config_set("appendonly", "yes") is True
     # Turning it on writes a base with the data so far (a rewrite), then logs new writes.
-    wait_for(lambda: (tmp_path / AOF_DIR / MANIFEST).exists(), "the first AOF base")
+    wait_until(lambda: (tmp_path / AOF_DIR / MANIFEST).exists(), "the first AOF base")
     r.set("after", "2")
     info = r.info("persistence")
     assert info["aof_enabled"] == 1 and info["aof_last_bgrewrite_status"] == "ok"
@@ -576,7 +570,7 @@ def test_enabling_at_runtime_replaces_files_of_an_earlier_run(spawn: Any,
     r = second.client()
     r.set("new", "2")
     r.config_set("appendonly", "yes")
-    wait_for(lambda: manifest_lines(tmp_path)[0].startswith("file appendonly.aof.2.base"),
+    wait_until(lambda: manifest_lines(tmp_path)[0].startswith("file appendonly.aof.2.base"),
              "the new base")
     r.set("newer", "3")
     second.stop("kill")

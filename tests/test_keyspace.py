@@ -15,16 +15,7 @@ import pytest
 import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-
-def poll(predicate: Any, timeout: float = 5.0) -> bool:
-    """True once predicate() holds; bounded so a regression fails instead of hanging."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from conftest import eventually
 
 
 # --- SCAN ------------------------------------------------------------------------------
@@ -173,7 +164,7 @@ def test_scan_match_type_and_expired(r: redis.Redis) -> None:
     r.mset({"user:1": "a", "user:2": "b", "other": "c"})
     r.rpush("user:list", "x")
     r.set("user:gone", "x", px=1)
-    assert poll(lambda: r.pttl("user:gone") == -2 or r.exists("user:gone") == 0)
+    assert eventually(lambda: r.pttl("user:gone") == -2 or r.exists("user:gone") == 0)
     assert sorted(r.scan_iter(match="user:*")) == [b"user:1", b"user:2", b"user:list"]
     assert sorted(r.scan_iter(match="user:*", _type="STRING")) == [b"user:1", b"user:2"]
     assert list(r.scan_iter(_type="list")) == [b"user:list"]
@@ -211,7 +202,7 @@ def test_randomkey_skips_and_deletes_expired(r: redis.Redis) -> None:
     r.set("live", 1)
     for i in range(50):
         r.set(f"short{i}", 1, px=1)
-    assert poll(lambda: r.pttl("short49") == -2)  # the last one set: all are gone
+    assert eventually(lambda: r.pttl("short49") == -2)  # the last one set: all are gone
     assert {r.randomkey() for _ in range(20)} == {b"live"}
     r.delete("live")
     assert r.randomkey() is None
@@ -227,14 +218,14 @@ def test_active_expiry_removes_untouched_keys(r: redis.Redis) -> None:
         r.set(f"short{i}", 1, px=50)
     assert r.dbsize() == 21
     # nobody reads the keys: only the server's cron can remove them
-    assert poll(lambda: r.dbsize() == 1)
+    assert eventually(lambda: r.dbsize() == 1)
     assert r.exists("keep") == 1
 
 
 def test_lazy_expiry_and_ttl_replies(r: redis.Redis) -> None:
     r.set("k", "v", px=30)
     assert r.pttl("k") > 0
-    assert poll(lambda: r.get("k") is None)
+    assert eventually(lambda: r.get("k") is None)
     assert r.ttl("k") == -2
     r.set("p", "v")
     assert r.ttl("p") == -1
@@ -299,7 +290,7 @@ def test_swapdb_wakes_blocked_client(respd: Any, r: redis.Redis) -> None:
         db1.rpush("q", "job")
         thread = threading.Thread(target=lambda: result.append(blocked.blpop("q", timeout=5)))
         thread.start()
-        assert poll(lambda: r.info("clients")["blocked_clients"] == 1)
+        assert eventually(lambda: r.info("clients")["blocked_clients"] == 1)
         r.swapdb(0, 1)
         thread.join(10)
         assert result == [(b"q", b"job")]

@@ -20,17 +20,9 @@ import redis.asyncio
 
 from compat.harness import RawConnection
 from respd.resp import encode_request
+from conftest import eventually
 
 WAIT = 5.0  # upper bound for anything to arrive
-
-
-def wait_for(predicate: Any, timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def messages(p: Any, n: int, timeout: float = WAIT) -> list[dict[str, Any]]:
@@ -73,7 +65,7 @@ def test_channel_and_pattern_both_deliver_in_publish_order(sub: Any, r: Any) -> 
     p = sub.pubsub(ignore_subscribe_messages=True)
     p.subscribe("news.sport")
     p.psubscribe("news.*")
-    assert wait_for(lambda: r.pubsub_numpat() == 1 and
+    assert eventually(lambda: r.pubsub_numpat() == 1 and
                     r.pubsub_numsub("news.sport") == [(b"news.sport", 1)])
     for i in range(50):
         assert r.publish("news.sport", str(i)) == 2
@@ -89,7 +81,7 @@ def test_lossy_publish_before_subscribe_is_gone(sub: Any, r: Any) -> None:
     assert r.publish("late", "lost") == 0
     p = sub.pubsub(ignore_subscribe_messages=True)
     p.subscribe("late")
-    assert wait_for(lambda: r.pubsub_numsub("late") == [(b"late", 1)])
+    assert eventually(lambda: r.pubsub_numsub("late") == [(b"late", 1)])
     assert r.publish("late", "seen") == 1
     assert [m["data"] for m in messages(p, 1)] == [b"seen"]
     p.close()
@@ -99,7 +91,7 @@ def test_shard_channels(sub: Any, r: Any) -> None:
     p = sub.pubsub(ignore_subscribe_messages=True)
     p.ssubscribe("orders")
     p.psubscribe("*")
-    assert wait_for(lambda: r.pubsub_shardnumsub("orders") == [(b"orders", 1)])
+    assert eventually(lambda: r.pubsub_shardnumsub("orders") == [(b"orders", 1)])
     assert r.spublish("orders", "o1") == 1  # patterns never see shard messages
     got = messages(p, 1)
     assert [(m["type"], m["channel"], m["data"]) for m in got] == [
@@ -111,7 +103,7 @@ def test_shard_channels(sub: Any, r: Any) -> None:
 def test_listen(sub: Any, r: Any) -> None:
     p = sub.pubsub(ignore_subscribe_messages=True)
     p.subscribe("jobs")
-    assert wait_for(lambda: r.pubsub_numsub("jobs") == [(b"jobs", 1)])
+    assert eventually(lambda: r.pubsub_numsub("jobs") == [(b"jobs", 1)])
     for body in ("one", "two", "stop"):
         r.publish("jobs", body)
     seen = []
@@ -136,7 +128,7 @@ def test_run_in_thread(sub: Any, r: Any) -> None:
     p.subscribe(**{"events": handler})
     thread = p.run_in_thread(sleep_time=0.01, daemon=True)
     try:
-        assert wait_for(lambda: r.pubsub_numsub("events") == [(b"events", 1)])
+        assert eventually(lambda: r.pubsub_numsub("events") == [(b"events", 1)])
         for i in range(10):
             r.publish("events", str(i))
         assert done.wait(WAIT)
@@ -217,7 +209,7 @@ def test_disconnect_drops_subscriptions(respd: Any, r: Any) -> None:
     conn.read()
     assert r.pubsub_numsub("gone") == [(b"gone", 1)]
     conn.close()
-    assert wait_for(lambda: r.pubsub_numsub("gone") == [(b"gone", 0)]
+    assert eventually(lambda: r.pubsub_numsub("gone") == [(b"gone", 0)]
                     and r.pubsub_numpat() == 0
                     and r.pubsub_shardnumsub("gone.s") == [(b"gone.s", 0)])
     assert r.publish("gone", "nobody") == 0
@@ -267,7 +259,7 @@ def test_stats_count_published_deliveries_dropped(respd: Any, r: Any) -> None:
     p = r.pubsub(ignore_subscribe_messages=True)
     p.subscribe("counted")
     p.psubscribe("count*")
-    assert wait_for(lambda: r.pubsub_numpat() == 1)
+    assert eventually(lambda: r.pubsub_numpat() == 1)
     r.publish("counted", "a")  # 2 deliveries
     r.publish("nobody-listens", "b")  # dropped
     after = r.info("stats")
@@ -337,7 +329,7 @@ def test_keyspace_and_keyevent_messages(notifications: Any, respd: Any) -> None:
     listener = respd.client(socket_timeout=WAIT)
     p = listener.pubsub(ignore_subscribe_messages=True)
     p.psubscribe("__key*@0__:*")
-    assert wait_for(lambda: r.pubsub_numpat() == 1)
+    assert eventually(lambda: r.pubsub_numpat() == 1)
     r.set("nk", "v")
     got = {(m["channel"], m["data"]) for m in messages(p, 2)}
     assert got == {(b"__keyspace@0__:nk", b"set"), (b"__keyevent@0__:set", b"nk")}
@@ -350,7 +342,7 @@ def test_expired_event_from_active_expiry(notifications: Any, respd: Any) -> Non
     listener = respd.client(socket_timeout=WAIT)
     p = listener.pubsub(ignore_subscribe_messages=True)
     p.subscribe("__keyevent@0__:expired")
-    assert wait_for(lambda: r.pubsub_numsub("__keyevent@0__:expired")[0][1] == 1)
+    assert eventually(lambda: r.pubsub_numsub("__keyevent@0__:expired")[0][1] == 1)
     r.set("short-lived", "v", px=30)
     # Nobody reads the key: only the server's expiry cycle can produce the event.
     got = messages(p, 1)
@@ -366,7 +358,7 @@ def test_disabled_classes_are_silent(r: Any, respd: Any) -> None:
     p.psubscribe("__key*")
     try:
         r.config_set("notify-keyspace-events", "Kg")  # generic only: SET is silent
-        assert wait_for(lambda: r.pubsub_numpat() == 1)
+        assert eventually(lambda: r.pubsub_numpat() == 1)
         for key in ("quiet", "marker"):
             r.set(key, "v")
             r.delete(key)

@@ -9,6 +9,7 @@ from typing import Any
 
 from compat.harness import RawConnection
 from respd.resp import encode_request
+from conftest import eventually
 
 PAYLOAD = b"x" * 65536
 MAX_FLOOD_BYTES = 128 * 1024 * 1024  # far beyond kernel buffers plus the limits used here
@@ -61,15 +62,6 @@ def flood_until_dropped(publisher: Any, channel: str) -> int:
     raise AssertionError(f"subscriber still connected after {sent} bytes")
 
 
-def wait_for(predicate: Any, timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_hard_limit_disconnects_subscriber_publisher_unaffected(spawn: Any) -> None:
     server = spawn("respd", "--client-output-buffer-limit", "pubsub 1mb 512kb 60")
     publisher = server.client(socket_timeout=WAIT)
@@ -78,7 +70,7 @@ def test_hard_limit_disconnects_subscriber_publisher_unaffected(spawn: Any) -> N
     try:
         healthy.send([b"SUBSCRIBE", b"flood"])
         healthy.read()
-        assert wait_for(lambda: publisher.pubsub_numsub("flood") == [(b"flood", 2)])
+        assert eventually(lambda: publisher.pubsub_numsub("flood") == [(b"flood", 2)])
         rss_before = rss_bytes(server.proc.pid)
         # The healthy subscriber reads along, so only the slow one is dropped.
         sent = 0
@@ -104,14 +96,14 @@ def test_soft_limit_held_too_long_disconnects_even_without_new_messages(spawn: A
     publisher = server.client(socket_timeout=WAIT)
     slow = non_reader(server.port, [b"SUBSCRIBE", b"soft"])
     try:
-        assert wait_for(lambda: publisher.pubsub_numsub("soft") == [(b"soft", 1)])
+        assert eventually(lambda: publisher.pubsub_numsub("soft") == [(b"soft", 1)])
         # Enough to sit above the soft limit once kernel buffers are full; then stop
         # publishing: the server's cron must notice the limit held past 0 seconds.
         pipe = publisher.pipeline(transaction=False)
         for _ in range(160):
             pipe.publish("soft", PAYLOAD)
         pipe.execute()
-        assert wait_for(lambda: publisher.pubsub_numsub("soft") == [(b"soft", 0)])
+        assert eventually(lambda: publisher.pubsub_numsub("soft") == [(b"soft", 0)])
         assert closed_by_server(slow)
         assert publisher.info("stats")["client_output_buffer_disconnections"] == 1
     finally:
@@ -129,7 +121,7 @@ def test_config_set_merges_classes_and_takes_effect(spawn: Any) -> None:
                 "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 1"}
         slow = non_reader(server.port, [b"SUBSCRIBE", b"c"])
         try:
-            assert wait_for(lambda: publisher.pubsub_numsub("c") == [(b"c", 1)])
+            assert eventually(lambda: publisher.pubsub_numsub("c") == [(b"c", 1)])
             flood_until_dropped(publisher, "c")
             assert closed_by_server(slow)
         finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,6 +15,7 @@ import redis
 import redis.asyncio as aioredis
 
 from compat.harness import RawConnection
+from conftest import wait_until
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
@@ -29,13 +29,6 @@ def by_key(reply: Any) -> dict[bytes, list[Any]]:
     if isinstance(reply, dict):  # RESP3: redis-py wraps each key's entries once more
         return {key: value[0] for key, value in reply.items()}
     return {key: entries for key, entries in reply}
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def blocked_clients(client: Any) -> int:

@@ -5,24 +5,17 @@ same streams, groups, PELs and consumers, and redis-server 7.0 loads the same fi
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import hiredis
 
 from compat.harness import RawConnection
 from respd.resp import RequestReader
+from conftest import wait_until
 
 AOF_DIR = "appendonlydir"
 MANIFEST = "appendonly.aof.manifest"
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def logged(workdir: Path) -> list[list[bytes]]:
@@ -121,7 +114,7 @@ def test_propagation_restart_and_rewrite(spawn: Any, tmp_path: Path) -> None:
 
     manifest = (workdir / AOF_DIR / MANIFEST).read_text().splitlines()
     client.bgrewriteaof()
-    wait_for(lambda: (workdir / AOF_DIR / MANIFEST).read_text().splitlines()[0]
+    wait_until(lambda: (workdir / AOF_DIR / MANIFEST).read_text().splitlines()[0]
              != manifest[0], "the AOF rewrite")
     client.close()
     server.stop()
