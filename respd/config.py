@@ -410,4 +410,4 @@ class Config:
         return f"{name} {value}"
 
 
-__all__ = ["Config", "ConfigError", "PARAMS", "param", "on_config_set", "errors"]
+__all__ = ["Config", "ConfigError", "PARAMS", "param", "on_config_set"]

@@ -49,9 +49,7 @@ OFFSET_RANGE = ReplyError("ERR offset is out of range")
 TIMEOUT_NOT_FLOAT = ReplyError("ERR timeout is not a float or out of range")
 TIMEOUT_NOT_INTEGER = ReplyError("ERR timeout is not an integer or out of range")
 TIMEOUT_NEGATIVE = ReplyError("ERR timeout is negative")
-TIMEOUT_OUT_OF_RANGE = ReplyError("ERR timeout is out of range")
 COUNT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
-INVALID_DB_MOVE = ReplyError("ERR source and destination objects are the same")
 
 # Connection and authentication.
 NOAUTH = ReplyError("NOAUTH Authentication required.")
@@ -71,10 +69,6 @@ EXEC_WITHOUT_MULTI = ReplyError("ERR EXEC without MULTI")
 DISCARD_WITHOUT_MULTI = ReplyError("ERR DISCARD without MULTI")
 WATCH_IN_MULTI = ReplyError("ERR WATCH inside MULTI is not allowed")
 EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
-
-# Server state.
-OOM = ReplyError("OOM command not allowed when used memory > 'maxmemory'.")
-LOADING = ReplyError("LOADING Redis is loading the dataset in memory")
 
 
 def wrong_arity(fullname: str) -> ReplyError:
@@ -199,10 +193,6 @@ CLIENT_UNBLOCK_REASON = ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT 
 CLIENT_ID_POSITIVE = ReplyError("ERR client-id should be greater than 0")
 INVALID_CLIENT_ID = ReplyError("ERR Invalid client ID")
 UNBLOCKED_BY_CLIENT = ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
-CLIENT_CACHING_NOT_TRACKING = ReplyError(
-    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
-    "OPTOUT mode enabled"
-)
 # CONFIG SET failure reasons (after "CONFIG SET failed (possibly related to argument ...) - ").
 CONFIG_DUPLICATE = "duplicate parameter"
 CONFIG_IMMUTABLE = "can't set immutable config"

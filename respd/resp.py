@@ -21,16 +21,10 @@ from typing import Any, Iterable
 import hiredis
 
 from respd.errors import ProtocolError, ReplyError
+from respd.numbers import parse_int  # string2ll, as Redis reads lengths
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024
 INT_MAX = 2**31 - 1
-
-
-def _string2ll(raw: bytes) -> int | None:
-    # Imported lazily-free: numbers imports errors only, so no cycle.
-    from respd.numbers import parse_int
-
-    return parse_int(raw)
 
 
 # --- inline argument splitting (sdssplitargs) ----------------------------------------------
@@ -189,7 +183,7 @@ class PyRequestParser:
         line = self._line("too big mbulk count string")
         if line is None:
             return None
-        count = _string2ll(line[1:])
+        count = parse_int(line[1:])
         if count is None or count > INT_MAX:
             raise ProtocolError("invalid multibulk length")
         self.pos += len(line) + 2
@@ -203,7 +197,7 @@ class PyRequestParser:
                 return None
             if line[:1] != b"$":
                 raise ProtocolError(f"expected '$', got '{chr(line[0])}'")
-            size = _string2ll(line[1:])
+            size = parse_int(line[1:])
             if size is None or size < 0 or size > self.max_bulk_len:
                 raise ProtocolError("invalid bulk length")
             body = self.pos + len(line) + 2

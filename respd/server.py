@@ -428,4 +428,4 @@ def _format_addr(addr: Any) -> bytes:
     return b""
 
 
-__all__ = ["Server", "Connection", "Clock", "errors"]
+__all__ = ["Server", "Connection", "Clock"]
