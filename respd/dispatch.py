@@ -185,9 +185,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
 
 def rerun_blocked(client: Client, argv: list[bytes]) -> Any:
     """Re-run a parked command for respd.blocking; BLOCKED means it still waits."""
-    cmd = COMMANDS[argv[0].lower()]
-    if cmd.subcommands:
-        cmd = cmd.subcommands[argv[1].lower()]
+    cmd = _lookup(argv)  # the argv was resolved once already: it names a command
     client.reprocessing = True
     try:
         reply = call(client, cmd, argv)
