@@ -49,6 +49,11 @@ GROUP_CATEGORY = {
 
 Handler = Callable[..., Any]
 
+# Groups whose commands only read and write keys (see Command.plain), and the few
+# commands of other groups that touch no client or server state either.
+_DATA_GROUPS = frozenset({"generic", "string", "list", "hash", "set", "sorted_set", "stream"})
+_PLAIN_EXTRAS = frozenset({"ping", "echo", "select", "publish", "spublish"})
+
 
 @dataclass(eq=False)
 class Command:
@@ -79,6 +84,10 @@ class Command:
     blocking: bool = False
     allowed_when_subscribed: bool = False
     no_multi: bool = False
+    # A data command that cannot change the state dispatch checks before running a
+    # command (authentication, MULTI, subscriptions, pause, blocking, reply mode):
+    # dispatch.run_batch runs it inline while that state is plain.
+    plain: bool = False
     # Position in ALL_COMMANDS: each server keeps its INFO commandstats counters in a list
     # indexed by it, so counting a call costs no dict lookup.
     stat_index: int = -1
@@ -95,6 +104,8 @@ class Command:
         self.no_auth = "no_auth" in self.flags
         self.blocking = "blocking" in self.flags
         self.no_multi = "no_multi" in self.flags
+        self.plain = self.handler is not None and "|" not in self.name and not self.blocking and (
+            self.group in _DATA_GROUPS or self.name in _PLAIN_EXTRAS)
 
     @property
     def fullname(self) -> str:

@@ -19,10 +19,10 @@ from typing import Any
 
 from respd import errors
 from respd.blocking import BLOCKED
-from respd.client import Client
+from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command
 from respd.errors import ReplyError
-from respd.resp import QUEUED
+from respd.resp import _BULK_HDR, OK, QUEUED, encode
 
 log = logging.getLogger("respd")
 
@@ -47,6 +47,9 @@ NO_REPLY = _NoReply()  # the handler already queued what the client gets (or not
 # cannot grow it.
 _BY_SPELLING: dict[bytes, Command] = {}
 _SPELLINGS_MAX = 4096
+# The plain commands among them (Command.plain) as run_batch needs them: (handler, arity,
+# stat_index, command), one tuple unpacking instead of four attribute loads.
+_PLAIN_BY_SPELLING: dict[bytes, tuple[Any, int, int, Command]] = {}
 
 
 def resolve(argv: list[bytes]) -> Command:
@@ -66,6 +69,8 @@ def _lookup(argv: list[bytes]) -> Command:
             raise errors.unknown_command(argv)
         if not cmd.subcommands and len(_BY_SPELLING) < _SPELLINGS_MAX:
             _BY_SPELLING[name] = cmd
+            if cmd.plain:
+                _PLAIN_BY_SPELLING[name] = (cmd.handler, cmd.arity, cmd.stat_index, cmd)
     if cmd.subcommands and len(argv) > 1:
         sub = cmd.subcommands.get(argv[1].lower())
         if sub is None:
@@ -156,9 +161,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
     except ReplyError as err:
         reply = err
-    except Exception:  # a bug must cost one reply, never the server
-        log.exception("internal error running %r", argv[:1])
-        reply = errors.INTERNAL
+    except Exception:
+        reply = _internal_error(argv)
     duration = perf_counter_ns() - start
     stats = server.cmd_stats[cmd.stat_index]
     if reply is not BLOCKED:  # a parked command counts once, when it is served
@@ -181,6 +185,109 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         if "admin" not in cmd.flags and "skip_monitor" not in cmd.flags:
             server.feed_monitors(client, argv)
     return reply
+
+
+_OK_LINE = encode(OK)  # the most common reply, encoded once
+
+
+def run_batch(client: Client, requests: Any) -> None:
+    """Run the requests of one read in order, appending the encoded replies to
+    ``client.out``, until done, blocked or closing (the rest wait in client.pending).
+
+    While the client and server are in the plain state (see ``_plain_state``), a plain
+    command (``Command.plain``) of the right arity runs inline: ``execute`` and ``call``
+    would only test conditions that state rules out, and this loop runs for every
+    request of every pipeline.  Anything else goes through ``execute``, after which the
+    state is looked at again.  One clock read per command: a command's duration runs
+    from the end of the previous one to the end of its own reply, as Redis's call()
+    includes building the reply."""
+    server = client.server
+    out = client.out
+    append = out.append
+    cmd_stats = server.cmd_stats
+    blocking = server.blocking
+    plain_get = _PLAIN_BY_SPELLING.get
+    clock = perf_counter_ns
+    plain = _plain_state(client)
+    resp = client.resp
+    slow_ns = server.slowlog_threshold_ns
+    last_plain: Command | None = None
+    start = clock()
+    for argv in requests:
+        if plain:
+            entry = plain_get(argv[0])
+            if entry is not None:
+                handler, arity, stat_index, cmd = entry
+                if len(argv) == arity or (arity < 0 and len(argv) >= -arity):
+                    last_plain = cmd
+                    try:
+                        reply = handler(client, argv)
+                    except ReplyError as err:
+                        reply = err
+                    except Exception:
+                        reply = _internal_error(argv)
+                    if reply is OK:
+                        append(_OK_LINE)
+                    elif type(reply) is bytes:
+                        n = len(reply)
+                        append((_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
+                    else:
+                        if type(reply) is ReplyError:
+                            cmd_stats[stat_index][3] += 1
+                            server.count_error(reply)
+                        append(encode(reply, resp))
+                    end = clock()
+                    stats = cmd_stats[stat_index]
+                    stats[0] += 1
+                    stats[1] += end - start
+                    if end - start > slow_ns:
+                        server.slowlog_add(client, argv, end - start)
+                    if blocking.ready:
+                        blocking.serve_ready()
+                        end = clock()
+                    start = end
+                    continue
+        last_plain = None
+        if client.blocked is not None or client.close_after_reply:
+            client.pending.append(argv)
+            continue
+        reply = execute(client, argv)
+        plain = _plain_state(client)
+        resp = client.resp  # HELLO may switch protocols mid-batch
+        slow_ns = server.slowlog_threshold_ns
+        start = clock()
+        if reply is BLOCKED or reply is NO_REPLY:
+            continue
+        if client.reply_mode:  # CLIENT REPLY OFF or SKIP
+            if client.reply_mode == REPLY_SKIP:
+                client.reply_mode = REPLY_ON
+            continue
+        append(_OK_LINE if reply is OK else encode(reply, resp))
+    if last_plain is not None:  # execute() sets it for the others
+        client.last_cmd = last_plain
+    if server.propagated:  # expired keys; with no AOF nothing else is collected
+        server.propagate_pending()
+    if out and client.transport is not None:
+        server.pending_writes[client] = None
+
+
+def _plain_state(client: Client) -> bool:
+    """Nothing for execute/call to decide but the command itself: an authenticated
+    network client, not in MULTI, not subscribed in RESP2, not blocked, closing or
+    silenced; no pause, monitor or AOF on the server."""
+    server = client.server
+    return (client.authenticated and client.multi is None and client.blocked is None
+            and not client.close_after_reply and client.reply_mode == REPLY_ON
+            and not client.loading and client.transport is not None
+            and not (client.resp == 2 and (client.channels or client.patterns
+                                           or client.shard_channels))
+            and not server.paused_until_ms and not server.monitors and server.aof is None)
+
+
+def _internal_error(argv: list[bytes]) -> ReplyError:
+    """A bug must cost one reply, never the server."""
+    log.exception("internal error running %r", argv[:1])
+    return errors.INTERNAL
 
 
 def rerun_blocked(client: Client, argv: list[bytes]) -> Any:

@@ -213,8 +213,10 @@ class PyRequestParser:
 # --- the reader connections use --------------------------------------------------------------
 
 
-# Decimal digits of 0..255, for translating a bytes object of lengths in one C call.
-_DIGITS = bytes(len(b"%d" % i) for i in range(256))
+# Byte values below 10 and below 100: deleting them from a bytes object of lengths
+# counts, in C, the lengths of two and of three digits.
+_BELOW_10 = bytes(range(10))
+_BELOW_100 = bytes(range(100))
 
 
 def _checked_size(requests: list[list[bytes]]) -> int:
@@ -223,16 +225,30 @@ def _checked_size(requests: list[list[bytes]]) -> int:
     int, None or error element raises).  Whole-batch C-level iteration: it runs for
     every read, so no per-argument Python code."""
     try:
-        flat = list(chain.from_iterable(requests))
-        lens = list(map(len, flat))
-        counts = list(map(len, requests))
+        lens = bytes(map(len, chain.from_iterable(requests)))
+        counts = bytes(map(len, requests))
     except TypeError:
         return -1
-    try:
-        digits = sum(bytes(lens).translate(_DIGITS)) + sum(bytes(counts).translate(_DIGITS))
     except ValueError:  # a length above 255
-        digits = sum(len(b"%d" % n) for n in lens) + sum(len(b"%d" % n) for n in counts)
-    return sum(lens) + digits + 5 * len(flat) + 3 * len(requests)
+        return _checked_size_long(requests)
+    # "$<len>\r\n<arg>\r\n" per argument and "*<count>\r\n" per request, where a length
+    # has one digit, plus one if >= 10, plus one if >= 100.
+    return (sum(lens) + 5 * len(lens) + _digits(lens) + 3 * len(counts) + _digits(counts))
+
+
+def _digits(small: bytes) -> int:
+    """Decimal digits of all the numbers (each below 256) in ``small``."""
+    return (len(small) + len(small.translate(None, _BELOW_10))
+            + len(small.translate(None, _BELOW_100)))
+
+
+def _checked_size_long(requests: list[list[bytes]]) -> int:
+    try:
+        lens = list(map(len, chain.from_iterable(requests)))
+    except TypeError:
+        return -1
+    digits = sum(len(b"%d" % n) for n in lens) + sum(len(b"%d" % len(r)) for r in requests)
+    return sum(lens) + digits + 5 * len(lens) + 3 * len(requests)
 
 
 class RequestReader:
@@ -263,13 +279,12 @@ class RequestReader:
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         if self._slow is not None:
             return self._feed_slow(data)
-        if not self._fed and data[:1] != b"*":
+        at_boundary = not self._fed
+        if at_boundary and data[:1] != b"*":
             self._slow = PyRequestParser(self.max_bulk_len)
             return self._feed_slow(data)
         fast = self._fast
         fast.feed(data)
-        self._chunks.append(data)
-        self._fed += len(data)
         batch_start = self._consumed
         requests: list[list[bytes]] = []
         append = requests.append
@@ -277,7 +292,21 @@ class RequestReader:
             while (req := fast.gets()) is not False:
                 append(req)
         except hiredis.ProtocolError:
+            self._chunks.append(data)
+            self._fed += len(data)
             return self._reparse(batch_start)
+        if at_boundary and not fast.has_data():
+            # The usual read: whole requests only.  Nothing to remember, but the size
+            # check still proves hiredis read them as Redis would.
+            if _checked_size(requests) != len(data):
+                self._chunks.append(data)
+                self._fed = len(data)
+                return self._reparse(0)
+            if [] in requests:  # "*0" requests are skipped, as Redis does
+                requests = [r for r in requests if r]
+            return requests, None
+        self._chunks.append(data)
+        self._fed += len(data)
         if requests:
             size = _checked_size(requests)
             if size < 0:

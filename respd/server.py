@@ -20,19 +20,17 @@ import time
 from typing import Any
 
 from respd import __version__, errors
-from respd.blocking import BLOCKED, Blocking
-from respd.client import REPLY_ON, REPLY_SKIP, Client
+from respd.blocking import Blocking
+from respd.client import Client
 from respd.command import ALL_COMMANDS, Command
 from respd.config import Config, on_config_set
-from respd.dispatch import NO_REPLY, execute
+from respd.dispatch import run_batch
 from respd.errors import ReplyError
-from respd.resp import OK, encode
+from respd.resp import encode
 from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
 log = logging.getLogger("respd")
-
-_OK_LINE = encode(OK)  # the most common reply, encoded once
 
 # Young-generation collections every 50k surviving containers instead of 700: datasets of
 # hashes, sets or stream nodes otherwise spend 3-14% of the time in the collector.
@@ -185,31 +183,12 @@ class Server:
         for monitor in self.monitors:
             monitor.push(frame)
 
-    def run_requests(self, client: Client, requests: Any) -> None:
-        """Execute requests for ``client`` until done, blocked or closing."""
-        out = client.out
-        for argv in requests:
-            if client.blocked is not None or client.close_after_reply:
-                client.pending.append(argv)
-                continue
-            reply = execute(client, argv)
-            if reply is BLOCKED or reply is NO_REPLY:
-                continue
-            if client.reply_mode:  # CLIENT REPLY OFF or SKIP
-                if client.reply_mode == REPLY_SKIP:
-                    client.reply_mode = REPLY_ON
-                continue
-            # client.resp read each time: HELLO may switch protocols mid-batch.
-            out.append(_OK_LINE if reply is OK else encode(reply, client.resp))
-        if out and client.transport is not None:
-            self.pending_writes[client] = None
-
     def resume(self, client: Client) -> None:
         """Run what a client pipelined while it was blocked."""
         if client.closed or client.blocked is not None:
             return
         while client.pending and client.blocked is None and not client.close_after_reply:
-            self.run_requests(client, [client.pending.popleft()])
+            run_batch(client, [client.pending.popleft()])
         self.flush()
 
     def resume_soon(self, client: Client) -> None:
@@ -392,7 +371,7 @@ class Connection(asyncio.Protocol):
         if client.pending or client.blocked is not None:
             client.pending.extend(requests)
         elif requests:
-            server.run_requests(client, requests)
+            run_batch(client, requests)
         if err is not None:
             reply = errors.protocol_error(err.message)
             server.count_error(reply)
