@@ -86,6 +86,7 @@ class Server:
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
         self.paused_until_ms = 0
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
+        self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -142,7 +143,7 @@ class Server:
         self.blocking.key_ready(db, key)
 
     def notify(self, db: Database, cls: str, event: bytes, key: bytes) -> None:
-        if self.config.notify_keyspace_events:  # off by default: every write asks
+        if self.notifying:
             self.pubsub.notify_keyspace_event(db.index, cls, event, key)
 
     # --- propagation (AOF) -----------------------------------------------------------------
@@ -303,6 +304,13 @@ def _slowlog_threshold_changed(server: Server, usec: int) -> None:
 
 
 on_config_set("slowlog-log-slower-than", _slowlog_threshold_changed)
+
+
+def _notify_flags_changed(server: Server, flags: Any) -> None:
+    server.notifying = bool(flags)
+
+
+on_config_set("notify-keyspace-events", _notify_flags_changed)
 
 
 def _monitor_escape(arg: bytes) -> bytes:

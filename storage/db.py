@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 
 class DatabaseEvents(Protocol):
+    notifying: bool  # keyspace notifications on: only then is notify() worth a call
+
     def now_ms(self) -> int: ...
 
     def key_expired(self, db: "Database", key: bytes) -> None: ...
@@ -132,7 +134,8 @@ class Database:
         if self.order is not None and key not in self.data:  # overwrites stay cheap
             self.order.add(key)
         self.data[key] = value
-        self.modified(key)
+        if self.watched or self.blocking:  # modified()'s tests, spared a call
+            self.modified(key)
 
     def add(self, key: bytes, value: Any) -> None:
         """Create a key known to be absent (dbAdd): clients blocked on it may be served."""
@@ -184,7 +187,8 @@ class Database:
         return key in self.data and (when is None or when > self.events.now_ms())
 
     def notify(self, cls: str, event: bytes, key: bytes) -> None:
-        self.events.notify(self, cls, event, key)
+        if self.events.notifying:
+            self.events.notify(self, cls, event, key)
 
     def flush(self) -> int:
         removed = len(self.data)
