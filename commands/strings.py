@@ -112,8 +112,13 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
                   ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")))
 def set_(client: Client, argv: list[bytes]) -> Any:
     if len(argv) == 3:  # the plain form, the hot one, without the option machinery
-        client.db.lookup(argv[1])  # lazy expiry first, like setGenericCommand's lookup
-        _store(client, argv[1], argv[2], b"set")
+        db = client.db
+        key = argv[1]
+        if db.expires:
+            db.lookup(key)  # lazy expiry first, like setGenericCommand's lookup
+        db.set(key, argv[2])
+        db.notify("$", b"set", key)
+        client.server.dirty += 1
         return OK
     flags, raw_expire = parse_string_options(argv, 3, for_set=True)
     stored, old = _set_generic(client, argv[1], argv[2], flags, raw_expire, "set")
@@ -151,7 +156,7 @@ def psetex(client: Client, argv: list[bytes]) -> Any:
 @command("GET", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Get the value of a key", syntax="key")
 def get(client: Client, argv: list[bytes]) -> Any:
-    return _string(client, argv[1])
+    return client.db.lookup_typed(argv[1], bytes)
 
 
 @command("GETDEL", arity=2, flags="write fast", keys=(1, 1, 1), group=GROUP,
@@ -242,15 +247,14 @@ def msetnx(client: Client, argv: list[bytes]) -> Any:
 
 def _incr(client: Client, key: bytes, delta: int) -> int:
     """incrDecrCommand: the stored value must be an int64 and so must the result."""
-    current = _string(client, key)
-    value = 0
-    if current is not None:
-        value = int64(current)
-    result = value + delta
+    db = client.db
+    current = db.lookup_typed(key, bytes)
+    result = delta if current is None else int64(current) + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise errors.OVERFLOW
-    # an existing key keeps its TTL (dbOverwrite)
-    _store(client, key, b"%d" % result, b"incrby", keep_ttl=True)
+    db.set(key, b"%d" % result, True)  # an existing key keeps its TTL (dbOverwrite)
+    db.notify("$", b"incrby", key)
+    client.server.dirty += 1
     return result
 
 

@@ -24,6 +24,8 @@ _INT_RE = re.compile(rb"-?[1-9][0-9]*|0")
 
 def parse_int(raw: bytes) -> int | None:
     """string2ll: the int64 value of ``raw`` or None if Redis would refuse it."""
+    if raw.isdigit() and len(raw) < 19 and (raw[0] != 48 or len(raw) == 1):
+        return int(raw)  # the usual case: few digits, no sign, no leading zero
     if len(raw) > 20 or not _INT_RE.fullmatch(raw):
         return None
     value = int(raw)

@@ -482,8 +482,8 @@ def encode(value: Any, proto: int = 2) -> bytes:
         return (_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
     if t is Status:
         return b"+" + value + b"\r\n"
-    if t is int and 0 <= value <= 10000:
-        return _INT_CACHE[value]
+    if t is int:
+        return _INT_CACHE[value] if 0 <= value <= 10000 else b":%d\r\n" % value
     out: list[bytes] = []
     _encode_into(out, value, proto)
     return b"".join(out)
