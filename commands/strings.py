@@ -9,7 +9,7 @@ from respd import errors
 from respd.client import Client
 from respd.command import command
 from respd.commands.keyspace import delete_key, expire_key, persist_key
-from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add
+from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add, parse_int
 from respd.resp import OK, Map
 
 GROUP = "string"
@@ -39,12 +39,15 @@ def parse_string_options(argv: list[bytes], start: int, for_set: bool) -> tuple[
     """The option loop SET and GETEX share, in Redis's order: (flags, raw expiry)."""
     flags, raw_expire = 0, None
     i = start
-    while i < len(argv):
-        word = _option_word(argv[i])
+    n = len(argv)
+    while i < n:
+        word = argv[i]
+        if word not in _WORDS:
+            word = _option_word(word)
         bit = _EXPIRY_BITS.get(word)
         if bit is not None:
             # another expiry unit, KEEPTTL or PERSIST conflicts; the same unit may repeat
-            if flags & (KEEPTTL | PERSIST | (_EXPIRY & ~bit)) or i + 1 >= len(argv):
+            if flags & (KEEPTTL | PERSIST | (_EXPIRY & ~bit)) or i + 1 >= n:
                 raise errors.SYNTAX
             flags |= bit
             raw_expire = argv[i + 1]
@@ -60,7 +63,9 @@ def parse_string_options(argv: list[bytes], start: int, for_set: bool) -> tuple[
 
 def expire_at_ms(client: Client, flags: int, raw: bytes, cmdname: str) -> int:
     """getExpireMillisecondsOrReply: the absolute expiry time in ms."""
-    value = int64(raw)
+    value = parse_int(raw)
+    if value is None:
+        raise errors.NOT_INTEGER
     if value <= 0 or (flags & (EX | EXAT) and value > INT64_MAX // 1000):
         raise errors.invalid_expire(cmdname)
     if flags & (EX | EXAT):
@@ -87,14 +92,21 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
                  raw_expire: bytes | None, cmdname: str) -> tuple[bool, bytes | None]:
     """setGenericCommand: (stored?, old value when GET was given)."""
     when = expire_at_ms(client, flags, raw_expire, cmdname) if raw_expire is not None else None
-    old = _string(client, key) if flags & GET else None
-    found = client.db.lookup(key) is not None
+    db = client.db
+    if flags & GET:
+        old = db.lookup_typed(key, bytes)
+        found = old is not None
+    else:
+        old = None
+        found = db.lookup(key) is not None
     if (flags & NX and found) or (flags & XX and not found):
         return False, old
-    _store(client, key, value, b"set", keep_ttl=bool(flags & KEEPTTL))
+    db.set(key, value, flags & KEEPTTL)
+    db.notify("$", b"set", key)
+    client.server.dirty += 1
     if when is not None:
-        client.db.set_expire(key, when)
-        client.db.notify("g", b"expire", key)
+        db.set_expire(key, when)
+        db.notify("g", b"expire", key)
         if client.server.aof is not None:
             # AOF determinism: relative times become an absolute PXAT
             client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]

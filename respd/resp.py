@@ -484,6 +484,8 @@ def encode(value: Any, proto: int = 2) -> bytes:
         return b"+" + value + b"\r\n"
     if t is int:
         return _INT_CACHE[value] if 0 <= value <= 10000 else b":%d\r\n" % value
+    if value is None:
+        return b"_\r\n" if proto == 3 else b"$-1\r\n"
     out: list[bytes] = []
     _encode_into(out, value, proto)
     return b"".join(out)

@@ -58,6 +58,8 @@ class Server:
 
         self.config = config or Config()
         self.clock = Clock()
+        # The DatabaseEvents clock, bound once: every TTL check and SET PX reads it.
+        self.now_ms = self.clock.ms
         self.dbs = [Database(i, self) for i in range(self.config.databases)]
         self.clients: dict[int, Client] = {}
         self._next_client_id = 1
@@ -130,9 +132,6 @@ class Server:
         del self.slowlog[self.config.slowlog_max_len:]
 
     # --- the database events interface (storage.db.DatabaseEvents) ------------------------
-
-    def now_ms(self) -> int:
-        return self.clock.ms()
 
     def key_expired(self, db: Database, key: bytes) -> None:
         self.stats["expired_keys"] += 1
