@@ -100,12 +100,17 @@ class PubSub:
     def publish(self, channel: bytes, message: bytes, shard: bool = False) -> int:
         """PUBLISH / SPUBLISH: deliver and count; returns the number of receivers.
         Keyspace notifications bypass the counters: they are not clients' messages."""
-        receivers = (self._deliver_shard(channel, message) if shard
-                     else self._deliver(channel, message))
+        if shard:
+            receivers = self._deliver_shard(channel, message)
+        elif channel in self.channels or self.patterns:
+            receivers = self._deliver(channel, message)
+        else:  # the lossy model's common case: nobody listens, the message is dropped
+            receivers = 0
         stats = self.server.stats
         stats["pubsub_published"] += 1
-        stats["pubsub_deliveries"] += receivers
-        if not receivers:
+        if receivers:
+            stats["pubsub_deliveries"] += receivers
+        else:
             stats["pubsub_dropped"] += 1
         return receivers
 
