@@ -5,8 +5,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from benchmarks import hotpath
 from respd.glob import compile_pattern
 from respd.resp import RequestReader, encode, encode_request
+from respd.server import Server
 
 PIPELINE = b"".join(encode_request([b"SET", b"key:%d" % i, b"value"]) for i in range(16))
 
@@ -24,7 +28,6 @@ def test_encode_array_reply(benchmark) -> None:  # type: ignore[no-untyped-def]
 
 def test_dispatch_get(benchmark) -> None:  # type: ignore[no-untyped-def]
     from respd.dispatch import execute
-    from respd.server import Server
 
     server = Server()
     client = server.new_client()
@@ -35,3 +38,12 @@ def test_dispatch_get(benchmark) -> None:  # type: ignore[no-untyped-def]
 def test_glob_pattern(benchmark) -> None:  # type: ignore[no-untyped-def]
     match = compile_pattern(b"news.[a-z]*.sport?")
     assert benchmark(match, b"news.europe.sports")
+
+
+@pytest.mark.parametrize("case", list(hotpath.CASES))
+def test_pipeline_of_16_through_a_connection(benchmark, case: str) -> None:  # type: ignore[no-untyped-def]
+    conn = hotpath.connect(Server())
+    hotpath.prepare(conn, case, batches=2_000)
+    pipeline = hotpath.CASES[case] * hotpath.PIPELINE
+    benchmark.pedantic(conn.data_received, (pipeline,), rounds=2_000, iterations=1)
+    assert conn.transport.written > 0 and conn.client.out == []

@@ -19,7 +19,8 @@ GROUP = "connection"
 def ping(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         raise errors.wrong_arity("ping")
-    if client.resp == 2 and client.in_pubsub_mode:
+    # in_pubsub_mode spelled out: PING is the cheapest command clients send
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels):
         return [b"pong", argv[1] if len(argv) == 2 else b""]
     return argv[1] if len(argv) == 2 else PONG
 

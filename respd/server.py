@@ -240,10 +240,7 @@ class Server:
 
     async def serve_forever(self) -> None:
         await self.start()
-        # The process is a server from here on: modules, the command table and the loaded
-        # dataset are never scanned again.
-        gc.freeze()
-        gc.set_threshold(*_GC_THRESHOLDS)
+        tune_collector()
         assert self.loop is not None and self._shutdown is not None
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
@@ -290,6 +287,13 @@ class Server:
         self.persistence.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
+
+
+def tune_collector() -> None:
+    """The process is a server from here on: modules, the command table and the loaded
+    dataset are never scanned again, and young collections come rarely."""
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
 
 
 def _slowlog_threshold_ns(usec: int) -> int:
