@@ -30,6 +30,9 @@ INT_MAX = 2**31 - 1
 # --- inline argument splitting (sdssplitargs) ----------------------------------------------
 
 _SPLIT_SLOW = re.compile(rb"[\"'\x0b\x0c]")
+# What makes a read of inline lines need the exact parser: quotes, \v/\f, NUL (a C
+# string ends there), or a multibulk request starting after a line.
+_INLINE_SLOW = re.compile(rb"[\"'\x0b\x0c\x00]|\n\*")
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
 _HEX = b"0123456789abcdefABCDEF"
 
@@ -281,6 +284,10 @@ class RequestReader:
             return self._feed_slow(data)
         at_boundary = not self._fed
         if at_boundary and data[:1] != b"*":
+            if data[-1:] == b"\n" and not _INLINE_SLOW.search(data):
+                # Whole inline lines with nothing for sdssplitargs to interpret (telnet,
+                # redis-benchmark's inline PING): split in C; empty lines are skipped.
+                return [args for line in data.split(b"\n")[:-1] if (args := line.split())], None
             self._slow = PyRequestParser(self.max_bulk_len)
             return self._feed_slow(data)
         fast = self._fast

@@ -13,6 +13,7 @@ from respd.resp import (
     AttrSet,
     Map,
     Push,
+    PyRequestParser,
     RequestReader,
     Status,
     Verbatim,
@@ -187,3 +188,20 @@ def test_encode(value: object, resp2: bytes, resp3: bytes) -> None:
 def test_split_args_fast_path_agrees_with_full_scanner(line: bytes) -> None:
     # A trailing quoted word sends the same line through the character scanner.
     assert split_args(line + b' "x"') == [*split_args(line), b"x"]
+
+
+# Bytes that matter to inline and multibulk framing, and to sdssplitargs.
+_FRAMING_BYTES = list(b"ab1 *$\r\n\t\x0b\x0c\x00\"'\\")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_FRAMING_BYTES), max_size=40).map(bytes))
+def test_reader_agrees_with_the_exact_parser_on_any_read(data: bytes) -> None:
+    # Whatever fast path the reader takes for a read, the outcome is the transcription
+    # of Redis's parser: the same requests, then the same error (or none).
+    exact = PyRequestParser(512 * 1024 * 1024)
+    exact.buf += data
+    want, want_error = exact.parse()
+    got, got_error = RequestReader().feed(data)
+    assert got == want
+    assert (got_error and got_error.message) == (want_error and want_error.message)
