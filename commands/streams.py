@@ -308,6 +308,20 @@ def _xadd_id(stream: Stream, args: _TrimArgs, now_ms: int) -> int:
     return sid
 
 
+def _parse_xadd(client: Client, argv: list[bytes]) -> _TrimArgs:
+    args = _parse_add_trim(client, argv, xadd=True)
+    nfields = len(argv) - args.id_index - 1
+    if nfields < 2 or nfields % 2:
+        raise errors.wrong_arity("xadd")
+    if args.id_given and args.seq_given and args.id == 0:
+        raise errors.XADD_ID_ZERO
+    return args
+
+
+_AUTO_ID = _TrimArgs()  # what _parse_xadd returns for the plain form; never modified
+_AUTO_ID.id_index = 2
+
+
 @command("XADD", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Appends a new entry to a stream",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
@@ -319,13 +333,8 @@ def _xadd_id(stream: Stream, args: _TrimArgs, now_ms: int) -> int:
                   ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")),
          tips="nondeterministic_output")
 def xadd(client: Client, argv: list[bytes]) -> Any:
-    args = _parse_add_trim(client, argv, xadd=True)
-    field_pos = args.id_index + 1
-    nfields = len(argv) - field_pos
-    if nfields < 2 or nfields % 2:
-        raise errors.wrong_arity("xadd")
-    if args.id_given and args.seq_given and args.id == 0:
-        raise errors.XADD_ID_ZERO
+    # Options come before the ID: ``XADD key * field value ...`` has none to parse.
+    args = _AUTO_ID if argv[2] == b"*" and len(argv) % 2 else _parse_xadd(client, argv)
     key = argv[1]
     db = client.db
     stream = _lookup(client, key)
@@ -340,7 +349,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     config = client.server.config
     if created:
         db.add(key, stream)
-    stream.append(sid, argv[field_pos:], config.stream_node_max_entries,
+    stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
     elements_written(client, key, "t", b"xadd")
     trimmed = bool(args.strategy) and _trim(stream, args)
