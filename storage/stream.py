@@ -14,7 +14,7 @@ No Python object exists per entry, which keeps a million small entries compact.
 
 A node closes, as in Redis, when it holds stream-node-max-entries entries (live and
 deleted) or when its size would reach stream-node-max-bytes; the size is Redis's listpack
-size, computed from listpack's element encodings (``listpack_bytes``).  So node
+size, computed from listpack's element encodings (``Node.lp_bytes``).  So node
 boundaries, what ``~`` trimming removes and XINFO's radix-tree figures are Redis's own
 (checked by the compat cases).
 
@@ -65,9 +65,18 @@ def _put_len(out: bytearray, n: int) -> None:
     out.append(n)
 
 
-def _put(out: bytearray, item: bytes) -> None:
-    _put_len(out, len(item))
-    out += item
+def _put_items(out: bytearray, items: list[bytes]) -> int:
+    """Append length-prefixed items; returns the listpack bytes they take in Redis."""
+    size = 0
+    for item in items:
+        n = len(item)
+        if n < 0x80:  # the common one-byte length, inline
+            out.append(n)
+        else:
+            _put_len(out, n)
+        out += item
+        size += _lp_element_size(item)
+    return size
 
 
 def _get_len(buf: bytearray, pos: int) -> tuple[int, int]:
@@ -125,19 +134,24 @@ def _lp_element_size(item: bytes) -> int:
 
 
 class Node:
-    __slots__ = ("ms", "seq", "starts", "blob", "master", "live", "lp_bytes")
+    __slots__ = ("ms", "seq", "starts", "blob", "master", "master_ms", "master_seq", "live",
+                 "lp_bytes", "same_size")
 
-    def __init__(self, master: tuple[bytes, ...]) -> None:
+    def __init__(self, sid: int, master: list[bytes]) -> None:
         self.ms = array("Q")
         self.seq = array("Q")
         self.starts = array("I")
         self.blob = bytearray()
         self.master = master  # field names of the node's first entry
+        self.master_ms = sid >> 64  # entry IDs are listpack deltas from the first one
+        self.master_seq = sid & SEQ_MASK
         self.live = 0
         # Redis's listpack size but for the master entry's live/deleted counters
-        # (see listpack_bytes): header and end, field count, names, terminator.
+        # (counters_size): header and end, field count, names, terminator.
         self.lp_bytes = (7 + _lp_int_size(len(master)) + sum(map(_lp_element_size, master))
                          + _lp_int_size(0))
+        # An entry with the master fields adds its flags and element count to its values.
+        self.same_size = _lp_int_size(_SAMEFIELDS) + _lp_int_size(len(master) + 3)
 
     def __len__(self) -> int:  # entries, deleted ones included
         return len(self.ms)
@@ -152,36 +166,43 @@ class Node:
         self.blob[self.starts[i]] |= _DELETED
         self.live -= 1
 
+    def full(self, fields: list[bytes], max_entries: int, max_bytes: int) -> bool:
+        """Redis's rule for starting a new node before adding ``fields``: listpack bytes
+        + the new payload must stay under max-bytes (capped at 1 GB), and live + deleted
+        entries under max-entries."""
+        if max_entries and len(self.ms) >= max_entries:
+            return True
+        if max_bytes == 0 or max_bytes > 1 << 30:
+            max_bytes = 1 << 30
+        size = self.lp_bytes + sum(map(len, fields))
+        # The counters take 20 bytes at most: size them only near the limit.
+        return size + 20 >= max_bytes and size + self.counters_size() >= max_bytes
+
     def append(self, sid: int, fields: list[bytes]) -> None:
-        names = tuple(fields[0::2])
-        same = names == self.master
+        ms = sid >> 64
+        seq = sid & SEQ_MASK
+        names = fields[0::2]
         out = self.blob
         self.starts.append(len(out))
-        self.ms.append(sid >> 64)
-        self.seq.append(sid & SEQ_MASK)
-        out.append(_SAMEFIELDS if same else 0)
-        if same:
-            for value in fields[1::2]:
-                _put(out, value)
+        self.ms.append(ms)
+        self.seq.append(seq)
+        if names == self.master:
+            out.append(_SAMEFIELDS)
+            size = self.same_size + _put_items(out, fields[1::2])
         else:
-            _put_len(out, len(names))
-            for item in fields:
-                _put(out, item)
+            pairs = len(names)
+            out.append(0)
+            _put_len(out, pairs)
+            # flags, field count, items, element count
+            size = (_lp_int_size(0) + _lp_int_size(pairs) + _put_items(out, fields)
+                    + _lp_int_size(2 * pairs + 4))
         self.live += 1
-        master_id = self.id_at(0)
-        delta_ms = (sid >> 64) - (master_id >> 64)
-        delta_seq = (sid & SEQ_MASK) - (master_id & SEQ_MASK)
-        pairs = len(names)
-        # flags, ID deltas, [field count], items, and the entry's element count
-        self.lp_bytes += (_lp_int_size(_SAMEFIELDS) + _lp_int_size(delta_ms)
-                          + _lp_int_size(delta_seq)
-                          + sum(map(_lp_element_size, fields[1::2] if same else fields))
-                          + _lp_int_size(pairs + 3 if same else 2 * pairs + 4))
-        if not same:
-            self.lp_bytes += _lp_int_size(pairs)
+        self.lp_bytes += (size + _lp_int_size(ms - self.master_ms)
+                          + _lp_int_size(seq - self.master_seq))
 
-    def listpack_bytes(self) -> int:
-        return self.lp_bytes + _lp_int_size(self.live) + _lp_int_size(len(self.ms) - self.live)
+    def counters_size(self) -> int:
+        """The listpack bytes of the master entry's live and deleted counters."""
+        return _lp_int_size(self.live) + _lp_int_size(len(self.ms) - self.live)
 
     def fields(self, i: int) -> list[bytes]:
         """The entry's field/value list, flat."""
@@ -190,7 +211,7 @@ class Node:
         flags = buf[pos]
         pos += 1
         if flags & _SAMEFIELDS:
-            names: tuple[bytes, ...] | None = self.master
+            names: list[bytes] | None = self.master
             count = len(self.master)
         else:
             names = None
@@ -319,11 +340,10 @@ class Stream:
     def append(self, sid: int, fields: list[bytes], max_entries: int, max_bytes: int) -> None:
         """Add an entry with ID ``sid`` (> last_id, checked by the caller)."""
         node = self.nodes[-1] if self.nodes else None
-        if node is not None and self._node_full(node, fields, max_entries, max_bytes):
-            node.compact()
-            node = None
-        if node is None:
-            node = Node(tuple(fields[0::2]))
+        if node is None or node.full(fields, max_entries, max_bytes):
+            if node is not None:
+                node.compact()
+            node = Node(sid, fields[0::2])
             self.nodes.append(node)
             self.firsts.append(sid)
         node.append(sid, fields)
@@ -332,16 +352,6 @@ class Stream:
         self.length += 1
         self.last_id = sid
         self.entries_added += 1
-
-    @staticmethod
-    def _node_full(node: Node, fields: list[bytes], max_entries: int, max_bytes: int) -> bool:
-        # Redis's rule: listpack bytes + the new payload must stay under max-bytes
-        # (capped at 1 GB), and live + deleted entries under max-entries.
-        if max_bytes == 0 or max_bytes > 1 << 30:
-            max_bytes = 1 << 30
-        if node.listpack_bytes() + sum(map(len, fields)) >= max_bytes:
-            return True
-        return bool(max_entries) and len(node) >= max_entries
 
     # --- reading --------------------------------------------------------------------------
 
