@@ -261,7 +261,13 @@ def _incr(client: Client, key: bytes, delta: int) -> int:
     """incrDecrCommand: the stored value must be an int64 and so must the result."""
     db = client.db
     current = db.lookup_typed(key, bytes)
-    result = delta if current is None else int64(current) + delta
+    if current is None:
+        result = delta
+    else:
+        value = parse_int(current)
+        if value is None:
+            raise errors.NOT_INTEGER
+        result = value + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise errors.OVERFLOW
     db.set(key, b"%d" % result, True)  # an existing key keeps its TTL (dbOverwrite)
