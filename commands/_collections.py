@@ -5,6 +5,10 @@ It lives here rather than next to ``Database`` because it needs the client (for
 ``server.dirty``) and speaks in Redis's command-level terms; ``Database`` stays at the
 level of keys.  The order of keyspace events is what clients observe (compat cases compare
 it byte for byte): the family's event first, then ``del`` when the key went away.
+
+These run after every collection write, so they test the cheap flags first and call
+``modified``/``notify`` only when something watches, waits or listens (as ``Database.set``
+does).
 """
 
 from __future__ import annotations
@@ -17,20 +21,26 @@ from respd.client import Client
 def elements_written(client: Client, key: bytes, cls: str, event: bytes,
                      count: int = 1) -> None:
     """After elements were added or changed in the collection at key (which exists)."""
-    client.server.dirty += count
-    client.db.modified(key)
-    client.db.notify(cls, event, key)
+    server = client.server
+    server.dirty += count
+    db = client.db
+    if db.watched or db.blocking:
+        db.modified(key)
+    if server.notifying:
+        db.notify(cls, event, key)
 
 
 def elements_removed(client: Client, key: bytes, value: Any, cls: str, event: bytes,
                      count: int) -> None:
     """listElementsRemoved and its kin: the event, then the key deleted (and 'del'
     notified) once ``value``, the collection as it now is, is empty; dirty += count."""
+    server = client.server
     db = client.db
-    db.notify(cls, event, key)
+    if server.notifying:
+        db.notify(cls, event, key)
     if not value:
         db.delete(key)
         db.notify("g", b"del", key)
-    else:
+    elif db.watched or db.blocking:
         db.modified(key)
-    client.server.dirty += count
+    server.dirty += count
