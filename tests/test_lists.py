@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+
+from respd.resp import encode_request
 
 
 def test_push_pop_and_lengths(r: Any) -> None:
@@ -117,6 +120,61 @@ def test_watch_is_invalidated_by_list_writes(r: Any, respd: Any) -> None:
             pipe.execute()
     other.close()
     assert r.lrange("l", 0, -1) == [b"a", b"b"]
+
+
+@pytest.mark.parametrize("write", [["LPUSH", "l", "x"], ["RPUSHX", "l", "x"],
+                                   ["LPOP", "l"], ["RPOP", "l"], ["RPOP", "one"]])
+def test_watch_is_invalidated_by_single_element_writes(r: Any, respd: Any,
+                                                      write: list[str]) -> None:
+    r.rpush("l", "a", "b")
+    r.rpush("one", "a")
+    other = respd.client()
+    with r.pipeline() as pipe:
+        pipe.watch(write[1])
+        other.execute_command(*write)
+        pipe.multi()
+        pipe.llen(write[1])
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    other.close()
+
+
+def test_single_element_keyspace_events(r: Any) -> None:
+    r.config_set("notify-keyspace-events", "Egl")
+    try:
+        p = r.pubsub()
+        p.psubscribe("__keyevent@0__:*")
+        assert p.get_message(timeout=5)["type"] == "psubscribe"
+        assert r.lpushx("l", "x") == 0  # nothing written, nothing notified
+        assert r.lpush("l", "a") == 1
+        assert r.rpush("l", "b") == 2
+        assert r.lpop("l") == b"a"
+        assert r.rpop("l") == b"b"  # emptied: rpop, then del
+        events = [p.get_message(timeout=5) for _ in range(5)]
+        assert [(m["channel"], m["data"]) for m in events] == [
+            (b"__keyevent@0__:lpush", b"l"), (b"__keyevent@0__:rpush", b"l"),
+            (b"__keyevent@0__:lpop", b"l"), (b"__keyevent@0__:rpop", b"l"),
+            (b"__keyevent@0__:del", b"l")]
+        assert p.get_message(timeout=0.2) is None
+        p.close()
+    finally:
+        r.config_set("notify-keyspace-events", "")
+
+
+def test_pushes_and_pops_are_propagated(spawn: Any, tmp_path: Path) -> None:
+    server = spawn("respd", "--appendonly", "yes", "--appendfsync", "always",
+                   workdir=str(tmp_path))
+    r = server.client()
+    writes = [[b"LPUSH", b"l", b"a"], [b"RPUSH", b"l", b"b", b"c"], [b"LPOP", b"l"],
+              [b"RPOP", b"l", b"2"]]
+    for write in writes:
+        r.execute_command(*write)
+    r.execute_command("LPOP", "l")  # nothing left: not propagated
+    r.close()
+    server.stop()
+    log = b"".join(p.read_bytes() for p in sorted((tmp_path / "appendonlydir").glob("*.aof")))
+    assert b"".join(encode_request(w) for w in writes) in log
+    assert log.count(b"LPOP") == 1
 
 
 def test_binary_elements(r: Any) -> None:
