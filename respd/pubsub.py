@@ -118,14 +118,16 @@ class PubSub:
         receivers = 0
         subscribers = self.channels.get(channel)
         if subscribers:
-            _fan_out(subscribers, 3, _MESSAGE + bulk(channel) + bulk(message))
+            _fan_out(subscribers, 3, _MESSAGE + bulk(channel) + bulk(message),
+                     self.server.pending_writes)
             receivers = len(subscribers)
         matching = self._patterns_matching(channel) if self.patterns else ()
         if matching:
             tail = bulk(channel) + bulk(message)
             for pattern in matching:
                 subscribers = self.patterns[pattern]
-                _fan_out(subscribers, 4, _PMESSAGE + bulk(pattern) + tail)
+                _fan_out(subscribers, 4, _PMESSAGE + bulk(pattern) + tail,
+                         self.server.pending_writes)
                 receivers += len(subscribers)
         return receivers
 
@@ -134,7 +136,8 @@ class PubSub:
         subscribers = self.shard_channels.get(channel)
         if not subscribers:
             return 0
-        _fan_out(subscribers, 3, _SMESSAGE + bulk(channel) + bulk(message))
+        _fan_out(subscribers, 3, _SMESSAGE + bulk(channel) + bulk(message),
+                 self.server.pending_writes)
         return len(subscribers)
 
     def _patterns_matching(self, channel: bytes) -> tuple[bytes, ...]:
@@ -201,8 +204,15 @@ class PubSub:
         transport.abort()
 
 
-def _fan_out(subscribers: Subscribers, length: int, body: bytes) -> None:
-    """Queue one message to every subscriber: two encodings, shared by all."""
-    frames = (b"*%d\r\n" % length + body, b">%d\r\n" % length + body)
+def _fan_out(subscribers: Subscribers, length: int, body: bytes,
+             pending_writes: dict["Client", None]) -> None:
+    """Queue one message to every subscriber: two encodings, shared by all.  Client.push
+    inlined (this loop runs once per subscriber per message); subscribers are live
+    network clients, as a disconnect unsubscribes them at once."""
+    resp2 = b"*%d\r\n" % length + body
+    resp3 = b">%d\r\n" % length + body
     for client in subscribers:
-        client.push(frames[client.resp == 3])
+        out = client.out
+        if not out:
+            pending_writes[client] = None
+        out.append(resp3 if client.resp == 3 else resp2)
