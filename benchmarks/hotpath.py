@@ -9,6 +9,7 @@ prints microseconds per request for the redis-benchmark cases of ``benchmarks.ru
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from typing import Any
@@ -29,8 +30,11 @@ CASES: dict[str, bytes] = {
     "LPOP": encode_request([b"LPOP", b"mylist"]),
     "XADD": encode_request([b"XADD", b"s", b"*", b"f", b"v"]),
     "PUBLISH": encode_request([b"PUBLISH", b"ch", b"msg"]),
-    "SET NX PX": encode_request([b"SET", b"lock:1", b"v", b"NX", b"PX", b"10000"]),
+    "SET NX PX": encode_request([b"SET", b"lock:__rand_int__", b"v", b"NX", b"PX", b"10000"]),
 }
+# redis-benchmark -r 100000: each __rand_int__ becomes a random 12-digit number below it.
+RANDOM_KEYSPACE = 100_000
+_VARIANTS = 64  # distinct pipelines a random case cycles through
 
 
 class NullTransport:
@@ -72,17 +76,25 @@ def prepare(conn: Connection, case: str, batches: int) -> None:
             conn.data_received(encode_request([b"RPUSH", b"mylist", *values]))
 
 
+def pipeline(case: str) -> bytes:
+    """PIPELINE requests of ``case``, random parts drawn as redis-benchmark does."""
+    template = CASES[case]
+    return b"".join(
+        template.replace(b"__rand_int__", b"%012d" % random.randrange(RANDOM_KEYSPACE))
+        for _ in range(PIPELINE))
+
+
 def per_request_us(case: str, batches: int = 20_000, rounds: int = 3) -> float:
     """Best of ``rounds``: microseconds per request of a pipeline of 16 ``case``."""
     server = Server()
     conn = connect(server)
     prepare(conn, case, batches * rounds)
-    pipeline = CASES[case] * PIPELINE
+    pipelines = [pipeline(case) for _ in range(_VARIANTS)]
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
-        for _ in range(batches):
-            conn.data_received(pipeline)
+        for i in range(batches):
+            conn.data_received(pipelines[i % _VARIANTS])
         best = min(best, time.perf_counter() - start)
     return best / (batches * PIPELINE) * 1e6
 

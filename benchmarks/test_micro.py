@@ -44,6 +44,6 @@ def test_glob_pattern(benchmark) -> None:  # type: ignore[no-untyped-def]
 def test_pipeline_of_16_through_a_connection(benchmark, case: str) -> None:  # type: ignore[no-untyped-def]
     conn = hotpath.connect(Server())
     hotpath.prepare(conn, case, batches=2_000)
-    pipeline = hotpath.CASES[case] * hotpath.PIPELINE
+    pipeline = hotpath.pipeline(case)
     benchmark.pedantic(conn.data_received, (pipeline,), rounds=2_000, iterations=1)
     assert conn.transport.written > 0 and conn.client.out == []

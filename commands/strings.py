@@ -18,18 +18,28 @@ GROUP = "string"
 NX, XX, GET, KEEPTTL, PERSIST = 1, 2, 4, 8, 16
 EX, PX, EXAT, PXAT = 32, 64, 128, 256
 _EXPIRY = EX | PX | EXAT | PXAT
-_EXPIRY_BITS = {b"EX": EX, b"PX": PX, b"EXAT": EXAT, b"PXAT": PXAT}
-# Flag options: (bit, options it may not follow); a conflict is a syntax error.
-_FLAGS = {b"NX": (NX, XX), b"XX": (XX, NX), b"GET": (GET, 0),
-          b"KEEPTTL": (KEEPTTL, PERSIST | _EXPIRY), b"PERSIST": (PERSIST, KEEPTTL | _EXPIRY)}
 _SET_ONLY = NX | XX | GET | KEEPTTL  # the rest (PERSIST) is GETEX's
 
 
-_WORDS = frozenset(_EXPIRY_BITS) | frozenset(_FLAGS)
+def _option(bit: int, conflicts: int) -> tuple[int, int, bool, bool, bool]:
+    """(bit, options it may not follow, takes a value, allowed in SET, in GETEX)."""
+    expiry = bool(bit & _EXPIRY)
+    return bit, conflicts, expiry, expiry or bool(bit & _SET_ONLY), not bit & _SET_ONLY
+
+
+# A conflict is a syntax error; an expiry conflicts with another unit, KEEPTTL or
+# PERSIST (the same unit may repeat).
+_OPTIONS = {
+    b"NX": _option(NX, XX), b"XX": _option(XX, NX), b"GET": _option(GET, 0),
+    b"KEEPTTL": _option(KEEPTTL, PERSIST | _EXPIRY),
+    b"PERSIST": _option(PERSIST, KEEPTTL | _EXPIRY),
+    **{word: _option(bit, KEEPTTL | PERSIST | (_EXPIRY & ~bit))
+       for word, bit in ((b"EX", EX), (b"PX", PX), (b"EXAT", EXAT), (b"PXAT", PXAT))},
+}
 
 
 def _option_word(raw: bytes) -> bytes:
-    if raw in _WORDS:  # spelled as clients usually send it
+    if raw in _OPTIONS:  # spelled as clients usually send it
         return raw
     # Redis compares options as C strings, case-insensitively: a NUL byte ends the word.
     return raw.split(b"\0", 1)[0].upper()
@@ -41,23 +51,20 @@ def parse_string_options(argv: list[bytes], start: int, for_set: bool) -> tuple[
     i = start
     n = len(argv)
     while i < n:
-        word = argv[i]
-        if word not in _WORDS:
-            word = _option_word(word)
-        bit = _EXPIRY_BITS.get(word)
-        if bit is not None:
-            # another expiry unit, KEEPTTL or PERSIST conflicts; the same unit may repeat
-            if flags & (KEEPTTL | PERSIST | (_EXPIRY & ~bit)) or i + 1 >= n:
-                raise errors.SYNTAX
-            flags |= bit
-            raw_expire = argv[i + 1]
-            i += 2
-            continue
-        bit, conflicts = _FLAGS.get(word, (0, 0))
-        if not bit or flags & conflicts or for_set != bool(bit & _SET_ONLY):
+        spec = _OPTIONS.get(argv[i]) or _OPTIONS.get(_option_word(argv[i]))
+        if spec is None:
+            raise errors.SYNTAX
+        bit, conflicts, takes_value, in_set, in_getex = spec
+        if flags & conflicts or not (in_set if for_set else in_getex):
             raise errors.SYNTAX
         flags |= bit
-        i += 1
+        if takes_value:
+            if i + 1 >= n:
+                raise errors.SYNTAX
+            raw_expire = argv[i + 1]
+            i += 2
+        else:
+            i += 1
     return flags, raw_expire
 
 

@@ -228,21 +228,22 @@ def _checked_size(requests: list[list[bytes]]) -> int:
     int, None or error element raises).  Whole-batch C-level iteration: it runs for
     every read, so no per-argument Python code."""
     try:
-        lens = bytes(map(len, chain.from_iterable(requests)))
-        counts = bytes(map(len, requests))
+        if len(requests) == 1:  # a read of one request (no pipelining) is the usual one
+            lens = bytes(map(len, requests[0]))
+            counts = bytes((len(lens),))
+        else:
+            lens = bytes(map(len, chain.from_iterable(requests)))
+            counts = bytes(map(len, requests))
     except TypeError:
         return -1
     except ValueError:  # a length above 255
         return _checked_size_long(requests)
     # "$<len>\r\n<arg>\r\n" per argument and "*<count>\r\n" per request, where a length
     # has one digit, plus one if >= 10, plus one if >= 100.
-    return (sum(lens) + 5 * len(lens) + _digits(lens) + 3 * len(counts) + _digits(counts))
-
-
-def _digits(small: bytes) -> int:
-    """Decimal digits of all the numbers (each below 256) in ``small``."""
-    return (len(small) + len(small.translate(None, _BELOW_10))
-            + len(small.translate(None, _BELOW_100)))
+    below_10, below_100 = _BELOW_10, _BELOW_100
+    return (sum(lens) + 6 * len(lens) + 4 * len(counts)
+            + len(lens.translate(None, below_10)) + len(lens.translate(None, below_100))
+            + len(counts.translate(None, below_10)) + len(counts.translate(None, below_100)))
 
 
 def _checked_size_long(requests: list[list[bytes]]) -> int:
