@@ -22,29 +22,24 @@ def _read(client: Client, key: bytes) -> HashValue | None:
 def _for_write(client: Client, key: bytes) -> HashValue:
     """hashTypeLookupWriteOrCreate: the hash at key, created (and stored) if absent."""
     db = client.db
-    value = db.lookup_typed(key, HashValue)
+    value = db.lookup(key)
     if value is None:
         value = HashValue()
         db.add(key, value)
+    elif type(value) is not HashValue:
+        raise errors.WRONGTYPE
     return value
 
 
-def _store(client: Client, key: bytes, h: HashValue, pairs: list[bytes]) -> int:
+def _store(client: Client, h: HashValue, pairs: list[bytes]) -> int:
     """Write field/value pairs; returns how many fields were new."""
-    config = client.server.config
-    added = 0
-    for i in range(0, len(pairs), 2):
-        added += h.put(pairs[i], pairs[i + 1])
-    h.fit(config.hash_max_listpack_entries, config.hash_max_listpack_value, pairs)
-    return added
-
-
-def _hset_pairs(client: Client, argv: list[bytes]) -> int:
-    if len(argv) % 2:
-        raise errors.wrong_arity(argv[0].decode("latin-1").lower())
-    key = argv[1]
-    added = _store(client, key, _for_write(client, key), argv[2:])
-    elements_written(client, key, "h", b"hset", (len(argv) - 2) // 2)
+    if len(pairs) == 2:  # the usual single pair, without slicing
+        added = 1 if h.put(pairs[0], pairs[1]) else 0
+    else:
+        added = sum(map(h.put, pairs[::2], pairs[1::2]))
+    if h.compact:
+        config = client.server.config
+        h.fit(config.hash_max_listpack_entries, config.hash_max_listpack_value, pairs)
     return added
 
 
@@ -55,7 +50,12 @@ def _hset_pairs(client: Client, argv: list[bytes]) -> int:
          syntax="key field value [field value ...]",
          history=(("4.0.0", "Accepts multiple `field` and `value` arguments."),))
 def hset(client: Client, argv: list[bytes]) -> Any:
-    return _hset_pairs(client, argv)
+    if len(argv) % 2:
+        raise errors.wrong_arity(argv[0].decode("latin-1").lower())
+    key = argv[1]
+    added = _store(client, _for_write(client, key), argv[2:])
+    elements_written(client, key, "h", b"hset", (len(argv) - 2) // 2)
+    return added
 
 
 @command("HMSET", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
@@ -63,7 +63,7 @@ def hset(client: Client, argv: list[bytes]) -> Any:
          complexity="O(N) where N is the number of fields being set.",
          syntax="key field value [field value ...]")
 def hmset(client: Client, argv: list[bytes]) -> Any:
-    _hset_pairs(client, argv)
+    hset(client, argv)
     return OK
 
 
@@ -75,7 +75,7 @@ def hsetnx(client: Client, argv: list[bytes]) -> Any:
     h = _for_write(client, key)
     if argv[2] in h:
         return 0
-    _store(client, key, h, argv[2:4])
+    _store(client, h, argv[2:4])
     elements_written(client, key, "h", b"hset")
     return 1
 
@@ -176,7 +176,7 @@ def hincrby(client: Client, argv: list[bytes]) -> Any:
     total = base + incr
     if not numbers.INT64_MIN <= total <= numbers.INT64_MAX:
         raise errors.OVERFLOW
-    _store(client, key, h, [field, b"%d" % total])
+    _store(client, h, [field, b"%d" % total])
     elements_written(client, key, "h", b"hincrby")
     return total
 
@@ -199,7 +199,7 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> Any:
     if current is not None and numbers.parse_long_double(current) is None:
         raise errors.NAN_OR_INF if _is_infinite(current) else errors.HASH_NOT_FLOAT
     result = numbers.long_double_add(current, increment)
-    _store(client, key, h, [field, result])
+    _store(client, h, [field, result])
     elements_written(client, key, "h", b"hincrbyfloat")
     # replicas must not redo float arithmetic: the result is propagated as HSET
     client.propagate_as = [[b"HSET", key, field, result]]
