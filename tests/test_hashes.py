@@ -11,6 +11,8 @@ import pytest
 import redis
 import redis.asyncio
 
+from compat.harness import RawConnection
+
 
 def test_set_get_and_friends(r: Any) -> None:
     assert r.hset("h", mapping={"a": "1", "b": "2"}) == 2
@@ -225,3 +227,21 @@ def test_redis_cli(respd: Any, tool: Any, r: Any) -> None:
     out = subprocess.run([cli, "-p", str(respd.port), "-3", "--no-raw", "HGETALL", "h"],
                          capture_output=True, text=True, timeout=10).stdout
     assert out.splitlines() == ['1# "a" => "1"', '2# "b" => "2"']
+
+
+def test_hset_counts_are_integers_in_resp3(respd: Any) -> None:
+    """One element or several, new or not: an integer reply, never a RESP3 boolean."""
+    raw = RawConnection(respd.port)
+    try:
+        raw.send([b"HELLO", b"3"])
+        raw.read()
+        for argv, reply in (
+                ([b"HSET", b"h", b"f", b"v"], b":1\r\n"),
+                ([b"HSET", b"h", b"f", b"w"], b":0\r\n"),
+                ([b"HSET", b"h", b"f", b"x", b"g", b"y", b"g", b"z"], b":1\r\n"),
+                ([b"HMSET", b"h", b"f", b"v"], b"+OK\r\n"),
+        ):
+            raw.send(argv)
+            assert raw.read() == reply, argv
+    finally:
+        raw.close()
