@@ -37,12 +37,17 @@ def _new_set(client: Client, members: Iterable[bytes]) -> SetValue:
 def sadd(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     db = client.db
-    s = _read(client, key)
+    s = db.lookup(key)
     if s is None:
         s = SetValue()
         db.add(key, s)
+    elif type(s) is not SetValue:
+        raise errors.WRONGTYPE
     limit = _max_intset(client)
-    added = sum(s.add(member, limit) for member in argv[2:])
+    if len(argv) == 3:  # one member, the usual call: no generator
+        added = 1 if s.add(argv[2], limit) else 0
+    else:
+        added = sum(s.add(member, limit) for member in argv[2:])
     if added:
         elements_written(client, key, "s", b"sadd", added)
     return added
@@ -139,7 +144,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise errors.SYNTAX
     key = argv[1]
-    s = _read(client, key)
+    s = client.db.lookup_typed(key, SetValue)
     if s is None:
         return None
     member = s.pop_random()

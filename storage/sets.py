@@ -66,7 +66,7 @@ class IndexedKeys:
         return True
 
     def random_key(self) -> bytes:
-        return self.keys[random.randrange(len(self.keys))]
+        return random.choice(self.keys)  # keys[randrange(len(keys))], with less checking
 
     def random_pick(self, count: int) -> list[bytes]:
         """SRANDMEMBER/HRANDFIELD with a count: a positive count gives distinct keys (all
@@ -107,7 +107,7 @@ class SetValue(IndexedKeys):
         return self._discard(member)
 
     def pop_random(self) -> bytes:
-        member = self.random_key()
+        member = random.choice(self.keys)
         self._discard(member)
         return member
 

@@ -11,6 +11,8 @@ import pytest
 import redis
 import redis.asyncio
 
+from compat.harness import RawConnection
+
 
 def test_add_remove_members(r: Any) -> None:
     assert r.sadd("s", "3", "1", "2", "1") == 3
@@ -263,3 +265,20 @@ def test_sets_and_hashes_survive_a_snapshot(spawn: Any, tmp_path: Path) -> None:
     assert client.scard("words") == 150
     assert client.hgetall("h") == {f"f{i}".encode(): f"v{i}".encode() for i in range(100)}
     client.close()
+
+
+def test_sadd_counts_are_integers_in_resp3(respd: Any) -> None:
+    """One element or several, new or not: an integer reply, never a RESP3 boolean."""
+    raw = RawConnection(respd.port)
+    try:
+        raw.send([b"HELLO", b"3"])
+        raw.read()
+        for argv, reply in (
+                ([b"SADD", b"s", b"a"], b":1\r\n"),
+                ([b"SADD", b"s", b"a"], b":0\r\n"),
+                ([b"SADD", b"s", b"a", b"b", b"b"], b":1\r\n"),
+        ):
+            raw.send(argv)
+            assert raw.read() == reply, argv
+    finally:
+        raw.close()
