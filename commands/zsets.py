@@ -166,8 +166,11 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
     while i < len(argv) and argv[i].lower() in _ZADD_FLAGS:
         flags.add(argv[i].lower())
         i += 1
-    nx, xx, gt, lt, ch = (f in flags for f in (b"nx", b"xx", b"gt", b"lt", b"ch"))
-    incr = incr or b"incr" in flags
+    nx = xx = gt = lt = ch = False
+    if flags:  # most calls have none: spared five set lookups
+        nx, xx, gt, lt, ch = (b"nx" in flags, b"xx" in flags, b"gt" in flags,
+                              b"lt" in flags, b"ch" in flags)
+        incr = incr or b"incr" in flags
     rest = argv[i:]
     if not rest or len(rest) % 2:
         raise errors.SYNTAX
@@ -177,10 +180,11 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
         raise errors.ZADD_GT_LT_NX
     if incr and len(rest) > 2:
         raise errors.ZADD_INCR_PAIR
-    scores = [double(rest[j]) for j in range(0, len(rest), 2)]
+    # One pair is the usual call: spared the slice and map.
+    scores = [double(rest[0])] if len(rest) == 2 else list(map(double, rest[::2]))
     key = argv[1]
     db = client.db
-    zset = _lookup(client, key)
+    zset = db.lookup_typed(key, ZSet)
     added = updated = processed = 0
     score = 0.0
     if zset is None:
@@ -193,7 +197,7 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
     try:
         for j, score in enumerate(scores):
             member = rest[2 * j + 1]
-            current = zset.score(member)
+            current = zset.scores.get(member)
             if current is None:
                 if xx:
                     continue
@@ -598,12 +602,15 @@ def _zpop(client: Client, argv: list[bytes], where: int) -> Any:
         raise errors.SYNTAX
     count = positive_count(argv[2]) if len(argv) == 3 else None
     key = argv[1]
-    zset = _lookup(client, key)
+    zset = client.db.lookup_typed(key, ZSet)
     if zset is None or count == 0:
         return []
-    popped = _pop(client, key, zset, where, 1 if count is None else count)
+    if count is None:  # one pair, flat even in RESP3: the usual call, kept short
+        score, member = zset.pop(where == MAX)
+        elements_removed(client, key, zset, "z", _POP_EVENTS[where], 1)
+        return [member, score]
     # RESP3 nests [member, score] pairs only when a count was given.
-    return _pairs_reply(popped, True, client.resp > 2 and count is not None)
+    return _pairs_reply(_pop(client, key, zset, where, count), True, client.resp > 2)
 
 
 @command("ZPOPMIN", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,

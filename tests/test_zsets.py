@@ -121,6 +121,26 @@ def test_pops(r: Any, r3: Any) -> None:
     assert r.bzpopmax(["p"], 1) == (b"p", b"x", 2.0)
 
 
+def test_pop_reply_shapes_in_resp3(respd: Any) -> None:
+    """As redis-server 7.0 answers: flat without a count, nested pairs with one."""
+    raw = RawConnection(respd.port)
+    try:
+        raw.send([b"HELLO", b"3"])
+        raw.read()
+        for argv, reply in (
+                ([b"ZADD", b"z", b"1", b"a", b"2", b"b", b"3", b"c"], b":3\r\n"),
+                ([b"ZPOPMIN", b"z"], b"*2\r\n$1\r\na\r\n,1\r\n"),
+                ([b"ZPOPMAX", b"z", b"1"], b"*1\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+                ([b"ZPOPMIN", b"z", b"0"], b"*0\r\n"),
+                ([b"ZPOPMIN", b"z"], b"*2\r\n$1\r\nb\r\n,2\r\n"),
+                ([b"ZPOPMIN", b"z"], b"*0\r\n"),
+                ([b"EXISTS", b"z"], b":0\r\n")):
+            raw.send(argv)
+            assert raw.read() == reply, argv
+    finally:
+        raw.close()
+
+
 def test_set_operations(r: Any, r3: Any) -> None:
     r.zadd("a", {"x": 1, "y": 2, "z": 3})
     r.zadd("b", {"y": 10, "z": 20, "w": 30})
