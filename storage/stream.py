@@ -4,7 +4,8 @@ IDs are ``ms-seq`` pairs packed into one int (``ms << 64 | seq``) so that compar
 are plain int comparisons.
 
 Entries live in *nodes*, like the listpacks of Redis's radix tree.  A node keeps its IDs
-in two ``array('Q')`` (ms, seq) and its entries encoded back to back in one bytearray:
+in two arrays of unsigned 64-bit ints (ms, seq) and its entries encoded back to back in
+one bytearray:
 
     flags byte | [field count] | (length-prefixed field)* | length-prefixed value *
 
@@ -45,6 +46,9 @@ INVALID_ENTRIES_READ = -1  # a group's entries-read counter when it is unknown
 _DELETED = 1
 _SAMEFIELDS = 2
 
+# Appending to an array('L') takes half the time of 'Q'; use it where it holds 64 bits.
+_U64 = "L" if array("L").itemsize == 8 else "Q"
+
 
 def make_id(ms: int, seq: int) -> int:
     return ms << 64 | seq
@@ -65,9 +69,10 @@ def _put_len(out: bytearray, n: int) -> None:
     out.append(n)
 
 
-def _put_items(out: bytearray, items: list[bytes]) -> int:
-    """Append length-prefixed items; returns the listpack bytes they take in Redis."""
-    size = 0
+def _put_items(out: bytearray, items: list[bytes]) -> tuple[int, int]:
+    """Append length-prefixed items; returns the listpack bytes they take in Redis and
+    their payload (total length)."""
+    size = payload = 0
     for item in items:
         n = len(item)
         if n < 0x80:  # the common one-byte length, inline
@@ -75,8 +80,12 @@ def _put_items(out: bytearray, items: list[bytes]) -> int:
         else:
             _put_len(out, n)
         out += item
-        size += _lp_element_size(item)
-    return size
+        payload += n
+        if n < 64 and not (n and item[0] in _DIGIT_START):
+            size += n + 2  # a short string that is no integer: 1-byte header and backlen
+        else:
+            size += _lp_element_size(item)
+    return size, payload
 
 
 def _get_len(buf: bytearray, pos: int) -> tuple[int, int]:
@@ -134,15 +143,16 @@ def _lp_element_size(item: bytes) -> int:
 
 
 class Node:
-    __slots__ = ("ms", "seq", "starts", "blob", "master", "master_ms", "master_seq", "live",
-                 "lp_bytes", "same_size")
+    __slots__ = ("ms", "seq", "starts", "blob", "master", "master_len", "master_ms",
+                 "master_seq", "live", "lp_bytes", "same_size")
 
     def __init__(self, sid: int, master: list[bytes]) -> None:
-        self.ms = array("Q")
-        self.seq = array("Q")
+        self.ms = array(_U64)
+        self.seq = array(_U64)
         self.starts = array("I")
         self.blob = bytearray()
         self.master = master  # field names of the node's first entry
+        self.master_len = sum(map(len, master))  # their part of an entry's payload
         self.master_ms = sid >> 64  # entry IDs are listpack deltas from the first one
         self.master_seq = sid & SEQ_MASK
         self.live = 0
@@ -166,39 +176,45 @@ class Node:
         self.blob[self.starts[i]] |= _DELETED
         self.live -= 1
 
-    def full(self, fields: list[bytes], max_entries: int, max_bytes: int) -> bool:
-        """Redis's rule for starting a new node before adding ``fields``: listpack bytes
-        + the new payload must stay under max-bytes (capped at 1 GB), and live + deleted
-        entries under max-entries."""
+    def add(self, sid: int, fields: list[bytes], max_entries: int, max_bytes: int) -> bool:
+        """Append an entry, unless Redis would start a new node for it (then False, the
+        node unchanged): when live + deleted entries reach max_entries, or the listpack
+        bytes + the entry's payload reach max_bytes (0: no limit, for either)."""
         if max_entries and len(self.ms) >= max_entries:
-            return True
-        if max_bytes == 0 or max_bytes > 1 << 30:
-            max_bytes = 1 << 30
-        size = self.lp_bytes + sum(map(len, fields))
-        # The counters take 20 bytes at most: size them only near the limit.
-        return size + 20 >= max_bytes and size + self.counters_size() >= max_bytes
-
-    def append(self, sid: int, fields: list[bytes]) -> None:
-        ms = sid >> 64
-        seq = sid & SEQ_MASK
-        names = fields[0::2]
+            return False
         out = self.blob
-        self.starts.append(len(out))
-        self.ms.append(ms)
-        self.seq.append(seq)
-        if names == self.master:
+        start = len(out)
+        # Encoding measures the payload: checked after, undone in the rare full case.
+        if fields[0::2] == self.master:
             out.append(_SAMEFIELDS)
-            size = self.same_size + _put_items(out, fields[1::2])
+            size, payload = _put_items(out, fields[1::2])
+            size += self.same_size
+            payload += self.master_len
         else:
-            pairs = len(names)
+            pairs = len(fields) >> 1
             out.append(0)
             _put_len(out, pairs)
-            # flags, field count, items, element count
-            size = (_lp_int_size(0) + _lp_int_size(pairs) + _put_items(out, fields)
-                    + _lp_int_size(2 * pairs + 4))
+            size, payload = _put_items(out, fields)
+            # flags, field count, element count
+            size += _lp_int_size(0) + _lp_int_size(pairs) + _lp_int_size(2 * pairs + 4)
+        total = self.lp_bytes + payload
+        # The counters take 20 bytes at most: size them only near the limit.
+        if max_bytes and total + 20 >= max_bytes and total + self.counters_size() >= max_bytes:
+            del out[start:]
+            return False
+        ms = sid >> 64
+        seq = sid & SEQ_MASK
+        self.starts.append(start)
+        self.ms.append(ms)
+        self.seq.append(seq)
         self.live += 1
-        self.lp_bytes += (size + _lp_int_size(ms - self.master_ms)
-                          + _lp_int_size(seq - self.master_seq))
+        ms_delta = ms - self.master_ms
+        seq_delta = seq - self.master_seq
+        if 0 <= ms_delta < 128 and 0 <= seq_delta < 128:  # the usual case, inline
+            self.lp_bytes += size + 4
+        else:
+            self.lp_bytes += size + _lp_int_size(ms_delta) + _lp_int_size(seq_delta)
+        return True
 
     def counters_size(self) -> int:
         """The listpack bytes of the master entry's live and deleted counters."""
@@ -328,10 +344,9 @@ class Stream:
 
     # --- appending ------------------------------------------------------------------------
 
-    def next_id(self, now_ms: int) -> int | None:
-        """The ID XADD * assigns now; None once the last possible ID is taken."""
-        if self.last_id == MAX_ID:
-            return None
+    def next_id(self, now_ms: int) -> int:
+        """The ID XADD * assigns now (the caller refuses a stream whose last_id is MAX_ID:
+        no ID is left)."""
         last_ms = self.last_id >> 64
         if now_ms > last_ms:
             return now_ms << 64
@@ -339,19 +354,25 @@ class Stream:
 
     def append(self, sid: int, fields: list[bytes], max_entries: int, max_bytes: int) -> None:
         """Add an entry with ID ``sid`` (> last_id, checked by the caller)."""
+        if max_bytes == 0 or max_bytes > 1 << 30:  # Redis caps a node at 1 GB
+            max_bytes = 1 << 30
         node = self.nodes[-1] if self.nodes else None
-        if node is None or node.full(fields, max_entries, max_bytes):
-            if node is not None:
-                node.compact()
-            node = Node(sid, fields[0::2])
-            self.nodes.append(node)
-            self.firsts.append(sid)
-        node.append(sid, fields)
+        if node is None or not node.add(sid, fields, max_entries, max_bytes):
+            self._new_node(sid, fields)
         if self.length == 0:
             self.first_id = sid
         self.length += 1
         self.last_id = sid
         self.entries_added += 1
+
+    def _new_node(self, sid: int, fields: list[bytes]) -> None:
+        """Close the tail node (if any) and start one with this entry."""
+        if self.nodes:
+            self.nodes[-1].compact()
+        node = Node(sid, fields[0::2])
+        node.add(sid, fields, 0, 0)  # a new node takes any first entry
+        self.nodes.append(node)
+        self.firsts.append(sid)
 
     # --- reading --------------------------------------------------------------------------
 

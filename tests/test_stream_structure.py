@@ -38,8 +38,8 @@ def test_next_id_uses_the_clock_then_the_sequence() -> None:
     s.append(make_id(1000, 0), [b"a", b"b"], NODE, 4096)
     assert s.next_id(999) == make_id(1000, 1)  # the clock went back: never the ID
     assert s.next_id(2000) == make_id(2000, 0)
-    s.last_id = MAX_ID
-    assert s.next_id(5) is None
+    s.last_id = make_id(1000, (1 << 64) - 1)
+    assert s.next_id(999) == make_id(1001, 0)  # a full sequence carries into ms
 
 
 def test_entries_keep_fields_and_nodes_split_at_max_entries() -> None:
@@ -61,8 +61,10 @@ def test_entries_keep_fields_and_nodes_split_at_max_entries() -> None:
 def test_node_splits_at_max_bytes() -> None:
     s = Stream()
     for i in range(1, 6):
-        s.append(make_id(i, 0), [b"f", b"x" * 1000], 100, 4096)
+        s.append(make_id(i, 0), [b"f", b"%d" % i * 1000], 100, 4096)
     assert [len(n) for n in s.nodes] == [4, 1]
+    # the entry the full node refused is whole in the next one, and the full node intact
+    assert [fields for _, fields in s.entries()] == [[b"f", b"%d" % i * 1000] for i in range(1, 6)]
 
 
 def test_ranges_cross_nodes_both_ways() -> None:
