@@ -291,12 +291,8 @@ def _exact_trim_argv(argv: list[bytes], stream: Stream, args: _TrimArgs) -> list
     return out
 
 
-def _xadd_id(stream: Stream, args: _TrimArgs, now_ms: int) -> int:
-    """streamAppendItem's ID choice and check."""
-    if not args.id_given:
-        sid = stream.next_id(now_ms)
-        assert sid is not None  # an exhausted stream was refused before
-        return sid
+def _explicit_id(stream: Stream, args: _TrimArgs) -> int:
+    """streamAppendItem's check of a given ID (``ms-*`` takes the next sequence)."""
     sid = args.id
     if not args.seq_given:
         if stream.last_id >> 64 == sid >> 64:
@@ -337,7 +333,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     args = _AUTO_ID if argv[2] == b"*" and len(argv) % 2 else _parse_xadd(client, argv)
     key = argv[1]
     db = client.db
-    stream = _lookup(client, key)
+    stream = db.lookup_typed(key, Stream)
     created = stream is None
     if created:
         if args.nomkstream:
@@ -345,18 +341,18 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
         stream = Stream()
     if stream.last_id == MAX_ID:
         raise errors.STREAM_EXHAUSTED
-    sid = _xadd_id(stream, args, _now(client))
-    config = client.server.config
+    sid = _explicit_id(stream, args) if args.id_given else stream.next_id(_now(client))
+    server = client.server
     if created:
         db.add(key, stream)
+    config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
     elements_written(client, key, "t", b"xadd")
-    trimmed = bool(args.strategy) and _trim(stream, args)
-    if trimmed:
+    if args.strategy and _trim(stream, args):
         db.notify("t", b"xtrim", key)
     entry_id = format_id(sid)
-    if client.server.aof is not None:  # only the AOF reads propagated commands
+    if server.aof is not None:  # only the AOF reads propagated commands
         propagated = list(argv)
         if args.strategy and args.approx:
             propagated = _exact_trim_argv(propagated, stream, args)
