@@ -342,9 +342,9 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if stream.last_id == MAX_ID:
         raise errors.STREAM_EXHAUSTED
     sid = _explicit_id(stream, args) if args.id_given else stream.next_id(_now(client))
-    server = client.server
     if created:
         db.add(key, stream)
+    server = client.server
     config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
