@@ -22,7 +22,7 @@ from respd.blocking import BLOCKED
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command
 from respd.errors import ReplyError
-from respd.resp import _BULK_HDR, OK, QUEUED, encode
+from respd.resp import BULK_HEADERS, INT_REPLIES, OK, QUEUED, encode
 
 log = logging.getLogger("respd")
 
@@ -230,7 +230,9 @@ def run_batch(client: Client, requests: Any) -> None:
                         append(_OK_LINE)
                     elif type(reply) is bytes:
                         n = len(reply)
-                        append((_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
+                        append((BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
+                    elif type(reply) is int:
+                        append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
                     else:
                         if type(reply) is ReplyError:
                             cmd_stats[stat_index][3] += 1

@@ -79,6 +79,8 @@ def _hex_to_float_exact(raw: bytes) -> Fraction:
 def parse_double(raw: bytes) -> float | None:
     """Redis's getDoubleFromObject: strtod over the whole string, no leading space, no NaN,
     no overflow to +-inf and no underflow to zero from a non-zero literal."""
+    if raw.isdigit() and len(raw) < 16:
+        return float(raw)  # the usual score: a few digits, exact in a double
     if not raw or raw[:1].isspace():
         return None
     if _INF_RE.fullmatch(raw):

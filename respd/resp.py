@@ -397,9 +397,9 @@ OK = Status(b"OK")
 QUEUED = Status(b"QUEUED")
 PONG = Status(b"PONG")
 
-_INT_CACHE = [b":%d\r\n" % i for i in range(10001)]
-_BULK_HDR = [b"$%d\r\n" % i for i in range(1025)]
-_ARRAY_HDR = [b"*%d\r\n" % i for i in range(1025)]
+INT_REPLIES = [b":%d\r\n" % i for i in range(10001)]
+BULK_HEADERS = [b"$%d\r\n" % i for i in range(1025)]
+ARRAY_HEADERS = [b"*%d\r\n" % i for i in range(1025)]
 
 
 def _double2(v: float) -> bytes:
@@ -418,21 +418,21 @@ def _double3(v: float) -> bytes:
 
 def bulk(value: bytes) -> bytes:
     n = len(value)
-    return (_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
+    return (BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
 
 
 def _encode_into(out: list[bytes], v: Any, proto: int) -> None:
     t = type(v)
     if t is bytes:
         n = len(v)
-        out.append(_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n)
+        out.append(BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n)
         out.append(v)
         out.append(b"\r\n")
     elif t is int:
-        out.append(_INT_CACHE[v] if 0 <= v <= 10000 else b":%d\r\n" % v)
+        out.append(INT_REPLIES[v] if 0 <= v <= 10000 else b":%d\r\n" % v)
     elif t is list or t is tuple:
         n = len(v)
-        out.append(_ARRAY_HDR[n] if n < 1025 else b"*%d\r\n" % n)
+        out.append(ARRAY_HEADERS[n] if n < 1025 else b"*%d\r\n" % n)
         for item in v:
             _encode_into(out, item, proto)
     elif v is None:
@@ -487,11 +487,11 @@ def encode(value: Any, proto: int = 2) -> bytes:
     t = type(value)
     if t is bytes:
         n = len(value)
-        return (_BULK_HDR[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
+        return (BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + value + b"\r\n"
     if t is Status:
         return b"+" + value + b"\r\n"
     if t is int:
-        return _INT_CACHE[value] if 0 <= value <= 10000 else b":%d\r\n" % value
+        return INT_REPLIES[value] if 0 <= value <= 10000 else b":%d\r\n" % value
     if value is None:
         return b"_\r\n" if proto == 3 else b"$-1\r\n"
     out: list[bytes] = []
