@@ -32,7 +32,7 @@ Consumer groups keep the pending-entries list (PEL) as a ``SortedDict`` ID → `
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import Iterator
 
 from sortedcontainers import SortedDict
@@ -252,15 +252,10 @@ class Node:
 
     def bisect_left(self, sid: int) -> int:
         """Index of the first entry with ID >= sid (deleted entries included)."""
-        ms_arr, seq_arr = self.ms, self.seq
-        lo, hi = 0, len(ms_arr)
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if (ms_arr[mid] << 64 | seq_arr[mid]) < sid:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        # IDs ascend: among the entries sharing sid's ms, seqs ascend.
+        ms = sid >> 64
+        lo = bisect_left(self.ms, ms)
+        return bisect_left(self.seq, sid & SEQ_MASK, lo, bisect_right(self.ms, ms, lo))
 
     def compact(self) -> None:
         """A full node will not grow: drop the bytearray's spare capacity."""
@@ -473,8 +468,10 @@ class Stream:
         del self.firsts[ni]
 
     def _update_first_id(self) -> None:
+        # Entries are only removed: the first live one is at or past the old first.
+        start = self.first_id
         self.first_id = 0
-        for sid, _, _ in self.range(0, MAX_ID):
+        for sid, _, _ in self.range(start, MAX_ID):
             self.first_id = sid
             break
 
@@ -502,7 +499,8 @@ class Stream:
                 continue
             if approx:
                 break
-            for j in range(len(node)):
+            # Entries before the first live one are deleted: start there.
+            for j in range(node.bisect_left(self.first_id), len(node)):
                 if node.deleted(j):
                     continue
                 if maxlen is not None and self.length <= maxlen:
