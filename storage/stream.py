@@ -210,7 +210,7 @@ class Node:
         self.live += 1
         ms_delta = ms - self.master_ms
         seq_delta = seq - self.master_seq
-        if 0 <= ms_delta < 128 and 0 <= seq_delta < 128:  # the usual case, inline
+        if 0 <= ms_delta < 128 and 0 <= seq_delta < 128:  # usual: 2 bytes each, inline
             self.lp_bytes += size + 4
         else:
             self.lp_bytes += size + _lp_int_size(ms_delta) + _lp_int_size(seq_delta)

@@ -171,6 +171,7 @@ ops = st.lists(
         st.tuples(st.just("del"), st.integers(0, 60), st.just(b"")),
         st.tuples(st.just("maxlen"), st.integers(0, 30), st.booleans()),
         st.tuples(st.just("minid"), st.integers(0, 60), st.booleans()),
+        st.tuples(st.just("range"), st.integers(0, 60), st.booleans()),
     ),
     max_size=80,
 )
@@ -181,15 +182,22 @@ ops = st.lists(
 def test_matches_a_sorted_dict_model(operations: list[tuple[str, int, object]]) -> None:
     s = Stream()
     model: dict[int, list[bytes]] = {}
-    ms = 0
+    ms = seq = 0
     for op, n, extra in operations:
+        probe = make_id(n // 2, n % 2)  # IDs sharing an ms: seeks look at the seq too
         if op == "add":
-            ms += n
+            ms, seq = (ms, seq + 1) if n == 1 else (ms + n, 0)
             fields = [b"f", extra] if n != 2 else [b"g", extra, b"h", b""]
-            s.append(make_id(ms, 0), fields, NODE, 64)  # type: ignore[list-item]
-            model[make_id(ms, 0)] = fields  # type: ignore[assignment]
+            s.append(make_id(ms, seq), fields, NODE, 64)  # type: ignore[list-item]
+            model[make_id(ms, seq)] = fields  # type: ignore[assignment]
         elif op == "del":
-            assert s.delete(make_id(n, 0)) == (model.pop(make_id(n, 0), None) is not None)
+            assert s.delete(probe) == (model.pop(probe, None) is not None)
+        elif op == "range":
+            if extra:
+                assert ids(s, probe) == [k for k in sorted(model) if k >= probe]
+            else:
+                assert ids(s, 0, probe, rev=True) == [k for k in sorted(model, reverse=True)
+                                                      if k <= probe]
         elif op == "maxlen":
             removed = s.trim(n, None, approx=bool(extra), limit=0)
             keep = sorted(model)[removed:]
@@ -198,12 +206,12 @@ def test_matches_a_sorted_dict_model(operations: list[tuple[str, int, object]]) 
                 assert len(keep) == min(n, len(model))
             model = {k: model[k] for k in keep}
         else:
-            removed = s.trim(None, make_id(n, 0), approx=bool(extra), limit=0)
+            removed = s.trim(None, probe, approx=bool(extra), limit=0)
             gone = sorted(model)[:removed]
-            assert all(k < make_id(n, 0) for k in gone)
+            assert all(k < probe for k in gone)
             model = {k: v for k, v in model.items() if k not in gone}
             if not extra:
-                assert all(k >= make_id(n, 0) for k in model)
+                assert all(k >= probe for k in model)
         assert s.length == len(model)
         assert s.entries() == sorted(model.items())
         assert s.entries(rev=True) == sorted(model.items(), reverse=True)
