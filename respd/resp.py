@@ -397,6 +397,7 @@ OK = Status(b"OK")
 QUEUED = Status(b"QUEUED")
 PONG = Status(b"PONG")
 
+# Pre-encoded headers and small integers: most replies are built from these.
 INT_REPLIES = [b":%d\r\n" % i for i in range(10001)]
 BULK_HEADERS = [b"$%d\r\n" % i for i in range(1025)]
 ARRAY_HEADERS = [b"*%d\r\n" % i for i in range(1025)]
