@@ -224,35 +224,38 @@ _BELOW_100 = bytes(range(100))
 
 def _checked_size(requests: list[list[bytes]]) -> int:
     """Bytes the requests took on the wire (canonical multibulk, the only form the exact
-    parser accepts), or -1 when something is not a list of bulk strings (len() of an
-    int, None or error element raises).  Whole-batch C-level iteration: it runs for
-    every read, so no per-argument Python code."""
+    parser accepts), or -1 when something is not a list of bulk strings: joining raises
+    for any element that is not bytes (a nested aggregate, an integer, a null), and a
+    request that is not a list (a RESP3 map or push at the top) is refused by type.
+    Whole-batch C-level iteration: it runs for every read, so no per-argument Python
+    code.  The first request of a read is known to start with '*' (see feed)."""
     try:
         if len(requests) == 1:  # a read of one request (no pipelining) is the usual one
-            lens = bytes(map(len, requests[0]))
-            counts = bytes((len(lens),))
+            flat = requests[0]
+        elif list(map(type, requests)).count(list) != len(requests):
+            return -1
         else:
-            lens = bytes(map(len, chain.from_iterable(requests)))
-            counts = bytes(map(len, requests))
+            flat = list(chain.from_iterable(requests))
+        payload = len(b"".join(flat))
+        counts = bytes(map(len, requests))
+        lens = bytes(map(len, flat))
     except TypeError:
         return -1
     except ValueError:  # a length above 255
-        return _checked_size_long(requests)
+        return _checked_size_long(requests, payload)
     # "$<len>\r\n<arg>\r\n" per argument and "*<count>\r\n" per request, where a length
     # has one digit, plus one if >= 10, plus one if >= 100.
     below_10, below_100 = _BELOW_10, _BELOW_100
-    return (sum(lens) + 6 * len(lens) + 4 * len(counts)
+    return (payload + 6 * len(lens) + 4 * len(counts)
             + len(lens.translate(None, below_10)) + len(lens.translate(None, below_100))
             + len(counts.translate(None, below_10)) + len(counts.translate(None, below_100)))
 
 
-def _checked_size_long(requests: list[list[bytes]]) -> int:
-    try:
-        lens = list(map(len, chain.from_iterable(requests)))
-    except TypeError:
-        return -1
+def _checked_size_long(requests: list[list[bytes]], payload: int) -> int:
+    """_checked_size for batches with a length above 255 (already type-checked)."""
+    lens = list(map(len, chain.from_iterable(requests)))
     digits = sum(len(b"%d" % n) for n in lens) + sum(len(b"%d" % len(r)) for r in requests)
-    return sum(lens) + digits + 5 * len(lens) + 3 * len(requests)
+    return payload + digits + 5 * len(lens) + 3 * len(requests)
 
 
 class RequestReader:
