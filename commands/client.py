@@ -197,11 +197,15 @@ def _kill_filter(argv: list[bytes]) -> KillFilter:
 
 
 def kill_client(target: Client, me: Client) -> None:
-    """The caller itself goes after this reply; anyone else goes now."""
+    """The caller itself goes after this reply; anyone else goes now: unregistered at
+    once (a killed BLPOP must not take the next push, a killed subscriber no longer
+    counts), as Redis frees it inside CLIENT KILL."""
     if target is me:
         target.close_after_reply = True
     elif target.transport is not None:
-        target.transport.close()
+        transport = target.transport
+        target.server.remove_client(target)
+        transport.close()
 
 
 @command("CLIENT KILL", arity=-3, flags=ADMIN, group=GROUP, since="2.4.0",

@@ -40,8 +40,10 @@ def quit_(client: Client, argv: list[bytes]) -> Any:
 
 def select_db(client: Client, raw: bytes) -> None:
     index = parse_int(raw)
-    if index is None or not -(2**31) <= index < 2**31:
+    if index is None:
         raise errors.NOT_INTEGER
+    if not -(2**31) <= index < 2**31:  # getIntFromObjectOrReply's own message
+        raise errors.INT32_RANGE
     if not 0 <= index < len(client.server.dbs):
         raise errors.DB_INDEX_RANGE
     client.db = client.server.dbs[index]
@@ -82,7 +84,7 @@ def auth(client: Client, argv: list[bytes]) -> Any:
 
 NOAUTH_HELLO = ReplyError(
     "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-    "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+    "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
     "select the RESP protocol version at the same time"
 )
 

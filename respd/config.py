@@ -246,12 +246,11 @@ param("rdbchecksum", BOOL, "yes")
 param("stop-writes-on-bgsave-error", BOOL, "yes")
 
 # Encoding tuning, accepted for compatibility (respd's structures do not use them).
-param("hash-max-listpack-entries", UINT, "128", aliases=("hash-max-ziplist-entries",))
+param("hash-max-listpack-entries", UINT, "512", aliases=("hash-max-ziplist-entries",))
 param("hash-max-listpack-value", UINT, "64", aliases=("hash-max-ziplist-value",))
 param("list-max-listpack-size", INT, "-2", aliases=("list-max-ziplist-size",))
 param("list-compress-depth", UINT, "0")
 param("set-max-intset-entries", UINT, "512")
-param("set-max-listpack-entries", UINT, "128")
 param("zset-max-listpack-entries", UINT, "128", aliases=("zset-max-ziplist-entries",))
 param("zset-max-listpack-value", UINT, "64", aliases=("zset-max-ziplist-value",))
 param("stream-node-max-bytes", MEMORY, "4096")

@@ -171,8 +171,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
     if type(reply) is ReplyError:
         stats[3] += 1
         server.count_error(reply)
-    if duration > server.slowlog_threshold_ns:
-        server.slowlog_add(client, argv, duration)
+    if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
+        server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
     # Without an AOF nothing consumes propagated commands: skip collecting them.
     if server.dirty != dirty and server.aof is not None and not client.loading:
         if client.propagate_as is None:

@@ -24,6 +24,9 @@ from respd.errors import ProtocolError, ReplyError
 from respd.numbers import parse_int  # string2ll, as Redis reads lengths
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024
+# Redis reads 16 KB at a time and refuses an inline line once more than 64 KB of it sit
+# in the buffer without a newline: a line arriving at once is refused from 80 KB.
+_INLINE_LINE_LIMIT = PROTO_INLINE_MAX_SIZE + 16 * 1024
 INT_MAX = 2**31 - 1
 
 
@@ -161,6 +164,8 @@ class PyRequestParser:
             if len(self.buf) - self.pos > PROTO_INLINE_MAX_SIZE:
                 raise ProtocolError("too big inline request")
             return None
+        if newline - self.pos >= _INLINE_LINE_LIMIT:
+            raise ProtocolError("too big inline request")
         end = newline
         if end > self.pos and self.buf[end - 1] == 0x0D:
             end -= 1
@@ -288,7 +293,8 @@ class RequestReader:
             return self._feed_slow(data)
         at_boundary = not self._fed
         if at_boundary and data[:1] != b"*":
-            if data[-1:] == b"\n" and not _INLINE_SLOW.search(data):
+            if (data[-1:] == b"\n" and len(data) < _INLINE_LINE_LIMIT
+                    and not _INLINE_SLOW.search(data)):
                 # Whole inline lines with nothing for sdssplitargs to interpret (telnet,
                 # redis-benchmark's inline PING): split in C; empty lines are skipped.
                 return [args for line in data.split(b"\n")[:-1] if (args := line.split())], None

@@ -121,11 +121,12 @@ def test_random_field_reaches_every_field(r: Any) -> None:
 def test_conversion_to_hashtable(r: Any) -> None:
     r.hset("long", "f", "x" * 65)
     assert r.object("encoding", "long") == b"hashtable"
-    r.hset("many", mapping={f"f{i}": "v" for i in range(129)})
+    # hash-max-listpack-entries is 512 by default (OBJ_HASH_MAX_LISTPACK_ENTRIES)
+    r.hset("many", mapping={f"f{i}": "v" for i in range(513)})
     assert r.object("encoding", "many") == b"hashtable"
-    r.hdel("many", *[f"f{i}" for i in range(120)])
+    r.hdel("many", *[f"f{i}" for i in range(500)])
     assert r.object("encoding", "many") == b"hashtable"  # never goes back, as in Redis
-    r.hset("small", mapping={f"f{i}": "v" for i in range(128)})
+    r.hset("small", mapping={f"f{i}": "v" for i in range(512)})
     assert r.object("encoding", "small") == b"listpack"
 
 
