@@ -104,6 +104,9 @@ def execute(client: Client, argv: list[bytes]) -> Any:
 
         if pause_postpones(client, cmd, argv):
             return BLOCKED
+    # A MONITOR client is a replica to Redis: it may not read or write keys.
+    if client.is_monitor and (cmd.is_write or cmd.is_readonly or "may_replicate" in cmd.flags):
+        return _rejected(client, cmd, errors.REPLICA_KEYSPACE)
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True

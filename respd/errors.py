@@ -485,3 +485,6 @@ def config_set_failed(name: bytes, reason: str) -> ReplyError:
         b"ERR CONFIG SET failed (possibly related to argument '" + _clean(name) + b"') - "
         + reason.encode()
     )
+
+# --- replicas (a MONITOR client counts as one) ----------------------------------------------
+REPLICA_KEYSPACE = ReplyError("ERR Replica can't interact with the keyspace")

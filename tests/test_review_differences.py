@@ -101,3 +101,9 @@ def test_inline_line_of_100k_is_too_big(pair: Pair) -> None:  # noqa: F811
                 for s in (pair.redis, pair.respd))
     assert got.split(b"\r\n")[0] == ref.split(b"\r\n")[0] == (
         b"-ERR Protocol error: too big inline request")
+
+
+def test_monitor_client_cannot_touch_the_keyspace(pair: Pair) -> None:  # noqa: F811
+    ref, got = (exchange(s.port, pipe("MONITOR", "SET b 2", "GET b", "HSET h f v"))
+                for s in (pair.redis, pair.respd))
+    assert got == ref == b"+OK\r\n" + b"-ERR Replica can't interact with the keyspace\r\n" * 3
