@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from respd import errors
-from respd.client import Client
+from respd.client import REPLY_OFF, Client
 from respd.command import command, container
+from respd.dispatch import NO_REPLY
 from respd.glob import compile_pattern
 from respd.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
 from respd.resp import Push, Raw, Status, encode
@@ -33,27 +34,37 @@ def _confirm(client: Client, word: bytes, name: bytes | None, kind: str) -> byte
     return encode(Push([word, name, _count(client, kind)]), client.resp)
 
 
-def _subscribe(client: Client, argv: list[bytes], kind: str, word: bytes) -> Raw:
+def _confirmations(client: Client, frames: list[bytes]) -> Any:
+    """The (un)subscribe confirmations are pushes: CLIENT REPLY OFF does not silence
+    them (Redis's CLIENT_PUSHING)."""
+    if client.reply_mode == REPLY_OFF:
+        for frame in frames:
+            client.push(frame)
+        return NO_REPLY
+    return Raw(b"".join(frames))
+
+
+def _subscribe(client: Client, argv: list[bytes], kind: str, word: bytes) -> Any:
     pubsub = client.server.pubsub
     frames = []
     for name in argv[1:]:
         pubsub.subscribe(client, kind, name)
         frames.append(_confirm(client, word, name, kind))
-    return Raw(b"".join(frames))
+    return _confirmations(client, frames)
 
 
-def _unsubscribe(client: Client, argv: list[bytes], kind: str, word: bytes) -> Raw:
+def _unsubscribe(client: Client, argv: list[bytes], kind: str, word: bytes) -> Any:
     """Named ones, or all of this kind; with none at all, one confirmation with a null
     name."""
     names = argv[1:] or list(getattr(client, kind))
     if not names:
-        return Raw(_confirm(client, word, None, kind))
+        return _confirmations(client, [_confirm(client, word, None, kind)])
     pubsub = client.server.pubsub
     frames = []
     for name in names:
         pubsub.unsubscribe(client, kind, name)
         frames.append(_confirm(client, word, name, kind))
-    return Raw(b"".join(frames))
+    return _confirmations(client, frames)
 
 
 @command("SUBSCRIBE", arity=-2, flags=_SUBSCRIBE_FLAGS, group=GROUP, since="2.0.0",

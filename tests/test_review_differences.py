@@ -107,3 +107,11 @@ def test_monitor_client_cannot_touch_the_keyspace(pair: Pair) -> None:  # noqa: 
     ref, got = (exchange(s.port, pipe("MONITOR", "SET b 2", "GET b", "HSET h f v"))
                 for s in (pair.redis, pair.respd))
     assert got == ref == b"+OK\r\n" + b"-ERR Replica can't interact with the keyspace\r\n" * 3
+
+
+def test_subscribe_confirmations_survive_client_reply_off(pair: Pair) -> None:  # noqa: F811
+    # Confirmations are pushes: CLIENT REPLY OFF silences the PING, not them.
+    ref, got = (exchange(s.port, pipe("CLIENT REPLY OFF", "SUBSCRIBE c d", "PING",
+                                      "UNSUBSCRIBE c"))
+                for s in (pair.redis, pair.respd))
+    assert got == ref and ref.count(b"subscribe") == 3
