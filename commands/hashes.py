@@ -22,12 +22,10 @@ def _read(client: Client, key: bytes) -> HashValue | None:
 def _for_write(client: Client, key: bytes) -> HashValue:
     """hashTypeLookupWriteOrCreate: the hash at key, created (and stored) if absent."""
     db = client.db
-    value = db.lookup(key)
+    value = db.lookup_typed(key, HashValue)
     if value is None:
         value = HashValue()
         db.add(key, value)
-    elif type(value) is not HashValue:
-        raise errors.WRONGTYPE
     return value
 
 

@@ -144,23 +144,13 @@ def _pusher(where: int, only_existing: bool) -> Handler:
 
     def push(client: Client, argv: list[bytes]) -> int:
         key = argv[1]
-        db = client.db
-        lst = db.lookup(key)
-        if lst is None:
-            if only_existing:
-                return 0
-        elif type(lst) is not ListValue:
-            raise errors.WRONGTYPE
+        lst = client.db.lookup_typed(key, ListValue)
+        if lst is None and only_existing:
+            return 0
         if lst is None or len(argv) != 3:
             return _push(client, key, lst, argv[2:], where)
         add_one(lst, argv[2])
-        # elements_written(client, key, "l", event) inlined: the call costs as much.
-        server = client.server
-        server.dirty += 1
-        if db.watched or db.blocking:
-            db.modified(key)
-        if server.notifying:
-            db.notify("l", event, key)
+        elements_written(client, key, "l", event)
         return len(lst)
 
     return push
@@ -231,24 +221,11 @@ def _popper(where: int) -> Handler:
         if len(argv) != 2:
             return _pop_count(client, argv, where)
         key = argv[1]
-        db = client.db
-        lst = db.lookup(key)
+        lst = client.db.lookup_typed(key, ListValue)
         if lst is None:
             return None
-        if type(lst) is not ListValue:
-            raise errors.WRONGTYPE
         value = pop_one(lst)
-        if not lst:
-            elements_removed(client, key, lst, "l", event, 1)
-            return value
-        # What elements_removed does for a list that stays, inlined: the call costs as
-        # much as the pop.
-        server = client.server
-        server.dirty += 1
-        if db.watched or db.blocking:
-            db.modified(key)
-        if server.notifying:
-            db.notify("l", event, key)
+        elements_removed(client, key, lst, "l", event, 1)
         return value
 
     return pop

@@ -37,12 +37,10 @@ def _new_set(client: Client, members: Iterable[bytes]) -> SetValue:
 def sadd(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     db = client.db
-    s = db.lookup(key)
+    s = db.lookup_typed(key, SetValue)
     if s is None:
         s = SetValue()
         db.add(key, s)
-    elif type(s) is not SetValue:
-        raise errors.WRONGTYPE
     limit = _max_intset(client)
     if len(argv) == 3:  # one member, the usual call: no generator
         added = 1 if s.add(argv[2], limit) else 0

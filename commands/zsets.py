@@ -605,12 +605,9 @@ def _zpop(client: Client, argv: list[bytes], where: int) -> Any:
     zset = client.db.lookup_typed(key, ZSet)
     if zset is None or count == 0:
         return []
-    if count is None:  # one pair, flat even in RESP3: the usual call, kept short
-        score, member = zset.pop(where == MAX)
-        elements_removed(client, key, zset, "z", _POP_EVENTS[where], 1)
-        return [member, score]
+    popped = _pop(client, key, zset, where, 1 if count is None else count)
     # RESP3 nests [member, score] pairs only when a count was given.
-    return _pairs_reply(_pop(client, key, zset, where, count), True, client.resp > 2)
+    return _pairs_reply(popped, True, client.resp > 2 and count is not None)
 
 
 @command("ZPOPMIN", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
