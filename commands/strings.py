@@ -9,7 +9,7 @@ from respd import errors
 from respd.client import Client
 from respd.command import command
 from respd.commands.keyspace import delete_key, expire_key, persist_key
-from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add, parse_int
+from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add
 from respd.resp import OK, Map
 
 GROUP = "string"
@@ -70,9 +70,7 @@ def parse_string_options(argv: list[bytes], start: int, for_set: bool) -> tuple[
 
 def expire_at_ms(client: Client, flags: int, raw: bytes, cmdname: str) -> int:
     """getExpireMillisecondsOrReply: the absolute expiry time in ms."""
-    value = parse_int(raw)
-    if value is None:
-        raise errors.NOT_INTEGER
+    value = int64(raw)
     if value <= 0 or (flags & (EX | EXAT) and value > INT64_MAX // 1000):
         raise errors.invalid_expire(cmdname)
     if flags & (EX | EXAT):
@@ -108,9 +106,7 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
         found = db.lookup(key) is not None
     if (flags & NX and found) or (flags & XX and not found):
         return False, old
-    db.set(key, value, flags & KEEPTTL)
-    db.notify("$", b"set", key)
-    client.server.dirty += 1
+    _store(client, key, value, b"set", keep_ttl=bool(flags & KEEPTTL))
     if when is not None:
         db.set_expire(key, when)
         db.notify("g", b"expire", key)
@@ -135,9 +131,7 @@ def set_(client: Client, argv: list[bytes]) -> Any:
         key = argv[1]
         if db.expires:
             db.lookup(key)  # lazy expiry first, like setGenericCommand's lookup
-        db.set(key, argv[2])
-        db.notify("$", b"set", key)
-        client.server.dirty += 1
+        _store(client, key, argv[2], b"set")
         return OK
     flags, raw_expire = parse_string_options(argv, 3, for_set=True)
     stored, old = _set_generic(client, argv[1], argv[2], flags, raw_expire, "set")
@@ -268,18 +262,11 @@ def _incr(client: Client, key: bytes, delta: int) -> int:
     """incrDecrCommand: the stored value must be an int64 and so must the result."""
     db = client.db
     current = db.lookup_typed(key, bytes)
-    if current is None:
-        result = delta
-    else:
-        value = parse_int(current)
-        if value is None:
-            raise errors.NOT_INTEGER
-        result = value + delta
+    result = delta if current is None else int64(current) + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise errors.OVERFLOW
-    db.set(key, b"%d" % result, True)  # an existing key keeps its TTL (dbOverwrite)
-    db.notify("$", b"incrby", key)
-    client.server.dirty += 1
+    # an existing key keeps its TTL (dbOverwrite)
+    _store(client, key, b"%d" % result, b"incrby", keep_ttl=True)
     return result
 
 
