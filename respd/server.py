@@ -54,9 +54,11 @@ class Clock:
 class Server:
     def __init__(self, config: Config | None = None) -> None:
         import respd.commands  # noqa: F401  (registers every command family)
+        from respd.acl import Acl
         from respd.pubsub import PubSub
 
         self.config = config or Config()
+        self.acl = Acl(self)  # users and the ACL log; before any client exists
         self.clock = Clock()
         # The DatabaseEvents clock, bound once: every TTL check and SET PX reads it.
         self.now_ms = self.clock.ms
