@@ -16,8 +16,8 @@ from respd.numbers import parse_int
 from respd.resp import OK, AttrSet, Map
 
 GROUP = "server"
-_ADMIN = "admin noscript loading stale sentinel"
-_PLAIN = "noscript loading stale sentinel"
+_ADMIN = "admin noscript loading stale"
+_PLAIN = "noscript loading stale"
 
 container("ACL", group=GROUP, since="6.0.0",
           summary="A container for Access List Control commands ")
@@ -232,7 +232,7 @@ ACL_HELP = (
 )
 
 
-@command("ACL HELP", arity=2, flags="loading stale sentinel", group=GROUP, since="6.0.0",
+@command("ACL HELP", arity=2, flags="loading stale", group=GROUP, since="6.0.0",
          acl="", summary="Show helpful text about the different subcommands")
 def acl_help(client: Client, argv: list[bytes]) -> Any:
     return help_reply("ACL", ACL_HELP)

@@ -824,8 +824,7 @@ class Acl:
             with open(path, "rb") as f:
                 text = f.read()
         except OSError as err:
-            raise ReplyError(b"ERR Error loading ACLs, opening file '" + path.encode()
-                             + b"': " + (err.strerror or str(err)).encode()) from None
+            raise errors.acl_file_unreadable(path, err.strerror or str(err)) from None
         label = self.server.config.aclfile.encode()
         problems: list[bytes] = []
         users: dict[bytes, User] = {}
@@ -867,8 +866,7 @@ class Acl:
                         problems.append(b"%s:%d: %s. " % (label, number, err.reason.encode()))
                         syntax_error = True
         if problems:
-            raise ReplyError(b"ERR " + b"".join(problems) + b"WARNING: ACL errors detected, "
-                             b"no change to the previously active ACL rules was performed")
+            raise errors.acl_load_failed(b"".join(problems))
         new_default = users.pop(b"default", None) or self._new_default()
         old = self.users
         self.default.copy_from(new_default)

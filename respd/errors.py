@@ -552,3 +552,12 @@ def acl_dryrun_no_user(name: bytes) -> ReplyError:
 
 def acl_dryrun_no_command(name: bytes) -> ReplyError:
     return ReplyError(b"ERR Command '" + _clean(name) + b"' not found")
+
+
+def acl_file_unreadable(path: str, reason: str) -> ReplyError:
+    return ReplyError(f"ERR Error loading ACLs, opening file '{path}': {reason}")
+
+
+def acl_load_failed(problems: bytes) -> ReplyError:
+    return ReplyError(b"ERR " + _clean(problems) + b"WARNING: ACL errors detected, no change "
+                      b"to the previously active ACL rules was performed")

@@ -58,12 +58,12 @@ class Server:
         from respd.pubsub import PubSub
 
         self.config = config or Config()
-        self.acl = Acl(self)  # users and the ACL log; before any client exists
         self.clock = Clock()
         # The DatabaseEvents clock, bound once: every TTL check and SET PX reads it.
         self.now_ms = self.clock.ms
         self.dbs = [Database(i, self) for i in range(self.config.databases)]
         self.clients: dict[int, Client] = {}
+        self.acl = Acl(self)  # users and the ACL log; before any client exists
         self._next_client_id = 1
         self.pending_writes: dict[Client, None] = {}
         self.blocking = Blocking(self)
