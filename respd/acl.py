@@ -28,6 +28,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from respd import errors
+from respd.acl_keys import key_references
 from respd.command import ACL_ORDER, ALL_COMMANDS, COMMANDS, Command
 from respd.config import on_config_set
 from respd.errors import ReplyError
@@ -48,6 +49,7 @@ OK, DENIED_CMD, DENIED_KEY, DENIED_AUTH, DENIED_CHANNEL = 0, 1, 2, 3, 4
 REASONS = {DENIED_CMD: b"command", DENIED_KEY: b"key", DENIED_AUTH: b"auth",
            DENIED_CHANNEL: b"channel"}
 CTX_TOPLEVEL, CTX_LUA, CTX_MULTI = b"toplevel", b"lua", b"multi"
+_ALLOWED, _DENIED_CMD = (OK, 0), (DENIED_CMD, 0)
 
 # User flags in the order ACL LIST / GETUSER print them.
 FLAG_ON, FLAG_OFF, FLAG_NOPASS, FLAG_SKIP_SANITIZE, FLAG_SANITIZE = 1, 2, 4, 8, 16
@@ -106,6 +108,12 @@ class _Table:
                 if cat in self.by_category:
                     self.by_category[cat].append(cmd)
         self.all_ids = frozenset(cmd.stat_index for cmd in ALL_COMMANDS)
+        # Commands whose arguments name keys (a shard channel is not a key) or channels.
+        self.keyed = frozenset(cmd.stat_index for cmd in ALL_COMMANDS
+                               if (cmd.first_key > 0 or cmd.getkeys is not None)
+                               and cmd.group != "pubsub")
+        self.channeled = frozenset(cmd.stat_index for cmd in ALL_COMMANDS
+                                   if cmd.name in _CHANNEL_COMMANDS)
 
     def tree(self) -> Iterable[Command]:
         """Top-level commands, each followed by its subcommands (ACL CAT's order)."""
@@ -320,31 +328,34 @@ class Selector:
     # --- checks ------------------------------------------------------------------------
 
     def check(self, cmd: Command, argv: list[bytes], key_cache: list[Any]) -> tuple[int, int]:
-        """ACLSelectorCheckCmd: (OK or the denial, the position of the denied argument)."""
-        if not self.allcommands and not cmd.no_auth and cmd.stat_index not in self.allowed:
-            firsts = self.firstargs.get(cmd.stat_index)
+        """ACLSelectorCheckCmd: (OK or the denial, the position of the denied argument).
+        ``key_cache`` keeps the key references found for the first selector."""
+        ident = cmd.stat_index
+        if not self.allcommands and ident not in self.allowed and not cmd.no_auth:
+            firsts = self.firstargs.get(ident)
             if len(argv) < 2 or not firsts:
-                return DENIED_CMD, 0
+                return _DENIED_CMD
             arg = argv[2 if cmd.container is not None else 1].lower()
             if not any(arg == f.lower() for f in firsts):
-                return DENIED_CMD, 0
-        if not self.allkeys and (cmd.first_key > 0 or cmd.getkeys is not None) \
-                and cmd.group != "pubsub":
+                return _DENIED_CMD
+        tab = _table or table()
+        if not self.allkeys and ident in tab.keyed:
             if not key_cache:
-                from respd.acl_keys import key_references
-
                 key_cache.append(key_references(cmd, argv))
+            patterns = self.keys
             for pos, needed in key_cache[0]:
-                if not self.key_allowed(argv[pos], needed):
+                key = argv[pos]
+                for pat in patterns:
+                    if pat.perms & needed == needed and pat.match(key):
+                        break
+                else:
                     return DENIED_KEY, pos
-        if not self.allchannels:
-            refs = channel_references(cmd, argv)
-            if refs:
-                is_pattern = cmd.name == "psubscribe"
-                for pos in refs:
-                    if not self.channel_allowed(argv[pos], is_pattern):
-                        return DENIED_CHANNEL, pos
-        return OK, 0
+        if not self.allchannels and ident in tab.channeled:
+            is_pattern = cmd.name == "psubscribe"
+            for pos in channel_references(cmd, argv):
+                if not self.channel_allowed(argv[pos], is_pattern):
+                    return DENIED_CHANNEL, pos
+        return _ALLOWED
 
     def key_allowed(self, key: bytes, needed: int) -> bool:
         if self.allkeys:

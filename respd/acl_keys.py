@@ -279,14 +279,35 @@ def _search(specs: tuple[Any, ...], argv: list[bytes]) -> dict[int, int]:
     return found
 
 
+# Commands with fixed key positions (no getkeys function) and one access for all keys:
+# their references depend only on the argument count, so they are remembered.
+_BY_ARGC: dict[tuple[int, int], list[tuple[int, int]]] = {}
+_BY_ARGC_MAX = 4096
+
+
 def key_references(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     """(position, access needed) for every key argv names."""
+    name = cmd.name
+    if cmd.getkeys is None and name != "set" and name != "bitfield":
+        cached = _BY_ARGC.get((cmd.stat_index, len(argv)))
+        if cached is None:
+            cached = _references(cmd, argv)
+            if _UNIFORM.get(name) is not None and len(_BY_ARGC) < _BY_ARGC_MAX:
+                _BY_ARGC[(cmd.stat_index, len(argv))] = cached
+        return cached
+    return _references(cmd, argv)
+
+
+def _references(cmd: Command, argv: list[bytes]) -> list[tuple[int, int]]:
     positions = cmd.key_positions(argv)
     if not positions:
         return []
     name = cmd.name
-    if name == "set":
-        perm = READ | WRITE if any(a.lower() == b"get" for a in argv[3:]) else WRITE
+    if name == "set":  # setGetKeys: reading the old value only with GET
+        perm = WRITE
+        for arg in argv[3:]:
+            if arg.lower() == b"get":
+                perm = READ | WRITE
         return [(pos, perm) for pos in positions]
     if name == "bitfield":
         writes = any(a.lower() in (b"set", b"incrby") for a in argv[2:])
