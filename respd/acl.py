@@ -128,12 +128,16 @@ _table: _Table | None = None
 def table() -> _Table:
     global _table
     if _table is None:
+        import respd.commands  # noqa: F401  (rules may be parsed before the server exists)
+
         _table = _Table()
     return _table
 
 
 def lookup_command(name: bytes) -> Command | None:
     """ACLLookupCommand: "get" or "config|get", strictly (no extra parts)."""
+    import respd.commands  # noqa: F401  (config-file `user` lines come before the server)
+
     parts = name.lower().split(b"|")
     if len(parts) > 2:
         return None
