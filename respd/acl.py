@@ -742,9 +742,14 @@ class Acl:
     def user_changed(self, user: User) -> None:
         """Clients authenticated as ``user`` see its new rules on their next command."""
         restricted = user.restricted
+        # Redis's authRequired(): a default user that needs no password lets connections
+        # that never authenticated run commands.
+        open_default = user is self.default and user.nopass and user.enabled
         for client in list(self.server.clients.values()):
             if client.user is user:
                 client.acl_restricted = restricted
+                if open_default:
+                    client.authenticated = True
 
     def _drop_revoked_subscribers(self, old: User, new: User, me: "Client | None") -> None:
         """ACLKillPubsubClientsIfNeeded: subscribers whose channels the new rules no
@@ -788,6 +793,7 @@ class Acl:
         password; an empty one makes it nopass."""
         self.default.apply(b"resetpass", False)
         self.default.apply(b">" + password if password else b"nopass", False)
+        self.user_changed(self.default)
 
     # --- authentication -------------------------------------------------------------------
 
