@@ -100,7 +100,7 @@ def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
         f"qbuf={qbuf} qbuf-free={max(32768 - qbuf, 0)} argv-mem=0 multi-mem=0 "
         f"rbs=16384 rbp=16384 obl=0 oll={len(client.out)} omem={out} "
         f"tot-mem={16384 + qbuf + out} events=r cmd={cmd.decode('latin-1')} "
-        f"user=default redir=-1 resp={client.resp}"
+        f"user={client.user.name.decode('latin-1')} redir=-1 resp={client.resp}"
     ).encode()
 
 
@@ -148,6 +148,7 @@ class KillFilter:
         self.kind: str | None = None
         self.addr: bytes | None = None
         self.laddr: bytes | None = None
+        self.user: Any = None  # respd.acl.User
         self.skipme = True
 
     def matches(self, target: Client, me: Client) -> bool:
@@ -156,11 +157,12 @@ class KillFilter:
             or (self.kind is not None and client_type(target) != self.kind)
             or (self.addr is not None and target.addr != self.addr)
             or (self.laddr is not None and target.laddr != self.laddr)
+            or (self.user is not None and target.user is not self.user)
             or (self.skipme and target is me)
         )
 
 
-def _kill_filter(argv: list[bytes]) -> KillFilter:
+def _kill_filter(server: Any, argv: list[bytes]) -> KillFilter:
     """The new form's option/value pairs, checked in Redis's order."""
     found = KillFilter()
     i = 2
@@ -184,7 +186,8 @@ def _kill_filter(argv: list[bytes]) -> KillFilter:
         elif opt == b"laddr":
             found.laddr = value
         elif opt == b"user":
-            if value != b"default":
+            found.user = server.acl.get(value)
+            if found.user is None:
                 raise errors.no_such_user(value)
         elif opt == b"skipme":
             if value.lower() not in (b"yes", b"no"):
@@ -224,7 +227,7 @@ def client_kill(client: Client, argv: list[bytes]) -> Any:
         for victim in victims:
             kill_client(victim, client)
         return OK
-    criteria = _kill_filter(argv)
+    criteria = _kill_filter(client.server, argv)
     victims = [c for c in client.server.clients.values() if criteria.matches(c, client)]
     for victim in victims:
         kill_client(victim, client)

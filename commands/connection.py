@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from respd import REDIS_VERSION, errors
+from respd.acl import set_user
 from respd.client import REPLY_ON, Client
 from respd.command import command
 from respd.errors import ReplyError
@@ -57,28 +58,28 @@ def select(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-def authenticate(client: Client, username: bytes, password: bytes) -> None:
-    """The default user is the only user: it takes requirepass, or any password when
-    none is set (Redis's 'nopass')."""
-    required = client.server.config.requirepass
-    if username != b"default" or (required and password != required.encode("latin-1")):
+def authenticate(client: Client, username: bytes, password: bytes, argv0: bytes) -> None:
+    """ACLAuthenticateUser: the user must exist, be on, and take the password."""
+    if not client.server.acl.authenticate(client, username, password, argv0):
         raise errors.WRONGPASS
-    client.authenticated = True
 
 
 @command("AUTH", arity=-2, flags="noscript loading stale fast no_auth allow_busy",
          group=GROUP,
          since="1.0.0", summary="Authenticate to the server",
-         syntax="[username] password")
+         complexity="O(N) where N is the number of passwords defined for the user",
+         syntax="[username] password",
+         history=(("6.0.0", "Added ACL style (username and password)."),))
 def auth(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise errors.SYNTAX
     if len(argv) == 2:
-        if not client.server.config.requirepass:
+        # The one-argument form keeps its old error when the default user is nopass.
+        if client.server.acl.default.nopass:
             raise errors.AUTH_NOT_CONFIGURED
-        authenticate(client, b"default", argv[1])
+        authenticate(client, b"default", argv[1], argv[0])
     else:
-        authenticate(client, argv[1], argv[2])
+        authenticate(client, argv[1], argv[2], argv[0])
     return OK
 
 
@@ -115,7 +116,7 @@ def hello(client: Client, argv: list[bytes]) -> Any:
         else:
             raise errors.hello_option(argv[i])
     if username is not None and password is not None:
-        authenticate(client, username, password)
+        authenticate(client, username, password, argv[0])
     if not client.authenticated:
         raise NOAUTH_HELLO
     if name is not None:
@@ -153,6 +154,7 @@ def reset(client: Client, argv: list[bytes]) -> Any:
     client.reply_mode = REPLY_ON
     client.no_evict = client.no_touch = False
     client.tracking = False
-    if server.config.requirepass:
-        client.authenticated = False
+    # Back on the default user, authenticated only if it needs no password.
+    default = server.acl.default
+    set_user(client, default, default.nopass and default.enabled)
     return Status(b"RESET")

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from respd import errors
+from respd.acl import check_exec
 from respd.client import Client
 from respd.command import command
 from respd.dispatch import NO_REPLY, call
@@ -100,7 +101,9 @@ def exec_(client: Client, argv: list[bytes]) -> Any:
     try:
         with propagation_unit(client):
             for cmd, cmd_argv in queued:
-                reply = call(client, cmd, cmd_argv)
+                # ACLs are checked again: the rules may have changed since queueing.
+                denied = client.acl_restricted and check_exec(client, cmd, cmd_argv)
+                reply = denied or call(client, cmd, cmd_argv)
                 if reply is not NO_REPLY:  # CLIENT REPLY and the like answer nothing
                     replies.append(reply)
     finally:

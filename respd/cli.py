@@ -15,7 +15,7 @@ import sys
 from typing import Sequence
 
 from respd import REDIS_VERSION, __version__
-from respd.config import Config, ConfigError
+from respd.config import Config, ConfigError, add_user_directive
 from respd.resp import split_args
 
 USAGE = f"""Usage: respd [/path/to/respd.conf] [options]
@@ -65,6 +65,13 @@ def apply_directives(config: Config, directives: list[tuple[str, list[bytes], in
                 raise StartupError(f"*** FATAL CONFIG FILE ERROR ***\n{where}"
                                    "wrong number of arguments")
             load_file(config, args[0].decode())
+            continue
+        if name == "user":  # ACL users: a directive with many arguments, no parameter
+            try:
+                add_user_directive(config, args)
+            except ConfigError as err:
+                raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
+                                   f"{where}{err}") from None
             continue
         if Config.canonical(name) is None:
             raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"

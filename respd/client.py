@@ -53,7 +53,7 @@ class Client:
         "blocked", "reprocessing", "deny_blocking", "in_script", "loading",
         "propagate_as", "reply_mode", "close_after_reply", "closed",
         "no_evict", "no_touch", "is_monitor", "paused_output", "flags_extra",
-        "tracking",
+        "tracking", "user", "acl_restricted",
     )
 
     def __init__(self, server: "Server", client_id: int, transport: Any = None) -> None:
@@ -64,7 +64,13 @@ class Client:
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
-        self.authenticated = not server.config.requirepass
+        # ACL: every connection starts as the default user, authenticated if that user
+        # needs no password; acl_restricted (the user may be denied something) is what
+        # dispatch tests, so an unrestricted user costs one attribute test.
+        default = server.acl.default
+        self.user = default
+        self.authenticated = default.nopass and default.enabled
+        self.acl_restricted = default.restricted
         self.out: list[bytes] = []
         self.transport = transport
         self.reader = RequestReader(server.config.proto_max_bulk_len)

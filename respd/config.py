@@ -265,6 +265,38 @@ param("lazyfree-lazy-user-flush", BOOL, "no")
 param("active-expire-effort", _int_kind(1, 10), "1")
 param("replica-read-only", BOOL, "yes", aliases=("slave-read-only",))
 
+# ACL (respd.acl).  `user` lines are not a parameter (CONFIG GET/SET do not know them):
+# add_user_directive collects them for the server to load at startup.
+param("aclfile", STRING, "", mutable=False)
+param("acl-pubsub-default", _enum_kind("allchannels", "resetchannels"), "resetchannels")
+param("acllog-max-len", _int_kind(0, 2**63 - 1), "128")
+
+
+def add_user_directive(config: "Config", args: list[bytes]) -> None:
+    """A config-file `user <name> <rule> ...` line, validated now as Redis does
+    (ACLAppendUserForLoading); raises ConfigError with Redis's text."""
+    from respd.acl import RuleError, UnmatchedParenthesis, merge_selector_args, User
+
+    if not args:
+        raise ConfigError("Bad directive or wrong number of arguments")
+    if any(existing[0] == args[0] for existing in config.acl_users):
+        raise ConfigError(f"Error in user declaration '{args[0].decode('latin-1')}': "
+                          "Duplicate user found. A user can only be defined once in "
+                          "config files")
+    try:
+        rules = merge_selector_args(args[1:])
+    except UnmatchedParenthesis as err:
+        raise ConfigError(f"Error in user declaration "
+                          f"'{args[1 + err.index].decode('latin-1')}': Wrong format") from None
+    probe = User(b"probe", config.acl_pubsub_default == "allchannels")
+    for op in rules:
+        try:
+            probe.apply(op, config.acl_pubsub_default == "allchannels")
+        except RuleError as err:
+            raise ConfigError(f"Error in user declaration '{op.decode('latin-1')}': "
+                              f"{err.reason}") from None
+    config.acl_users.append([args[0], *rules])
+
 
 def _attr(name: str) -> str:
     return name.replace("-", "_")
@@ -277,6 +309,7 @@ class Config:
         for p in PARAMS.values():
             setattr(self, _attr(p.name), p.kind.parse(p.default))
         self.config_file: str | None = None
+        self.acl_users: list[list[bytes]] = []  # `user` directives (add_user_directive)
 
     def __getattr__(self, name: str) -> Any:  # only reached for unknown names
         raise AttributeError(name)

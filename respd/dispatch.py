@@ -17,7 +17,7 @@ import logging
 from time import perf_counter_ns
 from typing import Any
 
-from respd import errors
+from respd import acl, errors
 from respd.blocking import BLOCKED
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command
@@ -99,6 +99,12 @@ def execute(client: Client, argv: list[bytes]) -> Any:
             return checked
         cmd = checked
     client.last_cmd = cmd  # Redis's c->lastcmd: set before queueing or a later rejection
+    # ACL (processCommand's ACLCheckAllPerm, after auth): only a client whose user may be
+    # denied something pays for it; run_batch's inline path is off for such clients.
+    if client.acl_restricted:
+        denied = _acl_denied(client, cmd, argv)
+        if denied is not None:
+            return denied
     if server.paused_until_ms and client.transport is not None:
         from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
 
@@ -144,6 +150,22 @@ def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
             err = errors.exec_aborted_by(err)
         return _rejected(client, cmd, err)
     return cmd
+
+
+def _acl_denied(client: Client, cmd: Command, argv: list[bytes]) -> ReplyError | None:
+    """The NOPERM rejection, or None.  A no_multi command inside MULTI is refused for
+    that first, as Redis checks it before the ACLs."""
+    if client.multi is not None and cmd.no_multi:
+        return None
+    err = acl.check_command(client, cmd, argv)
+    if err is None:
+        return None
+    if client.multi is not None:
+        client.multi_error = True
+        if cmd.name == "exec":
+            client.discard_transaction()
+            err = errors.exec_aborted_by(err)
+    return _rejected(client, cmd, err)
 
 
 def _rejected(client: Client, cmd: Command | None, err: ReplyError) -> ReplyError:
@@ -278,10 +300,12 @@ def run_batch(client: Client, requests: Any) -> None:
 
 def _plain_state(client: Client) -> bool:
     """Nothing for execute/call to decide but the command itself: an authenticated
-    network client, not in MULTI, not subscribed in RESP2, not blocked, closing or
-    silenced; no pause, monitor or AOF on the server."""
+    network client whose user may run anything (no ACL check), not in MULTI, not
+    subscribed in RESP2, not blocked, closing or silenced; no pause, monitor or AOF on
+    the server."""
     server = client.server
-    return (client.authenticated and client.multi is None and client.blocked is None
+    return (client.authenticated and not client.acl_restricted and client.multi is None
+            and client.blocked is None
             and not client.close_after_reply and client.reply_mode == REPLY_ON
             and not client.loading and client.transport is not None
             and not (client.resp == 2 and (client.channels or client.patterns

@@ -488,3 +488,76 @@ def config_set_failed(name: bytes, reason: str) -> ReplyError:
 
 # --- replicas (a MONITOR client counts as one) ----------------------------------------------
 REPLICA_KEYSPACE = ReplyError("ERR Replica can't interact with the keyspace")
+
+
+# --- ACL ---------------------------------------------------------------------------------
+# Permission denials (processCommand), their EXEC-time and script variants, ACL command
+# errors.
+NOPERM_KEY = ReplyError("NOPERM this user has no permissions to access one of the keys "
+                        "used as arguments")
+NOPERM_CHANNEL = ReplyError("NOPERM this user has no permissions to access one of the "
+                            "channels used as arguments")
+
+
+def noperm_command(fullname: str) -> ReplyError:
+    return ReplyError(f"NOPERM this user has no permissions to run the '{fullname}' command")
+
+
+# EXEC re-checks every queued command: the rules may have changed since it was queued.
+_NOPERM_EXEC = ("NOPERM ACLs rules changed between the moment the transaction was "
+                "accumulated and the EXEC call. This command is no longer allowed for the "
+                "following reason: ")
+NOPERM_EXEC_COMMAND = ReplyError(_NOPERM_EXEC + "no permission to execute the command or "
+                                 "subcommand")
+NOPERM_EXEC_KEY = ReplyError(_NOPERM_EXEC + "no permission to touch the specified keys")
+NOPERM_EXEC_CHANNEL = ReplyError(_NOPERM_EXEC + "no permission to access one of the channels "
+                                 "used as arguments")
+# redis.call from a script whose caller lacks the permission.
+SCRIPT_NOPERM_COMMAND = ReplyError("ERR The user executing the script can't run this "
+                                   "command or subcommand")
+SCRIPT_NOPERM_KEY = ReplyError("ERR The user executing the script can't access at least one "
+                               "of the keys mentioned in the command arguments")
+SCRIPT_NOPERM_CHANNEL = ReplyError("ERR The user executing the script can't publish to the "
+                                   "channel mentioned in the command")
+
+ACL_DELETE_DEFAULT = ReplyError("ERR The 'default' user cannot be removed")
+ACL_USERNAME_SPACES = ReplyError("ERR Usernames can't contain spaces or null characters")
+ACL_NO_FILE = ReplyError(
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+    "Redis configuration file set) in order to store users in the Redis configuration.")
+ACL_SAVE_FAILED = ReplyError("ERR There was an error trying to save the ACLs. Please check "
+                             "the server logs for more information")
+ACL_GENPASS_BITS = ReplyError("ERR ACL GENPASS argument must be the number of bits for the "
+                              "output password, a positive number up to 4096")
+
+
+def acl_setuser_modifier(op: bytes, reason: str) -> ReplyError:
+    return ReplyError(b"ERR Error in ACL SETUSER modifier '" + _clean(op) + b"': "
+                      + reason.encode())
+
+
+def acl_unmatched_parenthesis(op: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unmatched parenthesis in acl selector starting at '"
+                      + _clean(op) + b"'.")
+
+
+def acl_unknown_category(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown category '" + _clean(name[:128]) + b"'")
+
+
+def acl_dryrun_no_user(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR User '" + _clean(name) + b"' not found")
+
+
+def acl_dryrun_no_command(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR Command '" + _clean(name) + b"' not found")
+
+
+def acl_file_unreadable(path: str, reason: str) -> ReplyError:
+    return ReplyError(f"ERR Error loading ACLs, opening file '{path}': {reason}")
+
+
+def acl_load_failed(problems: bytes) -> ReplyError:
+    return ReplyError(b"ERR " + _clean(problems) + b"WARNING: ACL errors detected, no change "
+                      b"to the previously active ACL rules was performed")

@@ -35,6 +35,7 @@ import lupa.lua51 as lupa
 
 from respd import errors
 from respd import scripting_libs as libs
+from respd.acl import check_script
 from respd.command import COMMANDS
 from respd.dispatch import NO_REPLY, call, execute, resolve
 from respd.errors import ReplyError
@@ -808,6 +809,8 @@ class ScriptEngine:
             raise errors.SCRIPT_CALL_ARITY
         if cmd.noscript:
             raise errors.SCRIPT_CALL_NOSCRIPT
+        if self.caller is not None and self.caller.acl_restricted:  # the caller's ACLs
+            check_script(self.caller, cmd, argv)
         if cmd.is_write:
             if self.read_only:
                 raise errors.SCRIPT_WRITE_IN_READONLY

@@ -54,6 +54,7 @@ class Clock:
 class Server:
     def __init__(self, config: Config | None = None) -> None:
         import respd.commands  # noqa: F401  (registers every command family)
+        from respd.acl import Acl
         from respd.pubsub import PubSub
 
         self.config = config or Config()
@@ -62,6 +63,7 @@ class Server:
         self.now_ms = self.clock.ms
         self.dbs = [Database(i, self) for i in range(self.config.databases)]
         self.clients: dict[int, Client] = {}
+        self.acl = Acl(self)  # users and the ACL log; before any client exists
         self._next_client_id = 1
         self.pending_writes: dict[Client, None] = {}
         self.blocking = Blocking(self)

@@ -306,6 +306,7 @@ class Loader:
         self.client.loading = True
         self.client.deny_blocking = True
         self.client.authenticated = True
+        self.client.acl_restricted = False  # Redis's AOF client has no user: no ACL checks
         self.entries = 0
         self.loaded_bytes = 0
         self.started = time.monotonic()
