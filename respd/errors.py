@@ -164,6 +164,17 @@ DECREMENT_OVERFLOW = ReplyError("ERR decrement would overflow")
 LCS_NOT_STRINGS = ReplyError("ERR The specified keys must contain string values")
 LCS_IDX_AND_LEN = ReplyError("ERR If you want both the length and indexes, please just use IDX.")
 
+# Bitmaps (SETBIT, BITFIELD, ...).
+BIT_OFFSET = ReplyError("ERR bit offset is not an integer or out of range")
+BIT_VALUE = ReplyError("ERR bit is not an integer or out of range")
+BIT_ARGUMENT = ReplyError("ERR The bit argument must be 1 or 0.")
+BITOP_NOT_ONE_KEY = ReplyError("ERR BITOP NOT must be called with a single source key.")
+BITFIELD_TYPE = ReplyError(
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is.")
+BITFIELD_OVERFLOW = ReplyError("ERR Invalid OVERFLOW type specified")
+BITFIELD_RO_GET_ONLY = ReplyError("ERR BITFIELD_RO only supports the GET subcommand")
+
 # Transactions and scripting.
 
 
