@@ -175,6 +175,20 @@ BITFIELD_TYPE = ReplyError(
 BITFIELD_OVERFLOW = ReplyError("ERR Invalid OVERFLOW type specified")
 BITFIELD_RO_GET_ONLY = ReplyError("ERR BITFIELD_RO only supports the GET subcommand")
 
+# HyperLogLog.
+HLL_WRONGTYPE = ReplyError("WRONGTYPE Key is not a valid HyperLogLog string value.")
+HLL_CORRUPTED = ReplyError("INVALIDOBJ Corrupted HLL object detected")
+PFDEBUG_NO_KEY = ReplyError("ERR The specified key does not exist")
+PFDEBUG_NOT_SPARSE = ReplyError("ERR HLL encoding is not sparse")
+
+
+def pfdebug_unknown(sub: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown PFDEBUG subcommand '" + _clean(sub.split(b"\0", 1)[0]) + b"'")
+
+
+def hll_test_failed(detail: str) -> ReplyError:
+    return ReplyError("TESTFAILED " + detail)
+
 # Transactions and scripting.
 
 
