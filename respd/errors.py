@@ -189,6 +189,37 @@ def pfdebug_unknown(sub: bytes) -> ReplyError:
 def hll_test_failed(detail: str) -> ReplyError:
     return ReplyError("TESTFAILED " + detail)
 
+
+# Geo.
+GEO_UNIT = ReplyError("ERR unsupported unit provided. please use M, KM, FT, MI")
+GEO_RADIUS_NOT_NUMBER = ReplyError("ERR need numeric radius")
+GEO_RADIUS_NEGATIVE = ReplyError("ERR radius cannot be negative")
+GEO_WIDTH_NOT_NUMBER = ReplyError("ERR need numeric width")
+GEO_HEIGHT_NOT_NUMBER = ReplyError("ERR need numeric height")
+GEO_BOX_NEGATIVE = ReplyError("ERR height or width cannot be negative")
+GEO_NO_MEMBER = ReplyError("ERR could not decode requested zset member")
+GEO_COUNT = ReplyError("ERR COUNT must be > 0")
+GEO_ANY_NEEDS_COUNT = ReplyError("ERR the ANY argument requires COUNT argument")
+GEOSEARCHSTORE_WITH = ReplyError(
+    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
+GEORADIUS_STORE_WITH = ReplyError(
+    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD "
+    "options")
+
+
+def geo_invalid_pair(lon: float, lat: float) -> ReplyError:
+    return ReplyError("ERR invalid longitude,latitude pair %f,%f" % (lon, lat))
+
+
+def geo_need_from(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for "
+                      + _clean(cmdname.split(b"\0", 1)[0]))
+
+
+def geo_need_by(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR exactly one of BYRADIUS and BYBOX can be specified for "
+                      + _clean(cmdname.split(b"\0", 1)[0]))
+
 # Transactions and scripting.
 
 

@@ -25,6 +25,7 @@ import math
 import random
 import struct
 from bisect import bisect_right
+from typing import Callable
 
 REGISTERS = 16384
 HEADER = 16
@@ -148,8 +149,8 @@ def _or(a: bytes, b: bytes) -> bytes:
     return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
 
-def _table(fn: object) -> bytes:
-    return bytes(fn(i) & 0xFF for i in range(256))  # type: ignore[operator]
+def _table(fn: Callable[[int], int]) -> bytes:
+    return bytes(fn(i) & 0xFF for i in range(256))
 
 
 # Unpacking 3 bytes into 4 registers with bytes.translate over strided slices.
