@@ -9,7 +9,7 @@ Redis's "human" long doubles (a bulk string in RESP2, a double in RESP3)."""
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 from respd import errors
 from respd.client import Client
@@ -362,16 +362,20 @@ def _store_results(client: Client, q: _Query, found: list[_Match], flags: int) -
     return len(pairs)
 
 
-def _georadius_keys(argv: list[bytes]) -> list[int]:
-    """georadiusGetKeys: the source and the last STORE/STOREDIST destination."""
-    store = -1
-    i = 5
-    while i < len(argv):
-        if _word(argv[i]) in (b"store", b"storedist") and i + 1 < len(argv):
-            store = i + 1
-            i += 1
-        i += 1
-    return [1] if store < 0 else [1, store]
+def _store_keys(first_option: int) -> Callable[[list[bytes]], list[int]]:
+    """COMMAND GETKEYS as Redis's key specs find them: the source, then the key after
+    the first STORE and after the first STOREDIST keyword at or after the options."""
+
+    def getkeys(argv: list[bytes]) -> list[int]:
+        keys = [1]
+        for keyword in (b"store", b"storedist"):
+            for i in range(first_option, len(argv) - 1):
+                if _word(argv[i]) == keyword:
+                    keys.append(i + 1)
+                    break
+        return keys
+
+    return getkeys
 
 
 _RADIUS_COMPLEXITY = ("O(N+log(M)) where N is the number of elements inside the bounding box "
@@ -391,7 +395,7 @@ _FROM_SYNTAX = ("(FROMMEMBER member | FROMLONLAT longitude:double latitude:doubl
 
 
 @command("GEORADIUS", arity=-6, flags="write denyoom", keys=(1, 1, 1),
-         getkeys=_georadius_keys, group=GROUP, since="3.2.0", acl=_ACL,
+         getkeys=_store_keys(6), group=GROUP, since="3.2.0", acl=_ACL,
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "matching a given maximum distance from a point",
          complexity=_RADIUS_COMPLEXITY,
@@ -413,7 +417,7 @@ def georadius_ro(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("GEORADIUSBYMEMBER", arity=-5, flags="write denyoom", keys=(1, 1, 1),
-         getkeys=_georadius_keys, group=GROUP, since="3.2.0", acl=_ACL,
+         getkeys=_store_keys(5), group=GROUP, since="3.2.0", acl=_ACL,
          summary="Query a sorted set representing a geospatial index to fetch members "
                  "matching a given maximum distance from a member",
          complexity=_RADIUS_COMPLEXITY,

@@ -66,7 +66,7 @@ def pfadd(client: Client, argv: list[bytes]) -> Any:
     return 1 if updated else 0
 
 
-@command("PFCOUNT", arity=-2, flags="readonly", keys=(1, -1, 1), group=GROUP, since="2.8.9",
+@command("PFCOUNT", arity=-2, flags="readonly may_replicate", keys=(1, -1, 1), group=GROUP, since="2.8.9",
          acl=_ACL, summary="Return the approximated cardinality of the set(s) observed by "
                            "the HyperLogLog at key(s).",
          complexity="O(1) with a very small average constant time when called with a single "
