@@ -29,13 +29,19 @@ def _hll_value(client: Client, key: bytes) -> bytes | None:
     return value
 
 
+# Parsed sparse HLLs between commands (PFADD one element at a time stays cheap).
+_COPIES = hll.WorkingCopies()
+
+
 def _working(client: Client, value: bytes) -> Hll:
-    return Hll(value, client.server.config.hll_sparse_max_bytes)
+    return _COPIES.take(value, client.server.config.hll_sparse_max_bytes)
 
 
-def _save(client: Client, key: bytes, value: bytes) -> None:
-    """Write the changed string back in place: the key keeps its TTL."""
+def _save(client: Client, key: bytes, work: Hll) -> None:
+    """Write the changed HLL back in place: the key keeps its TTL."""
+    value = work.to_bytes()
     client.db.set(key, value, keep_ttl=True)
+    _COPIES.keep(value, work)
 
 
 @command("PFADD", arity=-2, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
@@ -56,13 +62,15 @@ def pfadd(client: Client, argv: list[bytes]) -> Any:
                 updated += 1
     except Corrupted:
         if updated:  # what was done before the bad register stays, as in Redis
-            _save(client, key, work.to_bytes())
+            _save(client, key, work)
         raise errors.HLL_CORRUPTED from None
     if updated:
         work.invalidate()
-        _save(client, key, work.to_bytes())
+        _save(client, key, work)
         client.db.notify("$", b"pfadd", key)
         client.server.dirty += updated
+    else:
+        _COPIES.keep(value, work)  # unchanged: still the parsed form of the stored string
     return 1 if updated else 0
 
 
@@ -92,7 +100,9 @@ def pfcount(client: Client, argv: list[bytes]) -> Any:
             raise errors.HLL_CORRUPTED
         # the cache lives in the string: a read that changes the value (Redis
         # propagates it too)
-        _save(client, key, hll.with_cached_count(value, card))
+        cached = hll.with_cached_count(value, card)
+        client.db.set(key, cached, keep_ttl=True)
+        _COPIES.replaced(value, cached)
         client.server.dirty += 1
     return card
 
@@ -123,7 +133,7 @@ def pfmerge(client: Client, argv: list[bytes]) -> Any:
     except Corrupted:
         raise errors.HLL_CORRUPTED from None
     work.invalidate()
-    _save(client, dest, work.to_bytes())
+    _save(client, dest, work)
     client.db.notify("$", b"pfadd", dest)  # Redis calls a merge a mass PFADD
     client.server.dirty += 1
     return OK
@@ -154,7 +164,7 @@ def pfdebug(client: Client, argv: list[bytes]) -> Any:
                 work.to_dense()
             except Corrupted:
                 raise errors.HLL_CORRUPTED from None
-            _save(client, key, work.to_bytes())
+            _save(client, key, work)
             client.server.dirty += 1  # the encoding change is propagated
         if sub == b"todense":
             return int(converted)

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import struct
 from bisect import bisect_right
+from itertools import accumulate
 from typing import Callable
 
 REGISTERS = 16384
@@ -105,24 +107,30 @@ def _encode_op(kind: int, value: int, span: int) -> bytes:
     return _xzero(span)
 
 
+# Every opcode's (kind, value, span), by its bytes; a lone XZERO byte (a truncated last
+# opcode) reads its second byte as 0, as Redis reads the string's terminator.
+OPCODES: dict[bytes, tuple[int, int, int]] = {}
+for _b in range(256):
+    if _b & 0x80:
+        OPCODES[bytes((_b,))] = (_VAL, ((_b >> 2) & 0x1F) + 1, (_b & 3) + 1)
+    elif _b & 0x40:
+        OPCODES[bytes((_b,))] = (_XZERO, 0, ((_b & 0x3F) << 8) + 1)
+    else:
+        OPCODES[bytes((_b,))] = (_ZERO, 0, (_b & 0x3F) + 1)
+for _span in range(1, REGISTERS + 1):
+    OPCODES[_xzero(_span)] = (_XZERO, 0, _span)
+_SPANS = {op: span for op, (_, _, span) in OPCODES.items()}
+_OPCODE_RE = re.compile(rb"[\x40-\x7f][\x00-\xff]?|[\x00-\x3f\x80-\xff]", re.DOTALL)
+
+
+def split_sparse(body: bytes) -> list[bytes]:
+    """A sparse body cut into its opcodes (one or two bytes each)."""
+    return _OPCODE_RE.findall(body)
+
+
 def decode_sparse(body: bytes) -> list[tuple[int, int, int]]:
-    """The opcodes of a sparse body as (kind, value, span).  A truncated XZERO reads its
-    second byte as 0, as Redis reads the string's terminator."""
-    ops = []
-    i, end = 0, len(body)
-    while i < end:
-        b = body[i]
-        if b & 0x80:
-            ops.append((_VAL, ((b >> 2) & 0x1F) + 1, (b & 3) + 1))
-            i += 1
-        elif b & 0x40:
-            low = body[i + 1] if i + 1 < end else 0
-            ops.append((_XZERO, 0, (((b & 0x3F) << 8) | low) + 1))
-            i += 2
-        else:
-            ops.append((_ZERO, 0, (b & 0x3F) + 1))
-            i += 1
-    return ops
+    """The opcodes of a sparse body as (kind, value, span)."""
+    return [OPCODES[op] for op in split_sparse(body)]
 
 
 def _zero_run(span: int) -> tuple[int, int, int]:
@@ -230,9 +238,21 @@ def estimate(histogram: list[int]) -> int:
     return int(whole) + (1 if e - whole >= 0.5 else 0)  # llroundl: halves away from 0
 
 
+_BYTE_VALUES = [bytes((v,)) for v in range(64)]
+
+
 def histogram_of(registers: bytes) -> list[int]:
-    """Register-value histogram of one-byte-per-register data."""
-    return [registers.count(v) for v in range(64)]
+    """Register-value histogram of one-byte-per-register data (counting stops once every
+    register is accounted for: values rarely go past 20)."""
+    histogram = [0] * 64
+    left = len(registers)
+    for v in range(64):
+        if not left:
+            break
+        found = registers.count(_BYTE_VALUES[v])
+        histogram[v] = found
+        left -= found
+    return histogram
 
 
 def count(value: bytes) -> int | None:
@@ -275,8 +295,9 @@ class Corrupted(Exception):
 
 
 class Hll:
-    """A working copy of an HLL string: sparse opcodes or dense registers, turned back
-    into the string by ``to_bytes``."""
+    """A working copy of an HLL string: sparse opcodes (their bytes, with the first
+    register each covers) or dense registers, turned back into the string by
+    ``to_bytes``."""
 
     __slots__ = ("header", "ops", "starts", "size", "dense", "max_sparse")
 
@@ -284,17 +305,14 @@ class Hll:
         self.header = bytearray(value[:HEADER])
         self.max_sparse = max_sparse  # hll-sparse-max-bytes
         self.dense: bytearray | None = None
-        self.ops: list[tuple[int, int, int]] = []
+        self.ops: list[bytes] = []
         self.starts: list[int] = []
+        self.size = len(value)
         if value[4] == DENSE:
             self.dense = bytearray(value[HEADER:]) + b"\0"  # the last register peeks one byte on
         else:
-            self.ops = decode_sparse(value[HEADER:])
-            first = 0
-            for _, _, span in self.ops:
-                self.starts.append(first)
-                first += span
-            self.size = len(value)
+            self.ops = split_sparse(value[HEADER:])
+            self.starts = [0, *accumulate(map(_SPANS.__getitem__, self.ops))][:-1]
 
     @property
     def encoding(self) -> int:
@@ -306,7 +324,7 @@ class Hll:
     def to_bytes(self) -> bytes:
         if self.dense is not None:
             return bytes(self.header) + bytes(self.dense[:-1])
-        return bytes(self.header) + b"".join(_encode_op(*op) for op in self.ops)
+        return bytes(self.header) + b"".join(self.ops)
 
     def add(self, element: bytes) -> bool:
         """PFADD of one element: True when a register grew.  Raises Corrupted."""
@@ -329,7 +347,8 @@ class Hll:
             return
         regs = bytearray(DENSE_SIZE - HEADER + 1)
         i = 0
-        for kind, val, span in self.ops:
+        for op in self.ops:
+            kind, val, span = OPCODES[op]
             if kind == _VAL:
                 if i + span > REGISTERS:
                     break
@@ -347,13 +366,15 @@ class Hll:
             return self._promote(index, value)
         ops, starts = self.ops, self.starts
         at = bisect_right(starts, index) - 1
-        if at < 0 or index >= starts[at] + ops[at][2]:
-            raise Corrupted  # no opcode covers the register
-        kind, current, span = ops[at]
+        if at < 0:
+            raise Corrupted  # no opcodes at all
+        kind, current, span = OPCODES[ops[at]]
+        if index >= starts[at] + span:
+            raise Corrupted  # the opcodes end before the register
         if kind == _VAL and current >= value:
             return False
         if span == 1 and kind != _XZERO:  # a lone ZERO or VAL: rewrite it in place
-            ops[at] = (_VAL, value, 1)
+            ops[at] = _encode_op(_VAL, value, 1)
         else:
             first = starts[at]
             last = first + span - 1
@@ -365,10 +386,11 @@ class Hll:
             if index != last:
                 seq.append(_zero_run(last - index) if kind != _VAL
                            else (_VAL, current, last - index))
-            grow = sum(2 if k == _XZERO else 1 for k, _, _ in seq) - (2 if kind == _XZERO else 1)
+            new_ops = [_encode_op(*op) for op in seq]
+            grow = sum(map(len, new_ops)) - len(ops[at])
             if grow > 0 and self.size + grow > self.max_sparse:
                 return self._promote(index, value)
-            ops[at:at + 1] = seq
+            ops[at:at + 1] = new_ops
             seq_starts = []
             for _, _, run in seq:
                 seq_starts.append(first)
@@ -386,14 +408,14 @@ class Hll:
         budget = 5
         while at < len(ops) and budget:
             budget -= 1
-            kind, value, span = ops[at]
+            kind, value, span = OPCODES[ops[at]]
             if kind != _VAL:
                 at += 1
                 continue
             if at + 1 < len(ops):
-                nkind, nvalue, nspan = ops[at + 1]
+                nkind, nvalue, nspan = OPCODES[ops[at + 1]]
                 if nkind == _VAL and nvalue == value and span + nspan <= _VAL_MAX_LEN:
-                    ops[at] = (_VAL, value, span + nspan)
+                    ops[at] = _encode_op(_VAL, value, span + nspan)
                     del ops[at + 1]
                     del starts[at + 1]
                     self.size -= 1
@@ -446,3 +468,40 @@ def selftest(rng: random.Random, max_sparse: int, cycles: int = 3,
             return "Too big error. card:%d abserr:%d" % (checkpoint, abs(checkpoint - card))
         checkpoint *= 10
     return None
+
+
+# --- parsed sparse HLLs kept between commands -----------------------------------------------
+
+
+class WorkingCopies:
+    """Sparse HLLs recently written, kept parsed so that the next PFADD on the same string
+    skips re-reading its opcodes.  Entries are keyed by the identity of the stored string
+    and hold it, so an identity cannot be reused while its entry lives; taking an entry
+    removes it (the caller changes the copy), keeping puts it back under the new string."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.entries: dict[int, tuple[bytes, Hll]] = {}
+
+    def take(self, value: bytes, max_sparse: int) -> Hll:
+        entry = self.entries.pop(id(value), None)
+        if entry is None:
+            return Hll(value, max_sparse)
+        work = entry[1]
+        work.max_sparse = max_sparse  # the setting may have changed since
+        return work
+
+    def keep(self, value: bytes, work: Hll) -> None:
+        if work.dense is not None:  # a dense copy is one cheap bytearray copy away
+            return
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]
+        self.entries[id(value)] = (value, work)
+
+    def replaced(self, old: bytes, new: bytes) -> None:
+        """``new`` is ``old`` with another header (the cached count): move the entry."""
+        entry = self.entries.pop(id(old), None)
+        if entry is not None:
+            work = entry[1]
+            work.header[:] = new[:HEADER]
+            self.keep(new, work)
