@@ -20,26 +20,34 @@ def bit_slice(data: bytes, first: int, last: int) -> int:
     return chunk & ((1 << (last - first + 1)) - 1)
 
 
+# Long ranges are read in pieces of this many bits: no integer of the whole string.
+_CHUNK = 8 * 65536
+
+
+def _pieces(first: int, last: int) -> range:
+    return range(first, last + 1, _CHUNK)
+
+
 def count_bits(data: bytes, first: int, last: int) -> int:
     """Set bits among bits first..last (inclusive); 0 for an empty range."""
-    if first > last:
-        return 0
-    if first & 7 == 0 and last & 7 == 7:  # whole bytes: no shifting
-        return int.from_bytes(data[first >> 3:(last >> 3) + 1], "big").bit_count()
-    return bit_slice(data, first, last).bit_count()
+    total = 0
+    for start in _pieces(first, last):
+        end = min(last, start + _CHUNK - 1)
+        total += bit_slice(data, start, end).bit_count()
+    return total
 
 
 def find_bit(data: bytes, bit: int, first: int, last: int) -> int:
     """Position of the first bit equal to ``bit`` among bits first..last, or -1."""
-    if first > last:
-        return -1
-    width = last - first + 1
-    value = bit_slice(data, first, last)
-    if not bit:
-        value ^= (1 << width) - 1
-    if not value:
-        return -1
-    return first + width - value.bit_length()
+    for start in _pieces(first, last):
+        end = min(last, start + _CHUNK - 1)
+        width = end - start + 1
+        value = bit_slice(data, start, end)
+        if not bit:
+            value ^= (1 << width) - 1
+        if value:
+            return start + width - value.bit_length()
+    return -1
 
 
 def bitop(op: bytes, sources: list[bytes]) -> bytes:
