@@ -387,15 +387,23 @@ class Hll:
                 seq.append(_zero_run(last - index) if kind != _VAL
                            else (_VAL, current, last - index))
             new_ops = [_encode_op(*op) for op in seq]
-            grow = sum(map(len, new_ops)) - len(ops[at])
+            grow = sum(map(len, new_ops)) - (2 if kind == _XZERO else 1)
             if grow > 0 and self.size + grow > self.max_sparse:
                 return self._promote(index, value)
-            ops[at:at + 1] = new_ops
-            seq_starts = []
-            for _, _, run in seq:
-                seq_starts.append(first)
-                first += run
-            starts[at:at + 1] = seq_starts
+            if kind == _XZERO and len(ops[at]) == 1:
+                # A truncated XZERO ending the string: Redis counts it as two bytes, so
+                # the last byte of its replacement lands past the string's end.
+                tail = split_sparse(b"".join(new_ops)[:-1])
+                offsets = [0, *accumulate(map(_SPANS.__getitem__, tail))][:-1]
+                ops[at:] = tail
+                starts[at:] = [first + offset for offset in offsets]
+            else:
+                ops[at:at + 1] = new_ops
+                seq_starts = []
+                for _, _, run in seq:
+                    seq_starts.append(first)
+                    first += run
+                starts[at:at + 1] = seq_starts
             self.size += grow
         self._merge_from(at - 1 if at > 0 else 0)
         self.invalidate()

@@ -124,3 +124,45 @@ def test_pfselftest_and_debug(pair: Pair) -> None:
     pair.same("PFDEBUG", "GETREG", "h")
     assert pair.same("PFDEBUG", "ENCODING", "h") == b"+dense\r\n"
     pair.same("GET", "h")
+
+
+def _random_sparse(rng: random.Random, registers: int) -> bytes:
+    """A sparse HLL string whose opcodes cover ``registers`` registers in an arbitrary
+    (often non-minimal) way: short XZEROs, neighbouring ZEROs, mergeable VALs."""
+    body = bytearray()
+    left = registers
+    while left > 0:
+        kind = rng.random()
+        if kind < 0.3:
+            span = min(left, rng.randint(1, 64))
+            body.append(span - 1)  # ZERO
+        elif kind < 0.5:
+            span = min(left, rng.choice([1, 2, 65, 300, 5000, 16384]))
+            body += bytes((((span - 1) >> 8) | 0x40, (span - 1) & 0xFF))  # XZERO
+        else:
+            span = min(left, rng.randint(1, 4))
+            body.append(0x80 | (rng.randint(1, 32) - 1) << 2 | (span - 1))  # VAL
+        left -= span
+    stale = 0x80 if rng.random() < 0.8 else 0
+    return b"HYLL\x01\x00\x00\x00" + bytes(7) + bytes((stale,)) + bytes(body)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_crafted_sparse_hlls_are_edited_like_redis(pair: Pair, seed: int) -> None:
+    """Sparse strings Redis itself would not write (a SET can store anything): PFADD must
+    split and merge their opcodes exactly as Redis does, and report corruption alike."""
+    rng = random.Random(200 + seed)
+    pair.same("CONFIG", "SET", "hll-sparse-max-bytes", rng.choice(["3000", "400"]))
+    for i in range(60):
+        covered = 16384 if rng.random() < 0.8 else rng.choice([16383, 16385, 8000, 20000])
+        value = _random_sparse(rng, covered)
+        key = f"c{i}"
+        pair.same("SET", key, value)
+        for _ in range(rng.randint(1, 4)):
+            pair.same("PFADD", key, *_elements(rng, rng.choice([1, 3, 20, 200])))
+            pair.same("GET", key)
+        pair.same("PFCOUNT", key)
+        pair.same("PFDEBUG", "DECODE", key)
+        pair.same("PFCOUNT", key, "c0")
+        pair.same("PFMERGE", "m", key)
+        pair.same("GET", "m")
