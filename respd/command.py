@@ -115,6 +115,7 @@ class Command:
         flags = set(self.flags)
         if self.getkeys is not None:
             flags.add("movablekeys")
+        flags.discard("may_replicate")  # Redis hides it from COMMAND INFO on purpose
         return [f for f in FLAG_ORDER if f in flags]
 
     def acl_categories(self) -> list[str]:

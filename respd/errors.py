@@ -164,6 +164,62 @@ DECREMENT_OVERFLOW = ReplyError("ERR decrement would overflow")
 LCS_NOT_STRINGS = ReplyError("ERR The specified keys must contain string values")
 LCS_IDX_AND_LEN = ReplyError("ERR If you want both the length and indexes, please just use IDX.")
 
+# Bitmaps (SETBIT, BITFIELD, ...).
+BIT_OFFSET = ReplyError("ERR bit offset is not an integer or out of range")
+BIT_VALUE = ReplyError("ERR bit is not an integer or out of range")
+BIT_ARGUMENT = ReplyError("ERR The bit argument must be 1 or 0.")
+BITOP_NOT_ONE_KEY = ReplyError("ERR BITOP NOT must be called with a single source key.")
+BITFIELD_TYPE = ReplyError(
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is.")
+BITFIELD_OVERFLOW = ReplyError("ERR Invalid OVERFLOW type specified")
+BITFIELD_RO_GET_ONLY = ReplyError("ERR BITFIELD_RO only supports the GET subcommand")
+
+# HyperLogLog.
+HLL_WRONGTYPE = ReplyError("WRONGTYPE Key is not a valid HyperLogLog string value.")
+HLL_CORRUPTED = ReplyError("INVALIDOBJ Corrupted HLL object detected")
+PFDEBUG_NO_KEY = ReplyError("ERR The specified key does not exist")
+PFDEBUG_NOT_SPARSE = ReplyError("ERR HLL encoding is not sparse")
+
+
+def pfdebug_unknown(sub: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown PFDEBUG subcommand '" + _clean(sub.split(b"\0", 1)[0]) + b"'")
+
+
+def hll_test_failed(detail: str) -> ReplyError:
+    return ReplyError("TESTFAILED " + detail)
+
+
+# Geo.
+GEO_UNIT = ReplyError("ERR unsupported unit provided. please use M, KM, FT, MI")
+GEO_RADIUS_NOT_NUMBER = ReplyError("ERR need numeric radius")
+GEO_RADIUS_NEGATIVE = ReplyError("ERR radius cannot be negative")
+GEO_WIDTH_NOT_NUMBER = ReplyError("ERR need numeric width")
+GEO_HEIGHT_NOT_NUMBER = ReplyError("ERR need numeric height")
+GEO_BOX_NEGATIVE = ReplyError("ERR height or width cannot be negative")
+GEO_NO_MEMBER = ReplyError("ERR could not decode requested zset member")
+GEO_COUNT = ReplyError("ERR COUNT must be > 0")
+GEO_ANY_NEEDS_COUNT = ReplyError("ERR the ANY argument requires COUNT argument")
+GEOSEARCHSTORE_WITH = ReplyError(
+    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
+GEORADIUS_STORE_WITH = ReplyError(
+    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD "
+    "options")
+
+
+def geo_invalid_pair(lon: float, lat: float) -> ReplyError:
+    return ReplyError("ERR invalid longitude,latitude pair %f,%f" % (lon, lat))
+
+
+def geo_need_from(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for "
+                      + _clean(cmdname.split(b"\0", 1)[0]))
+
+
+def geo_need_by(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR exactly one of BYRADIUS and BYBOX can be specified for "
+                      + _clean(cmdname.split(b"\0", 1)[0]))
+
 # Transactions and scripting.
 
 

@@ -815,6 +815,8 @@ class ScriptEngine:
             if self.read_only:
                 raise errors.SCRIPT_WRITE_IN_READONLY
             self.wrote = True
+        elif self.read_only and "may_replicate" in cmd.flags:  # Redis counts it as a write
+            raise errors.SCRIPT_WRITE_IN_READONLY
         client = self.client
         client.resp = self.script_resp
         return call(client, cmd, argv)
