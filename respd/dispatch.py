@@ -99,6 +99,10 @@ def execute(client: Client, argv: list[bytes]) -> Any:
             return checked
         cmd = checked
     client.last_cmd = cmd  # Redis's c->lastcmd: set before queueing or a later rejection
+    if server.maxmemory:  # maxmemory: evict, or refuse what would grow memory (-OOM)
+        oom = server.memory.admit(client, cmd, argv)
+        if oom is not None:
+            return _rejected(client, cmd, oom)
     if server.paused_until_ms and client.transport is not None:
         from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
 
@@ -279,14 +283,15 @@ def run_batch(client: Client, requests: Any) -> None:
 def _plain_state(client: Client) -> bool:
     """Nothing for execute/call to decide but the command itself: an authenticated
     network client, not in MULTI, not subscribed in RESP2, not blocked, closing or
-    silenced; no pause, monitor or AOF on the server."""
+    silenced; no pause, monitor, AOF or maxmemory on the server."""
     server = client.server
     return (client.authenticated and client.multi is None and client.blocked is None
             and not client.close_after_reply and client.reply_mode == REPLY_ON
             and not client.loading and client.transport is not None
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
-            and not server.paused_until_ms and not server.monitors and server.aof is None)
+            and not server.paused_until_ms and not server.monitors and server.aof is None
+            and not server.maxmemory)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:

@@ -488,3 +488,7 @@ def config_set_failed(name: bytes, reason: str) -> ReplyError:
 
 # --- replicas (a MONITOR client counts as one) ----------------------------------------------
 REPLICA_KEYSPACE = ReplyError("ERR Replica can't interact with the keyspace")
+
+
+# Memory (maxmemory, MEMORY).
+OOM = ReplyError("OOM command not allowed when used memory > 'maxmemory'.")
