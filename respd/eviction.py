@@ -138,6 +138,7 @@ class Evictor:
         self.next_db = 0
         self.pre_command_oom = False  # processCommand's pre_command_oom_state
         self.background: Any = None  # the timer of an eviction that ran out of time
+        self.engines: Any = None  # respd.commands.scripting's engines, once needed
         self.exceeded_since = 0.0  # when used memory first went over (stats)
         self.exceeded_total = 0.0
         # clientsCronTrackExpansiveClients: the biggest (query, output) buffers seen in
@@ -149,18 +150,21 @@ class Evictor:
     # --- configuration ----------------------------------------------------------------------
 
     def policy_changed(self, policy: str) -> None:
-        """Start, switch or stop access tracking; samplers are rebuilt on demand."""
+        """Start, switch or stop access tracking; samplers are rebuilt on demand.
+        Between LRU and LFU the clocks stay and are read the other way, as Redis's
+        per-object bits are (it says so in OBJECT's errors); keys that had none start
+        with the LRU clock's value, which Redis's objects carry outside LRU/LFU."""
         access = _policy_access(self.server, policy)
-        same = (access is None) == (self.access is None) and (
-            access is None or access.lfu == self.access.lfu)
         self.pool = []
         for db in self.server.dbs:
             db.sampler = None
-            if not same:
-                db.access = access
-                db.clocks = None if access is None else dict.fromkeys(db.data, access.fresh())
-        if not same:
-            self.access = access
+            db.access = access
+            if access is None:
+                db.clocks = None
+            elif db.clocks is None:
+                db.clocks = dict.fromkeys(db.data, access.fresh() if not access.lfu
+                                          else lru_clock())
+        self.access = access
 
     def maxmemory_changed(self, value: int) -> None:
         server = self.server
@@ -186,7 +190,7 @@ class Evictor:
             self.evict_clients()
             if client.closed or client.close_after_reply:
                 return None  # evicted itself: the connection goes, no reply
-        out_of_memory = self.perform() == EVICT_FAIL
+        out_of_memory = self.perform(client.db) == EVICT_FAIL
         self.pre_command_oom = out_of_memory
         if not out_of_memory:
             return None
@@ -229,22 +233,26 @@ class Evictor:
         server = self.server
         if server.paused_until_ms and server.paused_until_ms > server.now_ms():
             return False
-        from respd.commands.scripting import _engines
+        if self.engines is None:
+            from respd.commands.scripting import _engines  # loaded after this module
 
-        engine = _engines.get(server)
+            self.engines = _engines
+        engine = self.engines.get(server)
         return not (engine is not None and engine.busy)
 
-    def perform(self) -> int:
+    def perform(self, current: "Database | None" = None) -> int:
         server = self.server
         limit = server.maxmemory
-        if not limit or not self._safe():
+        if not limit:
             return EVICT_OK
         accounting = self.accounting
-        used = accounting.for_eviction()
+        used = accounting.for_eviction(current if current is not None else server.dbs[0])
         if used <= limit:
             if self.exceeded_since:
                 self.exceeded_total += time.monotonic() - self.exceeded_since
                 self.exceeded_since = 0.0
+            return EVICT_OK
+        if not self._safe():
             return EVICT_OK
         if not self.exceeded_since:
             self.exceeded_since = time.monotonic()

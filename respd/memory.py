@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from sys import getsizeof
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable
 
 from respd.storage.db import SIZERS, Database
@@ -192,13 +193,17 @@ class Accounting:
     Redis: used = overhead + dataset, overhead = startup + clients + AOF buffer + the
     databases' tables."""
 
-    __slots__ = ("server", "peak")
+    __slots__ = ("server", "peak", "fixed", "fixed_until", "active")
 
     startup = SERVER_BASE
+    FIXED_FOR = 0.01  # seconds the tables and clients part is reused by for_eviction
 
     def __init__(self, server: "Server") -> None:
         self.server = server
         self.peak = 0
+        self.fixed = 0
+        self.fixed_until = 0.0
+        self.active: list[Database] = []  # the databases holding keys at the last refresh
 
     def clients(self) -> tuple[int, int]:
         """(normal, pubsub) client memory: Redis reports both as clients.normal."""
@@ -232,7 +237,30 @@ class Accounting:
             self.peak = used
         return used
 
-    def for_eviction(self) -> int:
+    def for_eviction(self, current: Database) -> int:
         """What counts against maxmemory: used_memory less the AOF buffer (Redis's
-        freeMemoryGetNotCountedMemory)."""
-        return self.used() - self.aof_buffer()
+        freeMemoryGetNotCountedMemory).  Runs before every command while maxmemory is
+        set, so only the datasets of the databases holding keys (and the client's own)
+        are summed each time; the tables and clients (O(dbs + clients)) and the list of
+        databases in use are refreshed every FIXED_FOR seconds."""
+        now = perf_counter()
+        if now >= self.fixed_until:
+            dbs = self.server.dbs
+            self.fixed = self.startup + sum(self.clients()) + self.tables()
+            self.active = [db for db in dbs if db.data or db.mem]
+            self.fixed_until = now + self.FIXED_FOR
+        total = self.fixed
+        for db in self.active:
+            if db.resized:
+                db.settle()
+            total += db.mem
+        if current not in self.active:
+            if current.resized:
+                current.settle()
+            total += current.mem
+        return total
+
+    def changed(self) -> None:
+        """Something outside the datasets changed a lot (FLUSHALL, CONFIG SET): the next
+        for_eviction recomputes everything."""
+        self.fixed_until = 0.0
