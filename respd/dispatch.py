@@ -99,7 +99,7 @@ def execute(client: Client, argv: list[bytes]) -> Any:
             return checked
         cmd = checked
     client.last_cmd = cmd  # Redis's c->lastcmd: set before queueing or a later rejection
-    if server.maxmemory:  # maxmemory: evict, or refuse what would grow memory (-OOM)
+    if server.memory_limited:  # maxmemory(-clients): evict, or refuse with -OOM
         oom = server.memory.admit(client, cmd, argv)
         if oom is not None:
             return _rejected(client, cmd, oom)
@@ -291,7 +291,7 @@ def _plain_state(client: Client) -> bool:
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
             and not server.paused_until_ms and not server.monitors and server.aof is None
-            and not server.maxmemory)
+            and not server.memory_limited)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:

@@ -144,7 +144,7 @@ class Evictor:
         # clientsCronTrackExpansiveClients: the biggest (query, output) buffers seen in
         # each of the last 8 seconds.
         self.client_peaks: dict[int, tuple[int, int]] = {}
-        server.maxmemory = server.config.maxmemory
+        self.limits_changed()
         self.policy_changed(server.config.maxmemory_policy)
 
     # --- configuration ----------------------------------------------------------------------
@@ -166,9 +166,16 @@ class Evictor:
                                           else lru_clock())
         self.access = access
 
-    def maxmemory_changed(self, value: int) -> None:
+    def limits_changed(self) -> None:
+        """Mirror the limits where dispatch reads them (its fast path is off while any
+        is set)."""
         server = self.server
-        server.maxmemory = value
+        server.maxmemory = server.config.maxmemory
+        server.memory_limited = bool(server.maxmemory or self.clients_limit())
+        self.accounting.changed()
+
+    def maxmemory_changed(self, value: int) -> None:
+        self.limits_changed()
         if value:
             used = self.accounting.used()
             if used > value:
@@ -190,6 +197,8 @@ class Evictor:
             self.evict_clients()
             if client.closed or client.close_after_reply:
                 return None  # evicted itself: the connection goes, no reply
+        if not server.maxmemory:
+            return None
         out_of_memory = self.perform(client.db) == EVICT_FAIL
         self.pre_command_oom = out_of_memory
         if not out_of_memory:
@@ -321,6 +330,8 @@ class Evictor:
                 keys = self._sample(db, volatile, 1)
                 if keys:
                     return db, keys[0]
+                if db.expires if volatile else db.data:  # only stale picks: any will do
+                    return db, next(iter(db.expires if volatile else db.data))
             return None
         samples = self.server.config.maxmemory_samples
         while True:  # until a live candidate is found or nothing is left
@@ -346,6 +357,8 @@ class Evictor:
         """Up to ``count`` random live keys (with a TTL when volatile)."""
         found: list[bytes] = []
         if volatile:
+            if len(db._heap) > 2 * len(db.expires):  # mostly stale: halves each time
+                db._rebuild_heap()
             heap, expires = db._heap, db.expires
             for _ in range(count * 3):
                 if not heap or len(found) == count:
@@ -497,6 +510,11 @@ def _policy_changed(server: "Server", value: str) -> None:
     server.memory.policy_changed(value)
 
 
+def _clients_limit_changed(server: "Server", value: Any) -> None:
+    server.memory.limits_changed()
+
+
 on_config_set("maxmemory", _maxmemory_changed)
+on_config_set("maxmemory-clients", _clients_limit_changed)
 on_config_set("maxmemory-policy", _policy_changed)
 

@@ -90,7 +90,8 @@ class Server:
         self.paused_until_ms = 0
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
-        self.maxmemory = 0  # config.maxmemory, mirrored by respd.eviction for dispatch
+        self.maxmemory = 0  # config.maxmemory, mirrored by respd.eviction
+        self.memory_limited = False  # maxmemory or maxmemory-clients set: dispatch checks
         self.memory = Evictor(self)  # maxmemory, eviction, used_memory accounting
 
     # --- statistics ----------------------------------------------------------------------
