@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from bisect import insort
 from typing import TYPE_CHECKING, Any
 
 from respd import errors
@@ -134,7 +133,7 @@ class Evictor:
         self.server = server
         self.accounting = Accounting(server)
         self.access: Any = None
-        self.pool: list[tuple[int, int, bytes]] = []  # (score, db index, key), best last
+        self.pool: dict[tuple[int, bytes], int] = {}  # candidates: (db index, key) -> score
         self.next_db = 0
         self.pre_command_oom = False  # processCommand's pre_command_oom_state
         self.background: Any = None  # the timer of an eviction that ran out of time
@@ -155,7 +154,7 @@ class Evictor:
         per-object bits are (it says so in OBJECT's errors); keys that had none start
         with the LRU clock's value, which Redis's objects carry outside LRU/LFU."""
         access = _policy_access(self.server, policy)
-        self.pool = []
+        self.pool = {}
         for db in self.server.dbs:
             db.sampler = None
             db.access = access
@@ -334,6 +333,8 @@ class Evictor:
                     return db, next(iter(db.expires if volatile else db.data))
             return None
         samples = self.server.config.maxmemory_samples
+        pool = self.pool
+        score = pool.__getitem__
         while True:  # until a live candidate is found or nothing is left
             total = 0
             for db in dbs:
@@ -342,8 +343,10 @@ class Evictor:
                     self._populate(db, volatile, policy, samples)
             if not total:
                 return None
-            while self.pool:
-                _, index, key = self.pool.pop()
+            while pool:  # the best candidate first; some may be gone meanwhile
+                best = max(pool, key=score)
+                del pool[best]
+                index, key = best
                 db = dbs[index]
                 if key in (db.expires if volatile else db.data):
                     return db, key
@@ -351,64 +354,58 @@ class Evictor:
                 keys = db.expires if volatile else db.data
                 if keys:
                     return db, next(iter(keys))
-            # Every candidate went stale meanwhile: sample again.
 
     def _sample(self, db: "Database", volatile: bool, count: int) -> list[bytes]:
-        """Up to ``count`` random live keys (with a TTL when volatile)."""
-        found: list[bytes] = []
+        """Up to ``count`` random live keys (with a TTL when volatile).  The arrays
+        sampled keep deleted keys until rebuilt at twice their live size, so a pick
+        is live at least half the time; dead picks are dropped."""
         if volatile:
-            if len(db._heap) > 2 * len(db.expires):  # mostly stale: halves each time
+            if len(db._heap) > 2 * len(db.expires):
                 db._rebuild_heap()
-            heap, expires = db._heap, db.expires
-            for _ in range(count * 3):
-                if not heap or len(found) == count:
-                    break
-                when, key = heap[random.randrange(len(heap))]
-                if expires.get(key) == when:
-                    found.append(key)
-            return found
+            expires = db.expires
+            picks = random.choices(db._heap, k=count) if db._heap else []
+            return [key for when, key in picks if expires.get(key) == when]
         sampler = db.sampler
         data = db.data
         if sampler is None or len(sampler) > 2 * len(data) + 1024:
             sampler = db.sampler = list(data)
-        while sampler and len(found) < count:
-            i = random.randrange(len(sampler))
-            key = sampler[i]
-            if key in data:
-                found.append(key)
-            else:  # a deleted key: drop it here (the last one fills its place)
-                last = sampler.pop()
-                if i < len(sampler):
-                    sampler[i] = last
-        return found
+        if not sampler:
+            return []
+        return [key for key in random.choices(sampler, k=count) if key in data]
 
     def _populate(self, db: "Database", volatile: bool, policy: str, samples: int) -> None:
         """evictionPoolPopulate: score sampled keys (higher = evict first) and keep the
-        best POOL_SIZE candidates, sorted."""
-        pool = self.pool
+        best POOL_SIZE candidates: {(db index, key): score}."""
+        keys = self._sample(db, volatile, samples)
+        access = self.access
         if policy == "volatile-ttl":
             expires = db.expires
-            scored = [(-expires[k], k) for k in self._sample(db, True, samples)]
+            scores = [-expires[k] for k in keys]
+        elif access is None:
+            scores = [0] * len(keys)
+        elif access.lfu:
+            get = db.clocks.get  # type: ignore[union-attr]
+            scores = [255 - access.decayed(get(k, 0)) for k in keys]
         else:
-            clocks = db.clocks if db.clocks is not None else {}
-            access = self.access
-            keys = self._sample(db, volatile, samples)
-            if access is None:
-                scored = [(0, k) for k in keys]
-            elif access.lfu:
-                scored = [(255 - access.decayed(clocks.get(k, 0)), k) for k in keys]
-            else:
-                now = access.now
-                scored = [(idle_ms(clocks.get(k, now), now), k) for k in keys]
-        present = {(i, k) for _, i, k in pool}
-        for score, key in scored:
-            if (db.index, key) in present:
+            get, now = db.clocks.get, access.now  # type: ignore[union-attr]
+            scores = [idle_ms(get(k, now), now) for k in keys]
+        pool = self.pool
+        index = db.index
+        worst: tuple[int, bytes] | None = None
+        for key, score in zip(keys, scores):
+            entry = (index, key)
+            if entry in pool:
                 continue
-            if len(pool) < POOL_SIZE or score > pool[0][0]:
-                insort(pool, (score, db.index, key))
-                present.add((db.index, key))
-                if len(pool) > POOL_SIZE:
-                    del pool[0]
+            if len(pool) < POOL_SIZE:
+                pool[entry] = score
+                worst = None
+                continue
+            if worst is None:
+                worst = min(pool, key=pool.__getitem__)
+            if score > pool[worst]:
+                del pool[worst]
+                pool[entry] = score
+                worst = None
 
     # --- clients ------------------------------------------------------------------------------
 
