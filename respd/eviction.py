@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from respd import errors
 from respd.config import on_config_set
 from respd.errors import ReplyError
-from respd.memory import Accounting, client_memory
+from respd.memory import Accounting, client_memory, dataset
 
 if TYPE_CHECKING:
     from respd.client import Client
@@ -275,9 +275,9 @@ class Evictor:
             if found is None:
                 return EVICT_FAIL  # nothing left that the policy may evict
             db, key = found
-            before = db.mem
+            before = dataset(db)
             self._evict(db, key)
-            freed += before - db.mem
+            freed += before - dataset(db)
             evicted += 1
             if evicted % 16 == 0 and time.perf_counter() > deadline:
                 # Out of time: go on in the background, let this command run.

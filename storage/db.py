@@ -15,10 +15,10 @@ Invariants:
 - ``order`` (respd.scan.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
   the keys of ``data``: only set/add/delete/expire_now/flush/swap_contents change the key
   set, and each keeps it current (one ``is None`` test for databases never scanned);
-- memory accounting (read by respd.memory): ``mem`` is the bytes of every key object, every
-  string value and, for a collection, its estimate in ``sizes`` (key -> bytes).  Strings
-  are costed exactly on each write; a collection written in place is only marked in
-  ``resized`` and re-estimated (sampled, bounded) when someone asks (``settle``);
+- memory accounting (read by respd.memory): ``mem`` is the length of every key and string
+  value plus, for a collection, its estimate in ``sizes`` (key -> bytes); the objects'
+  fixed part is added from the counts when asked.  A collection written in place is only
+  marked in ``resized`` and re-estimated (sampled, bounded) when asked (``settle``);
 - ``clocks`` (key -> LRU/LFU clock, values shared ints) exists only while the eviction
   policy needs access times; ``access`` then updates it on every lookup but ``peek``
   (Redis's LOOKUP_NOTOUCH).  ``sampler``, once eviction sampling asked for it, holds every
@@ -176,28 +176,34 @@ class Database:
         data = self.data
         old = data.get(key)
         data[key] = value
-        # Memory: a bytes object costs ceil16(33 + len) (pymalloc); collections are sized.
-        if type(value) is bytes:
-            cost = (len(value) + 48) & -16
-            if old is not None and type(old) is not bytes:
-                cost -= self.sizes.pop(key)
-        else:
-            cost = self._adopt(key, value)  # takes a replaced collection's estimate off
+        # ``mem`` counts string bytes; respd.memory adds each object's fixed part.
         if old is None:
-            self.mem += cost + ((len(key) + 48) & -16)
-            if self.order is not None:
-                self.order.add(key)
-            if self.sampler is not None:
-                self.sampler.append(key)
-            if self.clocks is not None:
-                self.clocks[key] = self.access.fresh()
+            self.mem += len(key) + (len(value) if type(value) is bytes
+                                    else self._adopt(key, value))
+            self._added(key)
+            return
+        if type(value) is bytes is type(old):  # the common overwrite
+            self.mem += len(value) - len(old)
+        elif type(value) is bytes:
+            self.mem += len(value) - self.sizes.pop(key)
         else:
-            self.mem += cost - ((len(old) + 48) & -16) if type(old) is bytes else cost
-            if not keep_ttl and key in self.expires:
-                del self.expires[key]
-            if self.clocks is not None and not self.access.lfu:  # LFU keeps its counter
-                self.clocks[key] = self.access.fresh()
+            self.mem += self._adopt(key, value) - (len(old) if type(old) is bytes else 0)
+        if not keep_ttl and key in self.expires:
+            del self.expires[key]
+        if self.clocks is not None and not self.access.lfu:  # LFU keeps its counter
+            self.clocks[key] = self.access.fresh()
         if self.watched or self.blocking:  # modified()'s tests, spared a call
+            self.modified(key)
+
+    def _added(self, key: bytes) -> None:
+        """Bookkeeping for a key set() created."""
+        if self.order is not None:
+            self.order.add(key)
+        if self.sampler is not None:
+            self.sampler.append(key)
+        if self.clocks is not None:
+            self.clocks[key] = self.access.fresh()
+        if self.watched or self.blocking:
             self.modified(key)
 
     def _adopt(self, key: bytes, value: Any) -> int:
@@ -210,8 +216,7 @@ class Database:
 
     def _release(self, key: bytes, value: Any) -> None:
         """Forget a removed key's bytes and access clock."""
-        self.mem -= ((len(key) + 48) & -16) + (
-            (len(value) + 48) & -16 if type(value) is bytes else self.sizes.pop(key))
+        self.mem -= len(key) + (len(value) if type(value) is bytes else self.sizes.pop(key))
         if self.clocks is not None:
             self.clocks.pop(key, None)
 
@@ -230,8 +235,7 @@ class Database:
     def add(self, key: bytes, value: Any) -> None:
         """Create a key known to be absent (dbAdd): clients blocked on it may be served."""
         self.data[key] = value
-        self.mem += ((len(key) + 48) & -16) + (
-            (len(value) + 48) & -16 if type(value) is bytes else self._adopt(key, value))
+        self.mem += len(key) + (len(value) if type(value) is bytes else self._adopt(key, value))
         if self.order is not None:
             self.order.add(key)
         if self.sampler is not None:
