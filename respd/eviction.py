@@ -25,6 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from respd import errors
+from respd.client import REPLY_OFF
 from respd.config import on_config_set
 from respd.errors import ReplyError
 from respd.memory import Accounting, client_memory, dataset
@@ -194,8 +195,8 @@ class Evictor:
         server = self.server
         if server.config.maxmemory_clients:
             self.evict_clients()
-            if client.closed or client.close_after_reply:
-                return None  # evicted itself: the connection goes, no reply
+            if client.close_after_reply:
+                return None  # evicted itself: it is answered nothing and closed
         if not server.maxmemory:
             return None
         out_of_memory = self.perform(client.db) == EVICT_FAIL
@@ -434,10 +435,12 @@ class Evictor:
                 break
             log.debug("Evicting client: id=%d addr=%s", client.id, client.addr.decode())
             server.stats["evicted_clients"] = server.stats.get("evicted_clients", 0) + 1
+            # Closed by the next flush, with nothing more written: not even a reply
+            # to a command of its own being processed now.
             client.close_after_reply = True
+            client.reply_mode = REPLY_OFF
             client.out.clear()
-            if client.transport is not None:
-                client.transport.close()
+            server.pending_writes[client] = None
             total -= size
 
     # --- periodic -----------------------------------------------------------------------------
