@@ -446,8 +446,9 @@ class Evictor:
     # --- periodic -----------------------------------------------------------------------------
 
     def cron(self) -> None:
-        """serverCron's share: the clocks tick, memory is checked for INFO's peak, and
-        the clients' recent maxima are sampled (one slot per second over 8 s)."""
+        """serverCron's share: the clocks tick, the peak is kept current, clients are
+        evicted if over maxmemory-clients, and their recent maxima sampled (one slot per
+        second over 8 s).  Keys are evicted only before commands, as in Redis."""
         if self.access is not None:
             self.access.tick()
         server = self.server
@@ -466,7 +467,6 @@ class Evictor:
             self.evict_clients()
         if server.maxmemory:
             self.accounting.used()  # keeps the peak current between INFOs
-            self._schedule()
 
     def exceeded_times(self) -> list[tuple[str, int]]:
         """total_/current_eviction_exceeded_time: ms spent over maxmemory."""
