@@ -24,6 +24,7 @@ def elements_written(client: Client, key: bytes, cls: str, event: bytes,
     server = client.server
     server.dirty += count
     db = client.db
+    db.resized[key] = None  # its memory estimate is redone when next asked
     if db.watched or db.blocking:
         db.modified(key)
     if server.notifying:
@@ -41,6 +42,8 @@ def elements_removed(client: Client, key: bytes, value: Any, cls: str, event: by
     if not value:
         db.delete(key)
         db.notify("g", b"del", key)
-    elif db.watched or db.blocking:
-        db.modified(key)
+    else:
+        db.resized[key] = None  # its memory estimate is redone when next asked
+        if db.watched or db.blocking:
+            db.modified(key)
     server.dirty += count

@@ -23,6 +23,7 @@ from respd import errors
 from respd.client import Client
 from respd.command import command, container
 from respd.errors import ReplyError
+from respd.eviction import idle_ms
 from respd.glob import compile_pattern
 from respd.numbers import INT64_MAX, INT64_MIN, parse_int
 from respd.resp import OK, Status
@@ -87,7 +88,7 @@ def _db_index(client: Client, raw: bytes) -> Database:
 
 
 def _count_existing(client: Client, keys: list[bytes]) -> int:
-    lookup = client.db.lookup
+    lookup = client.db.lookup  # touches each key (TOUCH's purpose)
     return sum(1 for key in keys if lookup(key) is not None)
 
 
@@ -122,7 +123,8 @@ def unlink(client: Client, argv: list[bytes]) -> Any:
          complexity="O(N) where N is the number of keys to check.", syntax="key [key ...]",
          history=(("3.0.3", "Accepts multiple `key` arguments."),))
 def exists(client: Client, argv: list[bytes]) -> Any:
-    return _count_existing(client, argv[1:])
+    peek = client.db.peek  # LOOKUP_NOTOUCH: EXISTS is no access
+    return sum(1 for key in argv[1:] if peek(key) is not None)
 
 
 @command("TOUCH", arity=-2, flags="readonly fast", keys=(1, -1, 1), group=GROUP,
@@ -138,7 +140,7 @@ def touch(client: Client, argv: list[bytes]) -> Any:
 @command("TYPE", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="1.0.0",
          summary="Determine the type stored at key", syntax="key")
 def type_(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup(argv[1])
+    value = client.db.peek(argv[1])
     return Status(b"none" if value is None else type_name(value))
 
 
@@ -176,7 +178,7 @@ def scan(client: Client, argv: list[bytes]) -> Any:
     for key in batch:  # a copy: lookup may delete an expired key from the array
         if matches is not None and not matches(key):
             continue
-        value = db.lookup(key)  # also skips (and deletes) expired keys
+        value = db.peek(key)  # also skips (and deletes) expired keys
         if value is None:
             continue
         if opts.type is not None and type_name(value) != opts.type:
@@ -192,7 +194,7 @@ def randomkey(client: Client, argv: list[bytes]) -> Any:
     order = db.key_order()
     while order:
         key = order.random_key()
-        if db.lookup(key) is not None:  # an expired pick is deleted: draw again
+        if db.peek(key) is not None:  # an expired pick is deleted: draw again
             return key
     return None
 
@@ -466,7 +468,7 @@ def pexpireat(client: Client, argv: list[bytes]) -> Any:
 def _ttl(client: Client, key: bytes, in_ms: bool, absolute: bool) -> int:
     """ttlGenericCommand: -2 no key, -1 no expiry; seconds are rounded to nearest."""
     db = client.db
-    if db.lookup(key) is None:
+    if db.peek(key) is None:
         return -2
     when = db.ttl_ms(key)
     if when is None:
@@ -549,7 +551,6 @@ _OBJECT_HELP = [Status(line) for line in (
 # Redis shares one object for each small integer string: OBJECT REFCOUNT shows this.
 _SHARED_REFCOUNT = _INT32_MAX
 _SHARED_INTEGERS = 10000
-_LFU_INIT_VAL = 5  # the LFU counter of a freshly created key
 
 
 def _lfu_policy(client: Client) -> bool:
@@ -560,7 +561,7 @@ def _lfu_policy(client: Client) -> bool:
          since="2.2.3", summary="Inspect the internal encoding of a Redis object",
          syntax="key")
 def object_encoding(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup(argv[2])
+    value = client.db.peek(argv[2])
     return None if value is None else ENCODINGS[type(value)](value)
 
 
@@ -574,18 +575,24 @@ def object_help(client: Client, argv: list[bytes]) -> Any:
          since="2.2.3", summary="Get the time since a Redis object was last accessed",
          syntax="key")
 def object_idletime(client: Client, argv: list[bytes]) -> Any:
-    if client.db.lookup(argv[2]) is None:
+    db = client.db
+    if db.peek(argv[2]) is None:
         return None
     if _lfu_policy(client):
         raise errors.LFU_SELECTED
-    return 0  # access times are not tracked: reading the key would reset it anyway
+    # Access clocks exist only under an LRU policy (respd.eviction): otherwise every
+    # key reads as just used.
+    if db.clocks is None:
+        return 0
+    now = db.access.now
+    return idle_ms(db.clocks.get(argv[2], now), now) // 1000
 
 
 @command("OBJECT REFCOUNT", arity=3, flags="readonly", keys=(2, 2, 1), group=GROUP,
          since="2.2.3", summary="Get the number of references to the value of the key",
          syntax="key")
 def object_refcount(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup(argv[2])
+    value = client.db.peek(argv[2])
     if value is None:
         return None
     config = client.server.config
@@ -604,8 +611,9 @@ def object_refcount(client: Client, argv: list[bytes]) -> Any:
          summary="Get the logarithmic access frequency counter of a Redis object",
          syntax="key")
 def object_freq(client: Client, argv: list[bytes]) -> Any:
-    if client.db.lookup(argv[2]) is None:
+    db = client.db
+    if db.peek(argv[2]) is None:
         return None
     if not _lfu_policy(client):
         raise errors.LFU_NOT_SELECTED
-    return _LFU_INIT_VAL  # access frequency is not tracked: every key looks new
+    return db.access.decayed(db.clocks.get(argv[2], db.access.fresh()))

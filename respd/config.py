@@ -210,11 +210,6 @@ param("pidfile", STRING, "", mutable=False)
 param("loglevel", _enum_kind("debug", "verbose", "notice", "warning"), "notice")
 param("logfile", STRING, "", mutable=False)
 param("io-threads", _int_kind(1, 128), "1", mutable=False)
-param("maxmemory", MEMORY, "0")
-param("maxmemory-policy", _enum_kind(
-    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-    "allkeys-lfu", "allkeys-random", "noeviction"), "noeviction")
-param("maxmemory-samples", _int_kind(1, 64), "5")
 param("hz", HZ, "10")
 param("dynamic-hz", BOOL, "yes")
 param("slowlog-log-slower-than", INT, "10000")
@@ -296,6 +291,36 @@ def add_user_directive(config: "Config", args: list[bytes]) -> None:
             raise ConfigError(f"Error in user declaration '{op.decode('latin-1')}': "
                               f"{err.reason}") from None
     config.acl_users.append([args[0], *rules])
+
+
+# Memory limits and eviction (respd.eviction, respd.memory).
+
+
+def _parse_memory_or_percent(raw: bytes) -> int | str:
+    """maxmemory-clients: a memory value, or a percentage of maxmemory ("10%")."""
+    if raw.endswith(b"%"):
+        digits = raw[:-1]
+        if not digits.isdigit():
+            raise ConfigError("argument must be a memory or percent value")
+        if int(digits) > 100:
+            raise ConfigError("percentage argument must be less or equal to 100")
+        return f"{int(digits)}%" if int(digits) else 0
+    try:
+        return parse_memory(raw)
+    except ConfigError:
+        raise ConfigError("argument must be a memory or percent value") from None
+
+
+param("maxmemory", MEMORY, "0")
+param("maxmemory-policy", _enum_kind(
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+    "allkeys-lfu", "allkeys-random", "noeviction"), "noeviction")
+param("maxmemory-samples", _int_kind(1, 2**31 - 1), "5")
+param("maxmemory-eviction-tenacity", _int_kind(0, 100), "10")
+param("maxmemory-clients", Kind(_parse_memory_or_percent,
+                                lambda v: v.encode() if isinstance(v, str) else b"%d" % v), "0")
+param("lfu-log-factor", _int_kind(0, 2**31 - 1), "10")
+param("lfu-decay-time", _int_kind(0, 2**31 - 1), "1")
 
 
 def _attr(name: str) -> str:

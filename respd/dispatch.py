@@ -105,6 +105,10 @@ def execute(client: Client, argv: list[bytes]) -> Any:
         denied = _acl_denied(client, cmd, argv)
         if denied is not None:
             return denied
+    if server.memory_limited:  # maxmemory(-clients): evict, or refuse with -OOM
+        oom = server.memory.admit(client, cmd, argv)
+        if oom is not None:
+            return _rejected(client, cmd, oom)
     if server.paused_until_ms and client.transport is not None:
         from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
 
@@ -301,8 +305,8 @@ def run_batch(client: Client, requests: Any) -> None:
 def _plain_state(client: Client) -> bool:
     """Nothing for execute/call to decide but the command itself: an authenticated
     network client whose user may run anything (no ACL check), not in MULTI, not
-    subscribed in RESP2, not blocked, closing or silenced; no pause, monitor or AOF on
-    the server."""
+    subscribed in RESP2, not blocked, closing or silenced; no pause, monitor, AOF or
+    maxmemory on the server."""
     server = client.server
     return (client.authenticated and not client.acl_restricted and client.multi is None
             and client.blocked is None
@@ -310,7 +314,8 @@ def _plain_state(client: Client) -> bool:
             and not client.loading and client.transport is not None
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
-            and not server.paused_until_ms and not server.monitors and server.aof is None)
+            and not server.paused_until_ms and not server.monitors and server.aof is None
+            and not server.memory_limited)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:

@@ -617,3 +617,8 @@ def acl_file_unreadable(path: str, reason: str) -> ReplyError:
 def acl_load_failed(problems: bytes) -> ReplyError:
     return ReplyError(b"ERR " + _clean(problems) + b"WARNING: ACL errors detected, no change "
                       b"to the previously active ACL rules was performed")
+
+
+# --- Memory (maxmemory, MEMORY) ----------------------------------------------------------
+# Memory (maxmemory, MEMORY).
+OOM = ReplyError("OOM command not allowed when used memory > 'maxmemory'.")

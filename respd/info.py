@@ -130,23 +130,6 @@ def total_commands(server: "Server") -> int:
         s[0] for s in server.all_command_stats().values())
 
 
-class Memory:
-    """RSS at startup (the module is imported while the server is built) and the peak
-    seen by INFO: respd has no allocator statistics, so the RSS stands in for them."""
-
-    startup = 0
-    peak = 0
-
-    @classmethod
-    def used(cls) -> int:
-        used = rss_bytes()
-        cls.peak = max(cls.peak, used)
-        return used
-
-
-Memory.startup = rss_bytes()
-
-
 # --- the sections ------------------------------------------------------------------------
 
 
@@ -189,8 +172,8 @@ def client_fields(server: "Server") -> Fields:
         ("connected_clients", len(server.clients)),
         ("cluster_connections", 0),
         ("maxclients", server.config.maxclients),
-        ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0),
+        ("client_recent_max_input_buffer", server.memory.recent_max()[0]),
+        ("client_recent_max_output_buffer", server.memory.recent_max()[1]),
         ("blocked_clients", server.blocking.blocked_count),
         ("tracking_clients", sum(1 for c in server.clients.values() if c.tracking)),
         ("clients_in_timeout_table", sum(
@@ -201,40 +184,88 @@ def client_fields(server: "Server") -> Fields:
 
 @section("memory")
 def memory_fields(server: "Server") -> Fields:
-    used = Memory.used()
-    dataset = max(used - Memory.startup, 0)
+    """Redis 7.0's fields, in its order.  used_memory is respd's estimate of what Redis
+    counts (respd.memory), the RSS the process's real size; respd has no allocator of
+    its own, so the allocator_* fields repeat the estimate and the RSS."""
+    accounting = server.memory.accounting
+    used = accounting.used()
+    peak = accounting.peak
+    overhead = accounting.overhead()
+    startup = accounting.startup
+    dataset = max(used - overhead, 0)
+    rss = rss_bytes()
     system = total_system_memory()
     maxmemory = server.config.maxmemory
+    normal, pubsub = accounting.clients()
+    lua, scripts, functions, libraries = _scripting_memory(server)
+    net = used - startup
     return [
         ("used_memory", used),
         ("used_memory_human", human_bytes(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", human_bytes(used)),
-        ("used_memory_peak", Memory.peak),
-        ("used_memory_peak_human", human_bytes(Memory.peak)),
-        ("used_memory_peak_perc", f"{used * 100 / Memory.peak:.2f}%"),
-        ("used_memory_overhead", Memory.startup),
-        ("used_memory_startup", Memory.startup),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", human_bytes(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", human_bytes(peak)),
+        ("used_memory_peak_perc", f"{used * 100 / peak if peak else 0:.2f}%"),
+        ("used_memory_overhead", overhead),
+        ("used_memory_startup", startup),
         ("used_memory_dataset", dataset),
-        ("used_memory_dataset_perc", f"{dataset * 100 / used:.2f}%"),
+        ("used_memory_dataset_perc", f"{dataset * 100 / net if net > 0 else 0:.2f}%"),
+        ("allocator_allocated", used),
+        ("allocator_active", used),
+        ("allocator_resident", rss),
         ("total_system_memory", system),
         ("total_system_memory_human", human_bytes(system)),
+        ("used_memory_lua", lua),
+        ("used_memory_vm_eval", lua),
+        ("used_memory_lua_human", human_bytes(lua)),
+        ("used_memory_scripts_eval", 0),
+        ("number_of_cached_scripts", scripts),
+        ("number_of_functions", functions),
+        ("number_of_libraries", libraries),
+        ("used_memory_vm_functions", 0),
+        ("used_memory_vm_total", lua),
+        ("used_memory_vm_total_human", human_bytes(lua)),
+        ("used_memory_functions", 0),
+        ("used_memory_scripts", 0),
+        ("used_memory_scripts_human", human_bytes(0)),
         ("maxmemory", maxmemory),
         ("maxmemory_human", human_bytes(maxmemory)),
         ("maxmemory_policy", server.config.maxmemory_policy),
-        ("mem_fragmentation_ratio", 1.0),
-        ("mem_fragmentation_bytes", 0),
-        ("mem_not_counted_for_evict", 0),
+        ("allocator_frag_ratio", 1.0),
+        ("allocator_frag_bytes", 0),
+        ("allocator_rss_ratio", rss / used if used else 0.0),
+        ("allocator_rss_bytes", rss - used),
+        ("rss_overhead_ratio", 1.0),
+        ("rss_overhead_bytes", 0),
+        ("mem_fragmentation_ratio", rss / used if used else 0.0),
+        ("mem_fragmentation_bytes", rss - used),
+        ("mem_not_counted_for_evict", accounting.aof_buffer()),
         ("mem_replication_backlog", 0),
+        ("mem_total_replication_buffers", 0),
         ("mem_clients_slaves", 0),
-        ("mem_clients_normal", sum(len(chunk) for c in server.clients.values()
-                                   for chunk in c.out)),
-        ("mem_aof_buffer", len(server.aof.buf) if server.aof is not None else 0),
+        ("mem_clients_normal", normal + pubsub),
+        ("mem_cluster_links", 0),
+        ("mem_aof_buffer", accounting.aof_buffer()),
         ("mem_allocator", "pymalloc"),
         ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", 0),
     ]
+
+
+def _scripting_memory(server: "Server") -> tuple[int, int, int, int]:
+    """(Lua VM bytes, cached scripts, functions, libraries), without creating the VM."""
+    from respd.commands.scripting import _engines
+
+    engine = _engines.get(server)
+    if engine is None:
+        return 0, 0, 0, 0
+    try:
+        lua = int(engine.lua.eval("collectgarbage('count')") * 1024)
+    except Exception:  # a VM in a state that refuses to run anything: report nothing
+        lua = 0
+    return lua, len(engine.scripts), len(engine.functions), len(engine.libraries)
 
 
 @section("persistence")
@@ -275,9 +306,8 @@ def stats_fields(server: "Server") -> Fields:
         ("expired_time_cap_reached_count", 0),
         ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", s["evicted_keys"]),
-        ("evicted_clients", 0),
-        ("total_eviction_exceeded_time", 0),
-        ("current_eviction_exceeded_time", 0),
+        ("evicted_clients", s.get("evicted_clients", 0)),
+        *server.memory.exceeded_times(),
         ("keyspace_hits", s["keyspace_hits"]),
         ("keyspace_misses", s["keyspace_misses"]),
         ("pubsub_channels", len(server.pubsub.channels)),

@@ -358,13 +358,15 @@ def _unwrap(err: Any) -> Any:
 class Script:
     """A compiled EVAL script and its shebang flags."""
 
-    __slots__ = ("sha", "fn", "no_writes", "shebang")
+    __slots__ = ("sha", "fn", "no_writes", "shebang", "allow_oom")
 
-    def __init__(self, sha: bytes, fn: Any, no_writes: bool, shebang: bool):
+    def __init__(self, sha: bytes, fn: Any, no_writes: bool, shebang: bool,
+                 allow_oom: bool = False):
         self.sha = sha
         self.fn = fn
         self.no_writes = no_writes
         self.shebang = shebang
+        self.allow_oom = allow_oom  # read by respd.eviction (maxmemory)
 
 
 _SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
@@ -468,6 +470,7 @@ class ScriptEngine:
         self.running_name = b""
         self.running_command: list[bytes] = []
         self.running_function = False
+        self.compat_mode = False  # an EVAL script without a shebang is running
         self.libraries: dict[bytes, Library] = {}
         self.functions: dict[bytes, Function] = {}
         self.json_null: Any = None
@@ -528,7 +531,8 @@ class ScriptEngine:
             return script
         source, flags = parse_shebang(body)
         fn = self.load_chunk(source)
-        script = Script(sha, fn, flags is not None and b"no-writes" in flags, flags is not None)
+        script = Script(sha, fn, flags is not None and b"no-writes" in flags, flags is not None,
+                        flags is not None and b"allow-oom" in flags)
         self.scripts[sha] = script
         return script
 
@@ -545,6 +549,7 @@ class ScriptEngine:
         """EVAL: KEYS/ARGV become globals of the script's sandbox."""
         self._rawset(self._env, b"KEYS", self.lua.table_from(keys))
         self._rawset(self._env, b"ARGV", self.lua.table_from(args))
+        self.compat_mode = not script.shebang
         return self._run(caller, script.fn, script.sha, read_only, command, is_function=False)
 
     def run_function(self, caller: "Client", function: "Function", keys: list[bytes],
@@ -552,6 +557,7 @@ class ScriptEngine:
         """FCALL: the callback gets the keys and args tables as its arguments."""
         self._prepare_call(function.callback, self.lua.table_from(keys),
                            self.lua.table_from(args))
+        self.compat_mode = False
         return self._run(caller, self._invoke, function.name, read_only, command,
                          is_function=True)
 
@@ -814,6 +820,10 @@ class ScriptEngine:
         if cmd.is_write:
             if self.read_only:
                 raise errors.SCRIPT_WRITE_IN_READONLY
+            # scriptVerifyOOM: flagged scripts were judged before running (allow-oom).
+            if cmd.denyoom and self.compat_mode and self.server.memory.script_refuses(
+                    self.caller, self.wrote):
+                raise errors.OOM
             self.wrote = True
         elif self.read_only and "may_replicate" in cmd.flags:  # Redis counts it as a write
             raise errors.SCRIPT_WRITE_IN_READONLY

@@ -26,6 +26,7 @@ from respd.command import ALL_COMMANDS, Command
 from respd.config import Config, on_config_set
 from respd.dispatch import run_batch
 from respd.errors import ReplyError
+from respd.eviction import Evictor
 from respd.resp import encode
 from respd.storage.aof import Persistence
 from respd.storage.db import Database
@@ -91,6 +92,9 @@ class Server:
         self.paused_until_ms = 0
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
+        self.maxmemory = 0  # config.maxmemory, mirrored by respd.eviction
+        self.memory_limited = False  # maxmemory or maxmemory-clients set: dispatch checks
+        self.memory = Evictor(self)  # maxmemory, eviction, used_memory accounting
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -287,6 +291,7 @@ class Server:
                     client.transport.close()
         self.pubsub.cron()
         self.persistence.cron()
+        self.memory.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
 

@@ -14,7 +14,15 @@ Invariants:
   WATCHers are invalidated and clients blocked on the key are told it may be ready;
 - ``order`` (respd.scan.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
   the keys of ``data``: only set/add/delete/expire_now/flush/swap_contents change the key
-  set, and each keeps it current (one ``is None`` test for databases never scanned).
+  set, and each keeps it current (one ``is None`` test for databases never scanned);
+- memory accounting (read by respd.memory): ``mem`` is the length of every key and string
+  value plus, for a collection, its estimate in ``sizes`` (key -> bytes); the objects'
+  fixed part is added from the counts when asked.  A collection written in place is only
+  marked in ``resized`` and re-estimated (sampled, bounded) when asked (``settle``);
+- ``clocks`` (key -> LRU/LFU clock, values shared ints) exists only while the eviction
+  policy needs access times; ``access`` then updates it on every lookup but ``peek``
+  (Redis's LOOKUP_NOTOUCH).  ``sampler``, once eviction sampling asked for it, holds every
+  key (plus stale ones, dropped when met or by a rebuild) for O(1) random picks.
 
 The database knows nothing of sockets: what a write must cause elsewhere (keyspace
 notifications, AOF propagation of expiries, waking blocked clients) goes through the
@@ -48,6 +56,8 @@ class DatabaseEvents(Protocol):
 # Redis type names (TYPE, SCAN TYPE, OBJECT ENCODING) by Python class.
 TYPE_NAMES: dict[type, bytes] = {bytes: b"string"}
 ENCODINGS: dict[type, Callable[[Any], bytes]] = {}
+# Estimated bytes of a collection value by class (respd.memory registers them): O(samples).
+SIZERS: dict[type, Callable[[Any], int]] = {}
 
 
 def register_type(cls: type, name: bytes, encoding: Callable[[Any], bytes]) -> None:
@@ -81,6 +91,12 @@ class Database:
         "blocking",
         "avg_ttl",
         "order",
+        "mem",
+        "sizes",
+        "resized",
+        "clocks",
+        "access",
+        "sampler",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -94,6 +110,12 @@ class Database:
         # key -> clients blocked on it, first come first served
         self.blocking: dict[bytes, deque[Any]] = {}
         self.order: KeyOrder | None = None  # built by key_order() on first use
+        self.mem = 0
+        self.sizes: dict[bytes, int] = {}
+        self.resized: dict[bytes, None] = {}
+        self.clocks: dict[bytes, int] | None = None
+        self.access: Any = None  # respd.eviction's clock policy while clocks exist
+        self.sampler: list[bytes] | None = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -104,6 +126,17 @@ class Database:
         """The value at key, or None; an expired key is deleted on the way."""
         value = self.data.get(key)
         # Only a present key can have a TTL, and most databases have none at all.
+        if value is not None:
+            if self.expires and self._expired(key):
+                return None
+            if self.clocks is not None:
+                self.access.touch(self.clocks, key)
+        return value
+
+    def peek(self, key: bytes) -> Any:
+        """lookup without updating the key's access clock (LOOKUP_NOTOUCH: TYPE, TTL,
+        EXISTS, OBJECT)."""
+        value = self.data.get(key)
         if value is not None and self.expires and self._expired(key):
             return None
         return value
@@ -116,6 +149,8 @@ class Database:
                 return None
             if type(value) is not cls:
                 raise WRONGTYPE
+            if self.clocks is not None:
+                self.access.touch(self.clocks, key)
         return value
 
     def _expired(self, key: bytes) -> bool:
@@ -138,26 +173,83 @@ class Database:
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Store value at key (setKey): replaces any old value and, unless keep_ttl,
         its expiry."""
+        data = self.data
+        old = data.get(key)
+        data[key] = value
+        # ``mem`` counts string bytes; respd.memory adds each object's fixed part.
+        if old is None:
+            self.mem += len(key) + (len(value) if type(value) is bytes
+                                    else self._adopt(key, value))
+            self._added(key)
+            return
+        if type(value) is bytes is type(old):  # the common overwrite
+            self.mem += len(value) - len(old)
+        elif type(value) is bytes:
+            self.mem += len(value) - self.sizes.pop(key)
+        else:
+            self.mem += self._adopt(key, value) - (len(old) if type(old) is bytes else 0)
         if not keep_ttl and key in self.expires:
             del self.expires[key]
-        if self.order is not None and key not in self.data:  # overwrites stay cheap
-            self.order.add(key)
-        self.data[key] = value
+        if self.clocks is not None and not self.access.lfu:  # LFU keeps its counter
+            self.clocks[key] = self.access.fresh()
         if self.watched or self.blocking:  # modified()'s tests, spared a call
             self.modified(key)
+
+    def _added(self, key: bytes) -> None:
+        """Bookkeeping for a key set() created."""
+        if self.order is not None:
+            self.order.add(key)
+        if self.sampler is not None:
+            self.sampler.append(key)
+        if self.clocks is not None:
+            self.clocks[key] = self.access.fresh()
+        if self.watched or self.blocking:
+            self.modified(key)
+
+    def _adopt(self, key: bytes, value: Any) -> int:
+        """Size a collection stored at key; returns the change to ``mem`` (the old
+        collection's estimate, if one was replaced, is taken off here)."""
+        size = SIZERS[type(value)](value)
+        old = self.sizes.get(key, 0)
+        self.sizes[key] = size
+        return size - old
+
+    def _release(self, key: bytes, value: Any) -> None:
+        """Forget a removed key's bytes and access clock."""
+        self.mem -= len(key) + (len(value) if type(value) is bytes else self.sizes.pop(key))
+        if self.clocks is not None:
+            self.clocks.pop(key, None)
+
+    def settle(self) -> None:
+        """Re-estimate the collections written in place since the last call."""
+        resized, self.resized = self.resized, {}
+        sizes, data = self.sizes, self.data
+        for key in resized:
+            old = sizes.get(key)
+            if old is not None:  # still a collection (deleted or replaced keys are not)
+                value = data[key]
+                new = SIZERS[type(value)](value)
+                sizes[key] = new
+                self.mem += new - old
 
     def add(self, key: bytes, value: Any) -> None:
         """Create a key known to be absent (dbAdd): clients blocked on it may be served."""
         self.data[key] = value
+        self.mem += len(key) + (len(value) if type(value) is bytes else self._adopt(key, value))
         if self.order is not None:
             self.order.add(key)
+        if self.sampler is not None:
+            self.sampler.append(key)
+        if self.clocks is not None:
+            self.clocks[key] = self.access.fresh()
         self.modified(key)
 
     def delete(self, key: bytes) -> bool:
         """Remove key and its expiry; True if it existed.  Callers notify 'del'."""
-        if key not in self.data:
+        value = self.data.pop(key, None)
+        if value is None:
             return False
-        del self.data[key]
+        self._release(key, value)
         self.expires.pop(key, None)
         if self.order is not None:
             self.order.discard(key)
@@ -209,6 +301,13 @@ class Database:
         self.data = {}
         self.expires = {}
         self._heap = []
+        self.mem = 0
+        self.sizes = {}
+        self.resized = {}
+        if self.clocks is not None:
+            self.clocks = {}
+        if self.sampler is not None:
+            self.sampler = []
         if self.order is not None:
             self.order = type(self.order)()  # a scan in progress goes on over new keys
         return removed
@@ -218,6 +317,11 @@ class Database:
         self.expires, other.expires = other.expires, self.expires
         self._heap, other._heap = other._heap, self._heap
         self.order, other.order = other.order, self.order
+        self.mem, other.mem = other.mem, self.mem
+        self.sizes, other.sizes = other.sizes, self.sizes
+        self.resized, other.resized = other.resized, self.resized
+        self.clocks, other.clocks = other.clocks, self.clocks
+        self.sampler, other.sampler = other.sampler, self.sampler
 
     def key_order(self) -> "KeyOrder":
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
@@ -232,7 +336,7 @@ class Database:
 
     def expire_now(self, key: bytes) -> None:
         """Delete an expired key and tell the server (stats, 'expired' event, AOF DEL)."""
-        del self.data[key]
+        self._release(key, self.data.pop(key))
         del self.expires[key]
         if self.order is not None:
             self.order.discard(key)
