@@ -168,7 +168,7 @@ def server_fields(server: "Server") -> Fields:
         ("multiplexing_api", "asyncio"),
         ("python_version", platform.python_version()),
         ("process_id", os.getpid()),
-        ("process_supervised", "no"),
+        ("process_supervised", server.supervision.mode if server.supervision else "no"),
         ("run_id", server.run_id),
         ("tcp_port", server.ports[0] if server.ports else server.config.port),
         ("server_time_usec", int(now * 1_000_000)),

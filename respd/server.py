@@ -19,7 +19,7 @@ import socket
 import time
 from typing import Any
 
-from respd import __version__, errors
+from respd import __version__, errors, listeners
 from respd.blocking import Blocking
 from respd.client import Client
 from respd.command import ALL_COMMANDS, Command
@@ -89,6 +89,7 @@ class Server:
         self.paused_until_ms = 0
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
+        self.supervision: Any = None  # respd.process.Supervision, set by the command line
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -225,18 +226,21 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._shutdown = self.loop.create_future()
         self.persistence.startup()  # load the dataset before accepting connections
-        for host in self.config.bind or ["127.0.0.1"]:
-            srv = await self.loop.create_server(
-                lambda: Connection(self), host=host.lstrip("-"), port=self.config.port,
-                reuse_address=True, backlog=self.config.tcp_backlog,
-            )
-            self._servers.append(srv)
-            for sock in srv.sockets or ():
-                self.ports.append(sock.getsockname()[1])
+        self._servers = await listeners.open_all(self, lambda: Connection(self))
+        self.ports = [self.config.port] if self.config.port else []
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
-        log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d",
-                 __version__, os.getpid(), " ".join(self.config.bind), self.ports[0])
+        config = self.config
+        log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d "
+                 "tls-port %d unixsocket %s", __version__, os.getpid(), " ".join(config.bind),
+                 config.port, config.tls_port, config.unixsocket or "-")
         log.info("Ready to accept connections tcp")
+        if self.supervision is not None:
+            self.supervision.ready()
+
+    def default_user_has_password(self) -> bool:
+        """Protected mode's condition.  Until ACL users exist the default user's password
+        is requirepass; the ACL code redefines this."""
+        return bool(self.config.requirepass)
 
     async def serve_forever(self) -> None:
         await self.start()
@@ -264,6 +268,9 @@ class Server:
         self.persistence.shutdown()  # flush and fsync the AOF
         for srv in self._servers:
             await srv.wait_closed()
+        listeners.remove_unix_socket(self.config.unixsocket)
+        if self.supervision is not None:
+            self.supervision.stopping()
         self._cron_handle.cancel()
         log.info("respd is now ready to exit, bye bye...")
 
@@ -351,11 +358,18 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
         server = self.server
         self.transport = transport
+        self.client = None
+        peer = transport.get_extra_info("peername")
         if len(server.clients) >= server.config.maxclients:
+            refusal = b"-ERR max number of clients reached\r\n"
+        elif listeners.denied_by_protected_mode(server, peer):
+            refusal = listeners.DENIED
+        else:
+            refusal = b""
+        if refusal:
             server.stats["rejected_connections"] += 1
-            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.write(refusal)
             transport.close()
-            self.client = None
             return
         client = server.new_client(transport)
         self.client = client
@@ -364,12 +378,14 @@ class Connection(asyncio.Protocol):
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
-                pass
+                pass  # a Unix socket
             client.fd = sock.fileno()
-        peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
-        client.addr = _format_addr(peer)
-        client.laddr = _format_addr(local)
+        if isinstance(local, str):  # a Unix socket: Redis shows the path for both ends
+            client.addr = client.laddr = listeners.unix_addr(local)
+        else:
+            client.addr = _format_addr(peer)
+            client.laddr = _format_addr(local)
 
     def data_received(self, data: bytes) -> None:
         client = self.client
