@@ -12,3 +12,4 @@ from respd.commands import hashes, sets  # noqa: F401,E402
 from respd.commands import scripting  # noqa: F401,E402
 from respd.commands import streams  # noqa: F401,E402
 from respd.commands import server  # noqa: F401,E402
+from respd.commands import modules  # noqa: F401,E402

@@ -194,6 +194,10 @@ CONFIG_IMMUTABLE = "can't set immutable config"
 CONFIG_PROTECTED = "can't set protected config"
 
 
+MODULE_LOAD_FAILED = ReplyError("ERR Error loading the extension. Please check the server logs.")
+MODULE_NOT_LOADED = ReplyError("ERR Error unloading module: no such module with that name")
+
+
 def protected_command_not_allowed(command: str, option: str) -> ReplyError:
     """DEBUG or MODULE LOAD/LOADEX/UNLOAD refused by enable-debug/module-command."""
     return ReplyError(
