@@ -70,13 +70,16 @@ def server_context(config: Any) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as err:
             raise TLSConfigError(f"Failed to configure CA certificate(s) file/directory: {err}")
     ctx.verify_mode = _AUTH_CLIENTS[auth]
+    # Python's server contexts prefer their own cipher order and a cipher list of their
+    # own; Redis leaves both to OpenSSL unless told otherwise.
     if config.tls_prefer_server_ciphers:
         ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
-    if config.tls_ciphers:
-        try:
-            ctx.set_ciphers(config.tls_ciphers)
-        except ssl.SSLError as err:
-            raise TLSConfigError(f"Failed to configure ciphers: {err}")
+    else:
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    try:
+        ctx.set_ciphers(config.tls_ciphers or "DEFAULT")
+    except ssl.SSLError as err:
+        raise TLSConfigError(f"Failed to configure ciphers: {err}")
     if config.tls_dh_params_file:
         try:
             ctx.load_dh_params(config.tls_dh_params_file)
@@ -118,6 +121,9 @@ def _set_native(ctx: ssl.SSLContext, config: Any) -> None:
         lib.SSL_CTX_set_session_id_context(handle, b"redis", 5)
     else:
         lib.SSL_CTX_ctrl(handle, _SET_SESS_CACHE_MODE, _SESS_CACHE_OFF, None)
+        # Nor stateless tickets: no session is resumed.  (Redis 7.0 fails such a
+        # handshake with an internal-error alert instead; here the client gets a full one.)
+        ctx.options |= ssl.OP_NO_TICKET
 
 
 def _native(ctx: ssl.SSLContext) -> tuple[Any, int]:
