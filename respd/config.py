@@ -156,6 +156,33 @@ def _format_obuf(v: dict[str, tuple[int, int, int]]) -> bytes:
 OBUF = Kind(_parse_obuf, _format_obuf)
 
 
+def _parse_octal(raw: bytes) -> int:
+    try:
+        value = int(raw, 8)
+    except ValueError:
+        raise ConfigError("argument couldn't be parsed into an integer") from None
+    if not 0 <= value <= 0o777:
+        raise ConfigError("argument must be between 0 and 511 inclusive")
+    return value
+
+
+def _only_no(feature: str) -> Kind:
+    """A yes/no directive for a feature respd does not have: 'yes' is refused."""
+
+    def parse(raw: bytes) -> bool:
+        if parse_bool(raw):
+            raise ConfigError(f"respd does not support {feature}: only 'no' is accepted")
+        return False
+
+    return Kind(parse, BOOL.format)
+
+
+OCTAL = Kind(_parse_octal, lambda v: b"%o" % v)
+NO_REPLICATION = _only_no("replication")
+NO_CLUSTER = _only_no("cluster mode")
+NO_AOF_TIMESTAMPS = _only_no("AOF timestamp annotations")
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -218,7 +245,6 @@ param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
 param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
-param("cluster-enabled", BOOL, "no", mutable=False)
 
 # Persistence.
 param("dir", STRING, ".", protected=True)
@@ -233,7 +259,7 @@ param("auto-aof-rewrite-percentage", UINT, "100")
 param("auto-aof-rewrite-min-size", MEMORY, "67108864")
 param("aof-load-truncated", BOOL, "yes")
 param("aof-use-rdb-preamble", BOOL, "yes")
-param("aof-timestamp-enabled", BOOL, "no")
+param("aof-timestamp-enabled", NO_AOF_TIMESTAMPS, "no")
 param("rdbcompression", BOOL, "yes")
 param("rdbchecksum", BOOL, "yes")
 param("stop-writes-on-bgsave-error", BOOL, "yes")
@@ -258,30 +284,6 @@ param("lazyfree-lazy-user-flush", BOOL, "no")
 param("active-expire-effort", _int_kind(1, 10), "1")
 param("replica-read-only", BOOL, "yes", aliases=("slave-read-only",))
 
-def _parse_octal(raw: bytes) -> int:
-    try:
-        value = int(raw, 8)
-    except ValueError:
-        raise ConfigError("argument couldn't be parsed into an integer") from None
-    if not 0 <= value <= 0o777:
-        raise ConfigError("argument must be between 0 and 511 inclusive")
-    return value
-
-
-def _only_no(feature: str) -> Kind:
-    """A yes/no directive for a feature respd does not have: 'yes' is refused."""
-
-    def parse(raw: bytes) -> bool:
-        if parse_bool(raw):
-            raise ConfigError(f"respd does not support {feature}: only 'no' is accepted")
-        return False
-
-    return Kind(parse, BOOL.format)
-
-
-OCTAL = Kind(_parse_octal, lambda v: b"%o" % v)
-NO_REPLICATION = _only_no("replication")
-NO_CLUSTER = _only_no("cluster mode")
 
 # Listeners, TLS, protected mode and process management (respd/listeners.py, respd/tls.py,
 # respd/process.py).  "no"/"yes"/"local": Redis's protected actions.
@@ -308,6 +310,7 @@ param("tls-session-cache-size", _int_kind(0, 2**31 - 1), "20480", mutable=False)
 param("tls-session-cache-timeout", _int_kind(0, 2**31 - 1), "300", mutable=False)
 param("tls-replication", NO_REPLICATION, "no", mutable=False)
 param("tls-cluster", NO_CLUSTER, "no", mutable=False)
+param("cluster-enabled", NO_CLUSTER, "no", mutable=False)
 
 
 def _attr(name: str) -> str:

@@ -51,6 +51,20 @@ def denied_by_protected_mode(server: Any, peer: Any) -> bool:
             and not is_local_peer(peer))
 
 
+def tune_tcp(sock: Any, keepalive: int) -> None:
+    """TCP_NODELAY, and tcp-keepalive as Redis's anetKeepAlive sets it: probes after
+    `keepalive` idle seconds, every third of that, three of them."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, keepalive)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(keepalive // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    except OSError:
+        pass  # the peer may already be gone
+
+
 def unix_addr(path: str) -> bytes:
     """How Redis shows both ends of a Unix socket connection."""
     return path.encode() + b":0"
@@ -160,4 +174,4 @@ def remove_unix_socket(path: str) -> None:
 
 
 __all__ = ["DENIED", "ListenError", "denied_by_protected_mode", "is_local_peer", "open_all",
-           "remove_unix_socket", "unix_addr"]
+           "remove_unix_socket", "tune_tcp", "unix_addr"]

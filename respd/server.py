@@ -15,7 +15,6 @@ import gc
 import logging
 import os
 import signal
-import socket
 import time
 from typing import Any
 
@@ -374,18 +373,16 @@ class Connection(asyncio.Protocol):
         client = server.new_client(transport)
         self.client = client
         sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # a Unix socket
-            client.fd = sock.fileno()
         local = transport.get_extra_info("sockname")
         if isinstance(local, str):  # a Unix socket: Redis shows the path for both ends
             client.addr = client.laddr = listeners.unix_addr(local)
         else:
             client.addr = _format_addr(peer)
             client.laddr = _format_addr(local)
+            if sock is not None:
+                listeners.tune_tcp(sock, server.config.tcp_keepalive)
+        if sock is not None:
+            client.fd = sock.fileno()
 
     def data_received(self, data: bytes) -> None:
         client = self.client

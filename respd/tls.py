@@ -31,6 +31,7 @@ _AUTH_CLIENTS = {"yes": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL,
 # OpenSSL's SSL_CTX_ctrl codes and session cache modes (ssl.h).
 _SET_SESS_CACHE_SIZE = 42
 _SET_SESS_CACHE_MODE = 44
+_SET_DH_AUTO = 118
 _SESS_CACHE_OFF = 0
 _SESS_CACHE_SERVER = 2
 
@@ -101,7 +102,8 @@ def _set_protocols(ctx: ssl.SSLContext, text: str) -> None:
 
 
 def _set_native(ctx: ssl.SSLContext, config: Any) -> None:
-    """TLSv1.3 ciphersuites and the server session cache (no Python API for them)."""
+    """TLSv1.3 ciphersuites, the server session cache and automatic DH parameters (no
+    Python API for them)."""
     lib, handle = _native(ctx)
     defaults = (not config.tls_ciphersuites and config.tls_session_caching
                 and config.tls_session_cache_size == 20480
@@ -111,6 +113,8 @@ def _set_native(ctx: ssl.SSLContext, config: Any) -> None:
             raise TLSConfigError("tls-ciphersuites and tls-session-* need OpenSSL calls "
                                  "this Python cannot make; leave them at their defaults")
         return
+    if not config.tls_dh_params_file:
+        lib.SSL_CTX_ctrl(handle, _SET_DH_AUTO, 1, None)  # as Redis with OpenSSL 3
     if config.tls_ciphersuites and not lib.SSL_CTX_set_ciphersuites(
             handle, config.tls_ciphersuites.encode()):
         raise TLSConfigError(f"Failed to configure ciphersuites: {config.tls_ciphersuites}")

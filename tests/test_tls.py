@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from conftest import (ServerProcess, free_port, missing, redis_argv, reference_available,
-                      respd_argv)
+                      respd_argv, wait_until)
 
 KINDS = ("redis", "respd")
 
@@ -47,6 +47,11 @@ def certs(tmp_path_factory: Any) -> Path:
             "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", "san.ext")
     run("pkey", "-in", "server.key", "-out", "server-enc.key", "-aes256", "-passout",
         "pass:secret")
+    run("genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "dh_param:ffdhe2048",
+        "-out", "dh.pem")
+    (d / "cadir").mkdir()
+    (d / "cadir" / "ca.pem").write_bytes((d / "ca.crt").read_bytes())
+    run("rehash", str(d / "cadir"))
     return d
 
 
@@ -189,6 +194,15 @@ def test_redis_py_without_certificate_is_refused(tls_server: Any) -> None:
         server.client(ssl_certfile=None, ssl_keyfile=None, socket_timeout=5).ping()
 
 
+def test_ca_cert_dir(tls_server: Any, certs: Path) -> None:
+    """Client certificates checked against a hashed CA directory instead of a file."""
+    for kind in KINDS:
+        server = tls_server(kind, "--tls-ca-cert-file", "", "--tls-ca-cert-dir",
+                            str(certs / "cadir"))
+        assert outcome(server.port, client_context(certs)) == "PONG"
+        assert outcome(server.port, client_context(certs, with_cert=False)) != "PONG"
+
+
 def test_encrypted_key_file(tls_server: Any, certs: Path) -> None:
     for kind in KINDS:
         server = tls_server(kind, "--tls-key-file", str(certs / "server-enc.key"),
@@ -216,6 +230,11 @@ def _tls13(ctx: ssl.SSLContext) -> None:
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 
 
+def _tls12_dhe(ctx: ssl.SSLContext) -> None:
+    _tls12(ctx)
+    ctx.set_ciphers("DHE-RSA-AES128-GCM-SHA256")
+
+
 def _tls12_client_order(ctx: ssl.SSLContext) -> None:
     _tls12(ctx)
     ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384")
@@ -227,6 +246,8 @@ CASES = {
     "protocols-1.2": (("--tls-protocols", "tlsv1.2"), (_tls12, _tls13)),
     "ciphers": (("--tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384"), (_tls12, _tls13)),
     "ciphersuites": (("--tls-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"), (_tls13,)),
+    "dh-auto": ((), (_tls12_dhe,)),
+    "dh-params-file": (("--tls-dh-params-file", "{certs}/dh.pem"), (_tls12_dhe,)),
     "client-order": (("--tls-ciphers",
                       "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"),
                      (_tls12_client_order,)),
@@ -239,20 +260,24 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_protocols_and_ciphers_like_redis(tls_server: Any, certs: Path, case: str) -> None:
     options, clients = CASES[case]
+    options = tuple(option.format(certs=certs) for option in options)
     seen = {kind: [_negotiated(tls_server(kind, *options).port, certs, setup)
                    for setup in clients] for kind in KINDS}
     assert seen["respd"] == seen["redis"]
     assert any(result != "refused" for result in seen["respd"])
 
 
-def _resumption(port: int, certs: Path) -> str:
-    """What happens when a second TLSv1.2 connection offers the first one's session."""
+def _first_session(port: int, certs: Path) -> tuple[ssl.SSLContext, Any]:
     ctx = client_context(certs)
     _tls12(ctx)
     with raw_tls(port, ctx) as first:
         first.sendall(b"*1\r\n$4\r\nPING\r\n")
         first.recv(64)
-        session = first.session
+        return ctx, first.session
+
+
+def _resume(port: int, ctx: ssl.SSLContext, session: Any) -> str:
+    """What happens when a new connection offers an earlier connection's session."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     try:
         with ctx.wrap_socket(sock, server_hostname="localhost", session=session) as second:
@@ -261,6 +286,20 @@ def _resumption(port: int, certs: Path) -> str:
             return "resumed" if second.session_reused else "full handshake"
     except ssl.SSLError:
         return "refused"
+
+
+def _resumption(port: int, certs: Path) -> str:
+    return _resume(port, *_first_session(port, certs))
+
+
+def test_session_cache_timeout(tls_server: Any, certs: Path) -> None:
+    """Sessions (and tickets) expire after tls-session-cache-timeout seconds."""
+    for kind in KINDS:
+        port = tls_server(kind, "--tls-session-cache-timeout", "1").port
+        ctx, session = _first_session(port, certs)
+        assert _resume(port, ctx, session) == "resumed"
+        wait_until(lambda: _resume(port, ctx, session) == "full handshake",
+                   f"{kind}: an expired session is not resumed")
 
 
 def test_session_caching(tls_server: Any, certs: Path) -> None:
@@ -281,6 +320,9 @@ def _start_fails(argv: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("options,reason", [
+    (("--tls-client-cert-file", "/nonexistent.crt", "--tls-client-key-file",
+      "/nonexistent.key"), "Failed to load"),
+    (("--tls-dh-params-file", "/nonexistent.pem"), "Failed to load"),
     (("--tls-cert-file", ""), "No tls-cert-file configured!"),
     (("--tls-ca-cert-file", ""), "Either tls-ca-cert-file or tls-ca-cert-dir must be"),
     (("--tls-protocols", "TLSv9"), "Invalid tls-protocols specified."),
