@@ -77,21 +77,23 @@ async def open_all(server: Any, factory: Callable[[], asyncio.Protocol]) -> list
     config = server.config
     loop = asyncio.get_running_loop()
     opened: list[Any] = []
+    backlog = config.tcp_backlog  # the loop listens again with its own default otherwise
     try:
         context = tls.server_context(config) if config.tls_port else None
     except tls.TLSConfigError as err:
         raise ListenError(f"{err}\nFailed to configure TLS. Check logs for more info.") from None
     try:
         if config.port:
-            for sock in _tcp_sockets(config.bind, config.port, config.tcp_backlog, "TCP"):
-                opened.append(await loop.create_server(factory, sock=sock))
+            for sock in _tcp_sockets(config.bind, config.port, backlog, "TCP"):
+                opened.append(await loop.create_server(factory, sock=sock, backlog=backlog))
         if context is not None:
-            for sock in _tcp_sockets(config.bind, config.tls_port, config.tcp_backlog, "TLS"):
-                opened.append(await loop.create_server(factory, sock=sock, ssl=context))
+            for sock in _tcp_sockets(config.bind, config.tls_port, backlog, "TLS"):
+                opened.append(await loop.create_server(factory, sock=sock, ssl=context,
+                                                       backlog=backlog))
         if config.unixsocket:
             opened.append(await loop.create_unix_server(
-                factory, sock=_unix_socket(config.unixsocket, config.unixsocketperm,
-                                           config.tcp_backlog)))
+                factory, sock=_unix_socket(config.unixsocket, config.unixsocketperm, backlog),
+                backlog=backlog))
     except BaseException:
         for srv in opened:
             srv.close()
