@@ -374,8 +374,9 @@ class Config:
     def set_many(self, pairs: list[tuple[bytes, bytes]], server: Any,
                  allow_protected: bool = False) -> None:
         """CONFIG SET: every pair or none.  Names are checked first (unknown, immutable,
-        protected unless allow_protected, duplicate), then values parsed, then subsystems told; any failure
-        restores the previous values.  Raises ReplyError with Redis's text."""
+        protected unless allow_protected, duplicate), then values parsed, then subsystems
+        told; any failure restores the previous values.  Raises ReplyError with Redis's
+        text."""
         names: list[str] = []
         for name, _ in pairs:
             canonical = self.canonical(name.decode("latin-1"))

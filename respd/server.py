@@ -259,6 +259,8 @@ class Server:
             self._shutdown.set_result(None)
 
     async def close(self) -> None:
+        if self.supervision is not None:
+            self.supervision.stopping()
         for srv in self._servers:
             srv.close()
         for client in list(self.clients.values()):
@@ -268,8 +270,6 @@ class Server:
         for srv in self._servers:
             await srv.wait_closed()
         listeners.remove_unix_socket(self.config.unixsocket)
-        if self.supervision is not None:
-            self.supervision.stopping()
         self._cron_handle.cancel()
         log.info("respd is now ready to exit, bye bye...")
 
