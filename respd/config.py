@@ -219,9 +219,9 @@ def on_config_set(name: str, hook: Callable[[Any, Any], None]) -> None:
 # Networking and limits.
 param("port", PORT, "6379", mutable=False)
 param("bind", LIST, "127.0.0.1", mutable=False)
-param("tcp-backlog", UINT, "511", mutable=False)
+param("tcp-backlog", _int_kind(0, 2**31 - 1), "511", mutable=False)
 param("timeout", _int_kind(0, 2**31 - 1), "0")
-param("tcp-keepalive", UINT, "300")
+param("tcp-keepalive", _int_kind(0, 2**31 - 1), "300")
 param("maxclients", _int_kind(1, 2**32 - 1), "10000")
 param("proto-max-bulk-len", MEMORY, "536870912")
 param("client-query-buffer-limit", MEMORY, "1073741824")
