@@ -298,18 +298,19 @@ param("daemonize", BOOL, "no", mutable=False)
 param("supervised", _enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False)
 param("pidfile", STRING, "", mutable=False)
 param("tls-port", PORT, "0", mutable=False)
+# CONFIG SET of these rebuilds the TLS context for new connections (listeners.py).
 for _name in ("tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
               "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file",
               "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
               "tls-ciphersuites"):
-    param(_name, STRING, "", mutable=False)
-param("tls-auth-clients", _enum_kind("no", "yes", "optional"), "yes", mutable=False)
-param("tls-prefer-server-ciphers", BOOL, "no", mutable=False)
-param("tls-session-caching", BOOL, "yes", mutable=False)
-param("tls-session-cache-size", _int_kind(0, 2**31 - 1), "20480", mutable=False)
-param("tls-session-cache-timeout", _int_kind(0, 2**31 - 1), "300", mutable=False)
-param("tls-replication", NO_REPLICATION, "no", mutable=False)
-param("tls-cluster", NO_CLUSTER, "no", mutable=False)
+    param(_name, STRING, "")
+param("tls-auth-clients", _enum_kind("no", "yes", "optional"), "yes")
+param("tls-prefer-server-ciphers", BOOL, "no")
+param("tls-session-caching", BOOL, "yes")
+param("tls-session-cache-size", _int_kind(0, 2**31 - 1), "20480")
+param("tls-session-cache-timeout", _int_kind(0, 2**31 - 1), "300")
+param("tls-replication", NO_REPLICATION, "no")
+param("tls-cluster", NO_CLUSTER, "no")
 param("cluster-enabled", NO_CLUSTER, "no", mutable=False)
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
 import socket
 from typing import Any, Callable
 
 from respd import tls
+from respd.config import PARAMS, ConfigError, on_config_set
+
+log = logging.getLogger("respd")
 
 # Redis's acceptCommonHandler text, sent before closing a refused connection.
 DENIED = (
@@ -79,9 +83,10 @@ async def open_all(server: Any, factory: Callable[[], asyncio.Protocol]) -> list
     opened: list[Any] = []
     backlog = config.tcp_backlog  # the loop listens again with its own default otherwise
     try:
-        context = tls.server_context(config) if config.tls_port else None
+        context = tls.reloadable(tls.server_context(config)) if config.tls_port else None
     except tls.TLSConfigError as err:
         raise ListenError(f"{err}\nFailed to configure TLS. Check logs for more info.") from None
+    server.tls_context = context
     try:
         if config.port:
             for sock in _tcp_sockets(config.bind, config.port, backlog, "TCP"):
@@ -166,6 +171,24 @@ def _unix_socket(path: str, perm: int, backlog: int) -> socket.socket:
     return sock
 
 
+def reload_tls(server: Any, _value: Any = None) -> None:
+    """CONFIG SET of a tls-* directive while TLS is in use: a new context for the
+    connections that follow; on failure the directive keeps its old value."""
+    holder = getattr(server, "tls_context", None)
+    if holder is None:
+        return
+    try:
+        holder.current = tls.server_context(server.config)
+    except tls.TLSConfigError as err:
+        log.warning("%s", err)
+        raise ConfigError("Unable to update TLS configuration. Check server logs.") from None
+
+
+for _name in PARAMS:
+    if _name.startswith("tls-") and PARAMS[_name].mutable:
+        on_config_set(_name, reload_tls)
+
+
 def remove_unix_socket(path: str) -> None:
     """At shutdown, like Redis: the socket file goes with the server."""
     if path:
@@ -176,4 +199,4 @@ def remove_unix_socket(path: str) -> None:
 
 
 __all__ = ["DENIED", "ListenError", "denied_by_protected_mode", "is_local_peer", "open_all",
-           "remove_unix_socket", "tune_tcp", "unix_addr"]
+           "reload_tls", "remove_unix_socket", "tune_tcp", "unix_addr"]

@@ -89,6 +89,7 @@ class Server:
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
         self.supervision: Any = None  # respd.process.Supervision, set by the command line
+        self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
 
     # --- statistics ----------------------------------------------------------------------
 

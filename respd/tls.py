@@ -36,6 +36,23 @@ _SESS_CACHE_OFF = 0
 _SESS_CACHE_SERVER = 2
 
 
+class ReloadableContext(ssl.SSLContext):
+    """What a TLS listener holds: every new connection is wrapped by the context
+    configured at that moment (``current``), so CONFIG SET of a tls-* directive applies
+    to the connections that follow, as Redis's applyTlsCfg does."""
+
+    current: ssl.SSLContext
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        return self.current.wrap_bio(*args, **kwargs)
+
+
+def reloadable(context: ssl.SSLContext) -> ReloadableContext:
+    holder = ReloadableContext(ssl.PROTOCOL_TLS_SERVER)
+    holder.current = context
+    return holder
+
+
 def server_context(config: Any) -> ssl.SSLContext:
     """The context for accepted connections; raises TLSConfigError with Redis's reason."""
     if not config.tls_cert_file:
@@ -153,4 +170,4 @@ def _native(ctx: ssl.SSLContext) -> tuple[Any, int]:
     return lib, handle
 
 
-__all__ = ["TLSConfigError", "server_context"]
+__all__ = ["ReloadableContext", "TLSConfigError", "reloadable", "server_context"]

@@ -346,3 +346,29 @@ def test_tls_for_absent_features_refused(name: str) -> None:
     code, out = _start_fails(respd_argv(free_port(), f"--{name}", "yes"))
     assert code == 1 and "FATAL CONFIG FILE ERROR" in out and "only 'no'" in out
 
+
+
+# --- changes at run time -------------------------------------------------------------------
+
+def test_config_set_applies_to_new_connections(tls_server: Any, certs: Path) -> None:
+    """CONFIG SET of a tls-* directive rebuilds the context for the connections that
+    follow (Redis's applyTlsCfg); a context that cannot be built is refused and the old
+    one stays; connections already made are kept."""
+    seen = {}
+    for kind in KINDS:
+        server = tls_server(kind)
+        admin = server.client()
+        admin.ping()
+        before = outcome(server.port, client_context(certs, with_cert=False))
+        admin.config_set("tls-auth-clients", "no")
+        after = outcome(server.port, client_context(certs, with_cert=False))
+        with pytest.raises(redis.ResponseError) as failed:
+            admin.config_set("tls-cert-file", "/nonexistent.crt")
+        kept = admin.config_get("tls-cert-file")["tls-cert-file"]
+        still = outcome(server.port, client_context(certs, with_cert=False))
+        seen[kind] = (before != "PONG", after, str(failed.value), kept, still, admin.ping())
+    assert seen["respd"] == seen["redis"]
+    assert seen["respd"][:2] == (True, "PONG")
+    assert seen["respd"][2] == ("CONFIG SET failed (possibly related to argument "
+                                "'tls-cert-file') - Unable to update TLS configuration. "
+                                "Check server logs.")
