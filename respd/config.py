@@ -217,8 +217,8 @@ def on_config_set(name: str, hook: Callable[[Any, Any], None]) -> None:
 
 
 # Networking and limits.
-param("port", PORT, "6379", mutable=False)
-param("bind", LIST, "127.0.0.1", mutable=False)
+param("port", PORT, "6379")
+param("bind", LIST, "127.0.0.1")
 param("tcp-backlog", _int_kind(0, 2**31 - 1), "511", mutable=False)
 param("timeout", _int_kind(0, 2**31 - 1), "0")
 param("tcp-keepalive", _int_kind(0, 2**31 - 1), "300")
@@ -297,7 +297,7 @@ param("enable-protected-configs", PROTECTED_ACTION, "no", mutable=False)
 param("daemonize", BOOL, "no", mutable=False)
 param("supervised", _enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False)
 param("pidfile", STRING, "", mutable=False)
-param("tls-port", PORT, "0", mutable=False)
+param("tls-port", PORT, "0")
 # CONFIG SET of these rebuilds the TLS context for new connections (listeners.py).
 for _name in ("tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
               "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file",

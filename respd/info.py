@@ -170,7 +170,7 @@ def server_fields(server: "Server") -> Fields:
         ("process_id", os.getpid()),
         ("process_supervised", server.supervision.mode if server.supervision else "no"),
         ("run_id", server.run_id),
-        ("tcp_port", server.ports[0] if server.ports else server.config.port),
+        ("tcp_port", server.config.port),
         ("server_time_usec", int(now * 1_000_000)),
         ("uptime_in_seconds", uptime),
         ("uptime_in_days", uptime // 86400),

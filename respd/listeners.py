@@ -76,39 +76,122 @@ def unix_addr(path: str) -> bytes:
 
 # --- opening the listeners -----------------------------------------------------------------
 
-async def open_all(server: Any, factory: Callable[[], asyncio.Protocol]) -> list[Any]:
-    """Every configured listener, as asyncio servers; raises ListenError."""
-    config = server.config
-    loop = asyncio.get_running_loop()
-    opened: list[Any] = []
-    backlog = config.tcp_backlog  # the loop listens again with its own default otherwise
-    try:
-        context = tls.reloadable(tls.server_context(config)) if config.tls_port else None
-    except tls.TLSConfigError as err:
-        raise ListenError(f"{err}\nFailed to configure TLS. Check logs for more info.") from None
-    server.tls_context = context
-    try:
-        if config.port:
-            for sock in _tcp_sockets(config.bind, config.port, backlog, "TCP"):
-                opened.append(await loop.create_server(factory, sock=sock, backlog=backlog))
-        if context is not None:
-            for sock in _tcp_sockets(config.bind, config.tls_port, backlog, "TLS"):
-                opened.append(await loop.create_server(factory, sock=sock, ssl=context,
-                                                       backlog=backlog))
-        if config.unixsocket:
-            opened.append(await loop.create_unix_server(
-                factory, sock=_unix_socket(config.unixsocket, config.unixsocketperm, backlog),
-                backlog=backlog))
-    except BaseException:
-        for srv in opened:
+class Listeners:
+    """The server's listening sockets: TCP (bind, port), TLS (bind, tls-port) and the
+    Unix socket.  CONFIG SET of port, bind or tls-port reopens the TCP or TLS ones, as
+    Redis's changeListener does: the old sockets close first (the new ones may take the
+    same addresses); if the new ones cannot be opened, the old settings are reopened and
+    the change is refused."""
+
+    def __init__(self, server: Any, factory: Callable[[], asyncio.Protocol]) -> None:
+        self.server = server
+        self.factory = factory
+        # kind → the (bind addresses, port) it was opened with, and its asyncio servers
+        self.opened: dict[str, tuple[list[str], int]] = {}
+        self.servers: dict[str, list[Any]] = {"tcp": [], "tls": [], "unix": []}
+        self._starting: set[asyncio.Task[Any]] = set()
+
+    async def open_all(self) -> None:
+        """Every configured listener; raises ListenError."""
+        config = self.server.config
+        try:
+            context = tls.reloadable(tls.server_context(config)) if config.tls_port else None
+        except tls.TLSConfigError as err:
+            raise ListenError(
+                f"{err}\nFailed to configure TLS. Check logs for more info.") from None
+        self.server.tls_context = context
+        try:
+            for kind, port in (("tcp", config.port), ("tls", config.tls_port)):
+                self.opened[kind] = (list(config.bind), port)
+                try:
+                    socks = self._sockets(config.bind, port)
+                except ListenError as err:
+                    raise ListenError(f"{err}\nFailed listening on port {port} "
+                                      f"({kind.upper()}), aborting.") from None
+                for sock in socks:
+                    self.servers[kind].append(await self._serve(kind, sock))
+            if config.unixsocket:
+                sock = _unix_socket(config.unixsocket, config.unixsocketperm,
+                                    config.tcp_backlog)
+                self.servers["unix"].append(await self.server.loop.create_unix_server(
+                    self.factory, sock=sock, backlog=config.tcp_backlog))
+        except BaseException:
+            self.close()
+            raise
+        if not any(self.servers.values()):
+            raise ListenError("Configured to not listen anywhere, exiting.")
+
+    def reopen(self, kind: str, refusal: str) -> None:
+        """After CONFIG SET port/bind ('tcp') or tls-port/bind ('tls'); raises
+        ConfigError with Redis's refusal."""
+        config = self.server.config
+        wanted = (list(config.bind), config.port if kind == "tcp" else config.tls_port)
+        previous = self.opened[kind]
+        if wanted == previous:
+            return
+        if kind == "tls" and wanted[1] and self.server.tls_context is None:
+            try:
+                self.server.tls_context = tls.reloadable(tls.server_context(config))
+            except tls.TLSConfigError as err:
+                log.warning("%s", err)
+                raise ConfigError(TLS_UPDATE_FAILED) from None
+        self._close(kind)
+        try:
+            socks = self._sockets(*wanted)
+        except ListenError as err:
+            log.warning("%s", err)
+            try:
+                self._start(kind, previous, self._sockets(*previous))
+            except ListenError as again:
+                log.warning("%s", again)
+            raise ConfigError(refusal) from None
+        self._start(kind, wanted, socks)
+
+    def _sockets(self, binds: list[str], port: int) -> list[socket.socket]:
+        if not port:
+            return []
+        return _tcp_sockets(binds, port, self.server.config.tcp_backlog)
+
+    def _serve(self, kind: str, sock: socket.socket) -> Any:
+        context = self.server.tls_context if kind == "tls" else None
+        return self.server.loop.create_server(self.factory, sock=sock, ssl=context,
+                                              backlog=self.server.config.tcp_backlog)
+
+    def _start(self, kind: str, opened: tuple[list[str], int],
+               socks: list[socket.socket]) -> None:
+        """Serve already listening sockets (the kernel queues connections meanwhile)."""
+        self.opened[kind] = opened
+        for sock in socks:
+            task = self.server.loop.create_task(self._serve(kind, sock))
+            self._starting.add(task)
+            task.add_done_callback(lambda t, kind=kind: self._started(kind, t))
+
+    def _started(self, kind: str, task: asyncio.Task[Any]) -> None:
+        self._starting.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            self.servers[kind].append(task.result())
+
+    def _close(self, kind: str) -> None:
+        for srv in self.servers[kind]:
             srv.close()
-        raise
-    if not opened:
-        raise ListenError("Configured to not listen anywhere, exiting.")
-    return opened
+
+    def close(self) -> None:
+        for kind in self.servers:
+            self._close(kind)
+
+    async def wait_closed(self) -> None:
+        for task in list(self._starting):
+            await asyncio.wait([task])
+        self.close()  # listeners that started while shutting down
+        for group in self.servers.values():
+            for srv in group:
+                await srv.wait_closed()
 
 
-def _tcp_sockets(binds: list[str], port: int, backlog: int, kind: str) -> list[socket.socket]:
+TLS_UPDATE_FAILED = "Unable to update TLS configuration. Check server logs."
+
+
+def _tcp_sockets(binds: list[str], port: int, backlog: int) -> list[socket.socket]:
     """One listening socket per bind address.  '*' is every IPv4 address, '::*' every
     IPv6 one; a leading '-' makes an address optional (skipped if it does not exist)."""
     socks: list[socket.socket] = []
@@ -125,8 +208,7 @@ def _tcp_sockets(binds: list[str], port: int, backlog: int, kind: str) -> list[s
                     continue
                 raise ListenError(
                     f"Warning: Could not create server TCP listening socket {spec}:{port}: "
-                    f"bind: {err.strerror}\nFailed listening on port {port} ({kind}), "
-                    "aborting.") from None
+                    f"bind: {err.strerror}") from None
     except BaseException:
         for sock in socks:
             sock.close()
@@ -181,12 +263,23 @@ def reload_tls(server: Any, _value: Any = None) -> None:
         holder.current = tls.server_context(server.config)
     except tls.TLSConfigError as err:
         log.warning("%s", err)
-        raise ConfigError("Unable to update TLS configuration. Check server logs.") from None
+        raise ConfigError(TLS_UPDATE_FAILED) from None
 
 
 for _name in PARAMS:
-    if _name.startswith("tls-") and PARAMS[_name].mutable:
+    if _name.startswith("tls-") and _name != "tls-port":
         on_config_set(_name, reload_tls)
+_LISTEN_FAILED = "Unable to listen on this port. Check server logs."
+on_config_set("port", lambda server, _: server.listeners.reopen("tcp", _LISTEN_FAILED))
+on_config_set("tls-port", lambda server, _: server.listeners.reopen("tls", _LISTEN_FAILED))
+
+
+def _bind_changed(server: Any, _value: Any) -> None:
+    for kind in ("tcp", "tls"):
+        server.listeners.reopen(kind, "Failed to bind to specified addresses.")
+
+
+on_config_set("bind", _bind_changed)
 
 
 def remove_unix_socket(path: str) -> None:
@@ -198,5 +291,5 @@ def remove_unix_socket(path: str) -> None:
             pass
 
 
-__all__ = ["DENIED", "ListenError", "denied_by_protected_mode", "is_local_peer", "open_all",
+__all__ = ["DENIED", "ListenError", "Listeners", "denied_by_protected_mode", "is_local_peer",
            "reload_tls", "remove_unix_socket", "tune_tcp", "unix_addr"]

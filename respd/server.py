@@ -79,9 +79,8 @@ class Server:
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
         self.reset_stats()
-        self._servers: list[asyncio.base_events.Server] = []
+        self.listeners = listeners.Listeners(self, lambda: Connection(self))
         self._shutdown: asyncio.Future[None] | None = None
-        self.ports: list[int] = []
         self.last_save = int(time.time())
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
@@ -226,8 +225,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._shutdown = self.loop.create_future()
         self.persistence.startup()  # load the dataset before accepting connections
-        self._servers = await listeners.open_all(self, lambda: Connection(self))
-        self.ports = [self.config.port] if self.config.port else []
+        await self.listeners.open_all()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
         config = self.config
         log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d "
@@ -262,14 +260,12 @@ class Server:
     async def close(self) -> None:
         if self.supervision is not None:
             self.supervision.stopping()
-        for srv in self._servers:
-            srv.close()
+        self.listeners.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()
         self.persistence.shutdown()  # flush and fsync the AOF
-        for srv in self._servers:
-            await srv.wait_closed()
+        await self.listeners.wait_closed()
         listeners.remove_unix_socket(self.config.unixsocket)
         self._cron_handle.cancel()
         log.info("respd is now ready to exit, bye bye...")

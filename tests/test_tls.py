@@ -372,3 +372,59 @@ def test_config_set_applies_to_new_connections(tls_server: Any, certs: Path) -> 
     assert seen["respd"][2] == ("CONFIG SET failed (possibly related to argument "
                                 "'tls-cert-file') - Unable to update TLS configuration. "
                                 "Check server logs.")
+
+
+def test_ports_and_bind_change_at_run_time(certs: Path, spawn: Any) -> None:
+    """CONFIG SET port / bind / tls-port reopen the listeners as Redis does, with its
+    refusals when the new ones cannot be opened."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    taken = busy.getsockname()[1]
+    seen = {}
+    try:
+        for kind in KINDS:
+            server = spawn(kind)
+            admin = server.client()
+            steps: list[Any] = []
+
+            def attempt(*pairs: str) -> str:
+                try:
+                    return str(admin.config_set(*pairs) if len(pairs) == 2 else
+                               admin.execute_command("CONFIG", "SET", *pairs))
+                except redis.ResponseError as err:
+                    return str(err)
+
+            steps.append(attempt("port", str(taken)))
+            steps.append(attempt("bind", "127.0.0.1 192.0.2.254"))
+            steps.append(attempt("tls-port", str(free_port())))
+            steps.append(admin.ping())  # the old listeners still serve
+            steps.append(attempt("bind", "127.0.0.1 -192.0.2.254"))
+            tls_port = free_port()
+            files = [option.lstrip("-") for option in tls_options(certs)]
+            steps.append(attempt(*files, "tls-port", str(tls_port)))
+            tls_client = TLSServer([], tls_port, "", certs).client()
+            steps.append(tls_client.ping())
+            new_port = free_port()
+            steps.append(attempt("port", str(new_port)))
+            moved = redis.Redis(port=new_port)
+            steps.append(moved.info("server")["tcp_port"] == new_port)
+            with pytest.raises(redis.ConnectionError):
+                redis.Redis(port=server.port, socket_timeout=5).ping()
+            moved.config_set("tls-port", "0")
+            steps.append(tls_client.ping())  # connections made stay
+            tls_client.close()
+            with pytest.raises(redis.ConnectionError):
+                TLSServer([], tls_port, "", certs).client(socket_timeout=5).ping()
+            moved.config_set("port", str(server.port))  # back, for the fixture's stop
+            seen[kind] = steps
+    finally:
+        busy.close()
+    assert seen["respd"] == seen["redis"]
+    assert seen["respd"][:3] == [
+        "CONFIG SET failed (possibly related to argument 'port') - Unable to listen on "
+        "this port. Check server logs.",
+        "CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to "
+        "specified addresses.",
+        "CONFIG SET failed (possibly related to argument 'tls-port') - Unable to update "
+        "TLS configuration. Check server logs."]
