@@ -236,6 +236,9 @@ def _tcp_socket(host: str, port: int, backlog: int) -> socket.socket:
 def _unix_socket(path: str, perm: int, backlog: int) -> socket.socket:
     """A stale socket file from an earlier run is replaced, as Redis does; unixsocketperm
     (when not 0) sets the file's mode."""
+    if len(path.encode()) >= _SUN_PATH:
+        raise ListenError(f"unix socket path too long ({len(path.encode())}), must be under "
+                          f"{_SUN_PATH}")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         try:
@@ -280,6 +283,9 @@ def _bind_changed(server: Any, _value: Any) -> None:
 
 
 on_config_set("bind", _bind_changed)
+
+
+_SUN_PATH = 108  # sizeof(sockaddr_un.sun_path) on Linux, the terminating NUL included
 
 
 def remove_unix_socket(path: str) -> None:

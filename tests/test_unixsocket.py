@@ -151,3 +151,15 @@ def test_unixsocket_is_immutable(unix_server: Callable[..., UnixServer]) -> None
     for name in ("unixsocket", "unixsocketperm"):
         with pytest.raises(redis.ResponseError, match=re.escape("can't set immutable")):
             client.config_set(name, "0")
+
+
+def test_too_long_path_is_refused(tmp_path: Any) -> None:
+    path = str(tmp_path / ("s" * 120))
+    argvs = [respd_argv(0, "--unixsocket", path)]
+    if reference_available():
+        argvs.append(redis_argv(0, "--unixsocket", path))
+    for argv in argvs:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 1
+        assert f"unix socket path too long ({len(path)}), must be under 108" in (
+            done.stdout + done.stderr)
