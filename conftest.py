@@ -126,8 +126,9 @@ class ServerProcess:
 
 
 def respd_argv(port: int, *extra: str) -> list[str]:
+    # DEBUG is off by default, as in Redis; its own test suite turns it on the same way.
     return [sys.executable, "-m", "respd", "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", *extra]
+            "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", *extra]
 
 
 def redis_argv(port: int, *extra: str) -> list[str]:

@@ -78,6 +78,8 @@ def _flags(client: Client) -> str:
         flags += "d"
     if client.close_after_reply:
         flags += "c"
+    if client.addr[:1] == b"/":  # a Unix socket client (its address is the path)
+        flags += "U"
     if client.no_evict:
         flags += "e"
     return flags or "N"

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from respd import errors, info
+from respd import errors, info, protected
 from respd.client import Client
 from respd.command import (
     ACL_ORDER, COMMANDS, Command, command, container, docs_entry, help_reply, info_entry,
@@ -208,7 +208,9 @@ def config_set(client: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2:
         raise errors.SYNTAX
     pairs = [(argv[i], argv[i + 1]) for i in range(2, len(argv), 2)]
-    client.server.config.set_many(pairs, client.server)
+    config = client.server.config
+    config.set_many(pairs, client.server,
+                    protected.allows(config.enable_protected_configs, client))
     return OK
 
 
@@ -522,8 +524,6 @@ DEBUG_SUBCOMMANDS: dict[bytes, tuple[Any, int, tuple[str, ...]]] = {
 @command("DEBUG", arity=-2, flags=ADMIN, group=GROUP, since="1.0.0",
          summary="A container for debugging commands", complexity="Depends on subcommand.")
 def debug(client: Client, argv: list[bytes]) -> Any:
-    if client.server.config.enable_debug_command == "no":
-        raise errors.DEBUG_NOT_ALLOWED
     sub = argv[1].lower()
     if sub == b"help" and len(argv) == 2:
         lines = tuple(line for _, _, text in DEBUG_SUBCOMMANDS.values() for line in text)

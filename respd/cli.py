@@ -18,6 +18,8 @@ from respd import REDIS_VERSION, __version__
 from respd.config import Config, ConfigError, add_user_directive
 from respd.resp import split_args
 
+log = logging.getLogger("respd")
+
 USAGE = f"""Usage: respd [/path/to/respd.conf] [options]
        respd --version
        respd --help
@@ -135,21 +137,32 @@ def main(argv: list[str] | None = None) -> int:
         format="%(process)d:M %(asctime)s %(levelname).1s %(message)s",
         filename=config.logfile or None,
     )
+    from respd import process
+    from respd.listeners import ListenError
     from respd.server import Server
 
     try:
         import uvloop
     except ImportError:
         uvloop = None
+    supervision = process.Supervision(config)
+    daemonized = process.background(config, supervision)
+    if daemonized:
+        process.daemonize()
+    pidfile = process.write_pidfile(config, daemonized)
     server = Server(config)
+    server.supervision = supervision
     try:
         if uvloop is not None:
             uvloop.run(server.serve_forever())
         else:
             asyncio.run(server.serve_forever())
-    except OSError as err:
+    except (OSError, ListenError) as err:
+        log.warning("%s", err)
         print(f"Could not start respd: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        process.remove_pidfile(pidfile)
     return 0

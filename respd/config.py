@@ -156,6 +156,33 @@ def _format_obuf(v: dict[str, tuple[int, int, int]]) -> bytes:
 OBUF = Kind(_parse_obuf, _format_obuf)
 
 
+def _parse_octal(raw: bytes) -> int:
+    try:
+        value = int(raw, 8)
+    except ValueError:
+        raise ConfigError("argument couldn't be parsed into an integer") from None
+    if not 0 <= value <= 0o777:
+        raise ConfigError("argument must be between 0 and 511 inclusive")
+    return value
+
+
+def _only_no(feature: str) -> Kind:
+    """A yes/no directive for a feature respd does not have: 'yes' is refused."""
+
+    def parse(raw: bytes) -> bool:
+        if parse_bool(raw):
+            raise ConfigError(f"respd does not support {feature}: only 'no' is accepted")
+        return False
+
+    return Kind(parse, BOOL.format)
+
+
+OCTAL = Kind(_parse_octal, lambda v: b"%o" % v)
+NO_REPLICATION = _only_no("replication")
+NO_CLUSTER = _only_no("cluster mode")
+NO_AOF_TIMESTAMPS = _only_no("AOF timestamp annotations")
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -190,13 +217,11 @@ def on_config_set(name: str, hook: Callable[[Any, Any], None]) -> None:
 
 
 # Networking and limits.
-param("port", PORT, "6379", mutable=False)
-param("bind", LIST, "127.0.0.1", mutable=False)
-param("unixsocket", STRING, "", mutable=False)
-param("tcp-backlog", UINT, "511", mutable=False)
+param("port", PORT, "6379")
+param("bind", LIST, "127.0.0.1")
+param("tcp-backlog", _int_kind(0, 2**31 - 1), "511", mutable=False)
 param("timeout", _int_kind(0, 2**31 - 1), "0")
-param("tcp-keepalive", UINT, "300")
-param("protected-mode", BOOL, "yes")
+param("tcp-keepalive", _int_kind(0, 2**31 - 1), "300")
 param("maxclients", _int_kind(1, 2**32 - 1), "10000")
 param("proto-max-bulk-len", MEMORY, "536870912")
 param("client-query-buffer-limit", MEMORY, "1073741824")
@@ -204,9 +229,6 @@ param("client-output-buffer-limit", OBUF,
       "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60", merge=True)
 param("requirepass", STRING, "")
 param("databases", _int_kind(1, 2**31 - 1), "16", mutable=False)
-param("daemonize", BOOL, "no", mutable=False)
-param("supervised", _enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False)
-param("pidfile", STRING, "", mutable=False)
 param("loglevel", _enum_kind("debug", "verbose", "notice", "warning"), "notice")
 param("logfile", STRING, "", mutable=False)
 param("io-threads", _int_kind(1, 128), "1", mutable=False)
@@ -218,9 +240,6 @@ param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
 param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
-param("enable-debug-command", _enum_kind("no", "yes", "local"), "yes", mutable=False)
-param("enable-protected-configs", _enum_kind("no", "yes", "local"), "no", mutable=False)
-param("cluster-enabled", BOOL, "no", mutable=False)
 
 # Persistence.
 param("dir", STRING, ".", protected=True)
@@ -235,7 +254,7 @@ param("auto-aof-rewrite-percentage", UINT, "100")
 param("auto-aof-rewrite-min-size", MEMORY, "67108864")
 param("aof-load-truncated", BOOL, "yes")
 param("aof-use-rdb-preamble", BOOL, "yes")
-param("aof-timestamp-enabled", BOOL, "no")
+param("aof-timestamp-enabled", NO_AOF_TIMESTAMPS, "no")
 param("rdbcompression", BOOL, "yes")
 param("rdbchecksum", BOOL, "yes")
 param("stop-writes-on-bgsave-error", BOOL, "yes")
@@ -323,6 +342,35 @@ param("lfu-log-factor", _int_kind(0, 2**31 - 1), "10")
 param("lfu-decay-time", _int_kind(0, 2**31 - 1), "1")
 
 
+# Listeners, TLS, protected mode and process management (respd/listeners.py, respd/tls.py,
+# respd/process.py).  "no"/"yes"/"local": Redis's protected actions.
+PROTECTED_ACTION = _enum_kind("no", "yes", "local")
+param("unixsocket", STRING, "", mutable=False)
+param("unixsocketperm", OCTAL, "0", mutable=False)
+param("protected-mode", BOOL, "yes")
+param("enable-debug-command", PROTECTED_ACTION, "no", mutable=False)
+param("enable-module-command", PROTECTED_ACTION, "no", mutable=False)
+param("enable-protected-configs", PROTECTED_ACTION, "no", mutable=False)
+param("daemonize", BOOL, "no", mutable=False)
+param("supervised", _enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False)
+param("pidfile", STRING, "", mutable=False)
+param("tls-port", PORT, "0")
+# CONFIG SET of these rebuilds the TLS context for new connections (listeners.py).
+for _name in ("tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
+              "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file",
+              "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
+              "tls-ciphersuites"):
+    param(_name, STRING, "")
+param("tls-auth-clients", _enum_kind("no", "yes", "optional"), "yes")
+param("tls-prefer-server-ciphers", BOOL, "no")
+param("tls-session-caching", BOOL, "yes")
+param("tls-session-cache-size", _int_kind(0, 2**31 - 1), "20480")
+param("tls-session-cache-timeout", _int_kind(0, 2**31 - 1), "300")
+param("tls-replication", NO_REPLICATION, "no")
+param("tls-cluster", NO_CLUSTER, "no")
+param("cluster-enabled", NO_CLUSTER, "no", mutable=False)
+
+
 def _attr(name: str) -> str:
     return name.replace("-", "_")
 
@@ -382,10 +430,12 @@ class Config:
                         found[name] = (name.encode(), self.get_raw(p.name))
         return list(found.values())
 
-    def set_many(self, pairs: list[tuple[bytes, bytes]], server: Any) -> None:
+    def set_many(self, pairs: list[tuple[bytes, bytes]], server: Any,
+                 allow_protected: bool = False) -> None:
         """CONFIG SET: every pair or none.  Names are checked first (unknown, immutable,
-        protected, duplicate), then values parsed, then subsystems told; any failure
-        restores the previous values.  Raises ReplyError with Redis's text."""
+        protected unless allow_protected, duplicate), then values parsed, then subsystems
+        told; any failure restores the previous values.  Raises ReplyError with Redis's
+        text."""
         names: list[str] = []
         for name, _ in pairs:
             canonical = self.canonical(name.decode("latin-1"))
@@ -394,7 +444,7 @@ class Config:
             p = PARAMS[canonical]
             if not p.mutable:
                 raise errors.config_set_failed(name, errors.CONFIG_IMMUTABLE)
-            if p.protected and self.enable_protected_configs == "no":
+            if p.protected and not allow_protected:
                 raise errors.config_set_failed(name, errors.CONFIG_PROTECTED)
             if canonical in names:
                 raise errors.config_set_failed(name, errors.CONFIG_DUPLICATE)

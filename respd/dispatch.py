@@ -17,7 +17,7 @@ import logging
 from time import perf_counter_ns
 from typing import Any
 
-from respd import acl, errors
+from respd import acl, errors, protected
 from respd.blocking import BLOCKED
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command
@@ -67,7 +67,8 @@ def _lookup(argv: list[bytes]) -> Command:
         cmd = COMMANDS.get(name.lower())
         if cmd is None:
             raise errors.unknown_command(argv)
-        if not cmd.subcommands and len(_BY_SPELLING) < _SPELLINGS_MAX:
+        if not cmd.subcommands and cmd.name not in protected.COMMANDS and len(
+                _BY_SPELLING) < _SPELLINGS_MAX:
             _BY_SPELLING[name] = cmd
             if cmd.plain:
                 _PLAIN_BY_SPELLING[name] = (cmd.handler, cmd.arity, cmd.stat_index, cmd)
@@ -141,6 +142,7 @@ def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
     try:
         cmd = _lookup(argv)
         _check_arity(cmd, argv)
+        protected.check_command(client, cmd.name)
         if not client.authenticated and not cmd.no_auth:
             raise errors.NOAUTH
     except ReplyError as err:

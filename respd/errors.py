@@ -236,11 +236,6 @@ INVALID_COMMAND_ARGS_NUMBER = ReplyError("ERR Invalid number of arguments specif
 INVALID_COMMAND_ARGS = ReplyError("ERR Invalid arguments specified for command")
 NO_CONFIG_FILE = ReplyError("ERR The server is running without a config file")
 SLOWLOG_COUNT = ReplyError("ERR count should be greater than or equal to -1")
-DEBUG_NOT_ALLOWED = ReplyError(
-    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
-    "you can run it from a local connection, otherwise you need to set this option in the "
-    "configuration file, and then restart the server."
-)
 NO_SHUTDOWN_IN_PROGRESS = ReplyError("ERR No shutdown in progress.")
 MONITOR_DENY_BLOCKING = ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
 FUNCTION_FLUSH_MODE = ReplyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
@@ -253,6 +248,18 @@ UNBLOCKED_BY_CLIENT = ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK"
 CONFIG_DUPLICATE = "duplicate parameter"
 CONFIG_IMMUTABLE = "can't set immutable config"
 CONFIG_PROTECTED = "can't set protected config"
+
+
+MODULE_LOAD_FAILED = ReplyError("ERR Error loading the extension. Please check the server logs.")
+MODULE_NOT_LOADED = ReplyError("ERR Error unloading module: no such module with that name")
+
+
+def protected_command_not_allowed(command: str, option: str) -> ReplyError:
+    """DEBUG or MODULE LOAD/LOADEX/UNLOAD refused by enable-debug/module-command."""
+    return ReplyError(
+        f"ERR {command} command not allowed. If the {option} option is set to \"local\", "
+        "you can run it from a local connection, otherwise you need to set this option in "
+        "the configuration file, and then restart the server.")
 
 
 def unknown_client_type(name: bytes) -> ReplyError:

@@ -15,11 +15,10 @@ import gc
 import logging
 import os
 import signal
-import socket
 import time
 from typing import Any
 
-from respd import __version__, errors
+from respd import __version__, errors, listeners
 from respd.blocking import Blocking
 from respd.client import Client
 from respd.command import ALL_COMMANDS, Command
@@ -83,9 +82,8 @@ class Server:
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
         self.reset_stats()
-        self._servers: list[asyncio.base_events.Server] = []
+        self.listeners = listeners.Listeners(self, lambda: Connection(self))
         self._shutdown: asyncio.Future[None] | None = None
-        self.ports: list[int] = []
         self.last_save = int(time.time())
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
@@ -95,6 +93,8 @@ class Server:
         self.maxmemory = 0  # config.maxmemory, mirrored by respd.eviction
         self.memory_limited = False  # maxmemory or maxmemory-clients set: dispatch checks
         self.memory = Evictor(self)  # maxmemory, eviction, used_memory accounting
+        self.supervision: Any = None  # respd.process.Supervision, set by the command line
+        self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -231,18 +231,20 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._shutdown = self.loop.create_future()
         self.persistence.startup()  # load the dataset before accepting connections
-        for host in self.config.bind or ["127.0.0.1"]:
-            srv = await self.loop.create_server(
-                lambda: Connection(self), host=host.lstrip("-"), port=self.config.port,
-                reuse_address=True, backlog=self.config.tcp_backlog,
-            )
-            self._servers.append(srv)
-            for sock in srv.sockets or ():
-                self.ports.append(sock.getsockname()[1])
+        await self.listeners.open_all()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
-        log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d",
-                 __version__, os.getpid(), " ".join(self.config.bind), self.ports[0])
+        config = self.config
+        log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d "
+                 "tls-port %d unixsocket %s", __version__, os.getpid(), " ".join(config.bind),
+                 config.port, config.tls_port, config.unixsocket or "-")
         log.info("Ready to accept connections tcp")
+        if self.supervision is not None:
+            self.supervision.ready()
+
+    def default_user_has_password(self) -> bool:
+        """Protected mode's condition (Redis 7.0: the default user lacks the nopass flag;
+        requirepass sets its password)."""
+        return not self.acl.default.nopass
 
     async def serve_forever(self) -> None:
         await self.start()
@@ -262,14 +264,15 @@ class Server:
             self._shutdown.set_result(None)
 
     async def close(self) -> None:
-        for srv in self._servers:
-            srv.close()
+        if self.supervision is not None:
+            self.supervision.stopping()
+        self.listeners.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()
         self.persistence.shutdown()  # flush and fsync the AOF
-        for srv in self._servers:
-            await srv.wait_closed()
+        await self.listeners.wait_closed()
+        listeners.remove_unix_socket(self.config.unixsocket)
         self._cron_handle.cancel()
         log.info("respd is now ready to exit, bye bye...")
 
@@ -358,25 +361,32 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
         server = self.server
         self.transport = transport
+        self.client = None
+        peer = transport.get_extra_info("peername")
         if len(server.clients) >= server.config.maxclients:
+            refusal = b"-ERR max number of clients reached\r\n"
+        elif listeners.denied_by_protected_mode(server, peer):
+            refusal = listeners.DENIED
+        else:
+            refusal = b""
+        if refusal:
             server.stats["rejected_connections"] += 1
-            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.write(refusal)
             transport.close()
-            self.client = None
             return
         client = server.new_client(transport)
         self.client = client
         sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-            client.fd = sock.fileno()
-        peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
-        client.addr = _format_addr(peer)
-        client.laddr = _format_addr(local)
+        if isinstance(local, str):  # a Unix socket: Redis shows the path for both ends
+            client.addr = client.laddr = listeners.unix_addr(local)
+        else:
+            client.addr = _format_addr(peer)
+            client.laddr = _format_addr(local)
+            if sock is not None:
+                listeners.tune_tcp(sock, server.config.tcp_keepalive)
+        if sock is not None:
+            client.fd = sock.fileno()
 
     def data_received(self, data: bytes) -> None:
         client = self.client
