@@ -450,22 +450,24 @@ end
 -- Python drives a run with these C functions directly, so no Lua line of ours runs
 -- after the script (a kill's every-line hook would fire on it).
 api.env, api.handler, api.hook = env, err_handler, hook
--- FUNCTION LOAD: compile and run a library; returns its registrations or an error.
-api.load_library = function(body, timed)
+-- FUNCTION LOAD: compile a library and give its globals the load-time API; Python runs
+-- the chunk (with load_hook when timed), then load_done restores the runtime globals and
+-- hands over the registrations.
+api.load_begin = function(body)
   local chunk, err = loadstring(text_only(body), '@user_function')
-  if not chunk then return false, 'compile', err end
+  if not chunk then return nil, err end
   setfenv(chunk, fenv_proxy)
   registered, registered_names = {}, {}
   clear(fenv)
   rawset(fenv, 'redis', load_redis)
-  if timed then dbg.sethook(load_hook, '', 100000) end
-  local ok, result = lua_xpcall(chunk, err_handler)
-  dbg.sethook()
+  return chunk
+end
+api.load_done = function()
   clear(fenv)
   fill_runtime(fenv, fenv_proxy)
-  if not ok then return false, 'run', result end
-  return true, registered
+  return registered
 end
+api.load_hook = load_hook
 fill_runtime(fenv, fenv_proxy)
 -- FCALL: xpcall cannot pass arguments in Lua 5.1, so they wait here.
 local pending_fn, pending_keys, pending_args
@@ -792,9 +794,12 @@ class ScriptEngine:
             server.clock.frozen = frozen
             self.caller = None
             self.busy = False
+        if self.lua.get_memory_used() > LUA_MAX_MEMORY // 2 or (
+                not ok and result == errors.LUA_OUT_OF_MEMORY):
+            # Lua 5.1 fails an allocation without first collecting: garbage a script left
+            # must not make the next one run out of memory.
+            self._collect()
         if not ok:
-            if result == errors.LUA_OUT_OF_MEMORY:
-                self._collect()  # give the garbage of the failed script back at once
             return self.error_reply(result, name)
         return self.to_reply(result, caller.resp)
 
@@ -811,19 +816,31 @@ class ScriptEngine:
     def build_library(self, name: bytes, body: bytes, code: bytes,
                       timed: bool = True) -> Library:
         """Compile a library and run its registrations (nothing is installed yet)."""
+        api = self.api
+        chunk = api[b"load_begin"](body)
+        if type(chunk) is tuple:
+            raise errors.function_compile_error(chunk[1])
+        # Driven from here, as _run does, so no Lua line of ours runs after the chunk
+        # under the every-line hook a timeout leaves behind.
         self.load_deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
-        outcome = self.api[b"load_library"](body, timed)
-        if not outcome[0]:
-            stage, err = outcome[1], outcome[2]
-            if stage == b"compile":
-                raise errors.function_compile_error(err)
+        if timed:
+            self._sethook(api[b"load_hook"], b"", 100000)
+        try:
+            outcome = self._xpcall(chunk, self._handler)
+        finally:
+            self._sethook()
+            registrations = api[b"load_done"]()
+        ok, err = (outcome[0], outcome[1]) if type(outcome) is tuple else (outcome, None)
+        if not ok:
+            if err == errors.LUA_OUT_OF_MEMORY:
+                self._collect()
             if lupa.lua_type(err) == "table":
                 message = self._error_info(err)[0] or b""
             else:
                 message = err if isinstance(err, bytes) else repr(err).encode()
             raise errors.function_register_error(message)
         functions: dict[bytes, Function] = {}
-        for entry in outcome[1].values():
+        for entry in registrations.values():
             flags = [bytes(f) for f in entry[b"flags"].values()]
             functions[entry[b"name"]] = Function(entry[b"name"], entry[b"callback"], flags,
                                                  entry[b"description"], name)
@@ -1242,6 +1259,7 @@ class ScriptEngine:
         pending: list[tuple[Any, list[Any], Any, list[Any], int]] = []
         items: Any = iter(((root, 2),))  # 2: the error handler and the result
         out = top
+        deepest = 0
         while True:
             for value, depth in items:
                 if depth + 4 > LUA_STACK_LIMIT:
@@ -1266,10 +1284,12 @@ class ScriptEngine:
                 out.append(None)  # replaced once the container is complete
                 pending.append((items, out, build, [], len(out) - 1))
                 items, out = children, pending[-1][3]
+                deepest = max(deepest, len(pending))
                 break
             else:
                 if not pending:
-                    return top[0]
+                    # resp.encode recurses per level: very deep replies are encoded here.
+                    return top[0] if deepest < _DEEP_REPLY else _encode_deep(top[0], caller_resp)
                 items, parent, build, done, slot = pending.pop()
                 parent[slot] = done if build is None else build(done)
                 out = parent
@@ -1303,6 +1323,30 @@ def _special_reply(kind: int, data: list[Any], caller_resp: int) -> Any:
     if caller_resp == 3:
         return Raw(b"=%d\r\n%s:%s\r\n" % (len(text) + 4, fmt[:3], text))
     return text
+
+
+_DEEP_REPLY = 200  # nesting levels from which a script's reply is encoded iteratively
+
+
+def _encode_deep(value: Any, resp: int) -> Raw:
+    """encode() without recursion, for the containers a script's reply is made of."""
+    out: list[bytes] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is list or t is tuple:
+            out.append(b"*%d\r\n" % len(v))
+            stack.extend(reversed(v))
+        elif t is Map:
+            out.append((b"%%%d\r\n" % len(v)) if resp == 3 else (b"*%d\r\n" % (2 * len(v))))
+            stack.extend(reversed([x for pair in v.items() for x in pair]))
+        elif t is AttrSet:
+            out.append((b"~%d\r\n" if resp == 3 else b"*%d\r\n") % len(v))
+            stack.extend(reversed(v))
+        else:
+            out.append(encode(v, resp))
+    return Raw(b"".join(out))
 
 
 def _array_items(table: Any, n: int, depth: int) -> Any:
