@@ -55,7 +55,7 @@ RDB_VERSION = 10  # what FUNCTION DUMP payloads carry, as Redis 7.0's
 # the host down: past this the allocation fails and the script ends with Lua's "not
 # enough memory" (as Redis's would if its allocator failed).  The bound is on the whole
 # VM: cached scripts and FUNCTION libraries live there too, and take little.
-LUA_MAX_MEMORY = 256 << 20
+LUA_MAX_MEMORY = 512 << 20
 LOAD_TIMEOUT_MS = 500  # FUNCTION LOAD's bound on a library's load-time code, as Redis's
 LUA_STACK_LIMIT = 8000  # LUAI_MAXCSTACK: how deep a script's reply may nest
 
@@ -1231,22 +1231,22 @@ class ScriptEngine:
     def to_reply(self, value: Any, caller_resp: int) -> Any:
         """The script's result as a reply value (luaReplyToRedisReply)."""
         t = type(value)
-        if t is bytes:
-            return value
+        if t is bytes or t is int or t is float or t is bool or value is None:
+            return self._scalar_reply(value)
         if lupa.lua_type(value) == "table":
             return self._tree_reply(value, caller_resp)
-        return self._scalar_reply(value)
+        return None  # functions, userdata
 
     def _scalar_reply(self, value: Any) -> Any:
         t = type(value)
         if t is bytes:
             return value
+        if t is int or t is float:
+            return lua_to_int(value)
         if t is bool:
             if self.script_resp == 3:
                 return value
             return 1 if value else None
-        if t is int or t is float:
-            return lua_to_int(value)
         return None  # nil, functions, userdata
 
     def _tree_reply(self, root: Any, caller_resp: int) -> Any:
