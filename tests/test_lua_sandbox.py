@@ -153,6 +153,26 @@ DEEP_REPLIES = [
     "local t = {} t[1] = t return {t, 'after', {ok='x'}}",
 ]
 
+# lua_cjson's edges: nesting depth both ways, partial literals, surrogate escapes.
+CJSON_EDGES = [
+    "return cjson.decode('nul')",
+    "return cjson.decode('[tru]')",
+    "return cjson.decode('[true]')[1]",
+    'return cjson.decode(\'"\\\\ud800"\')',
+    'return cjson.decode(\'[1, "ab\\\\udc00"]\')',
+    'return cjson.decode(\'"\\\\ud83d\\\\ude00"\')',
+    'return cjson.decode(\'"\\\\\\\\ud800"\')',
+    "return cjson.decode(string.rep('[', 1001) .. string.rep(']', 1001))",
+    "return cjson.decode(string.rep('[', 1000) .. string.rep(']', 1000)) ~= nil",
+    "return cjson.decode(string.rep('[', 100000))",
+    'return cjson.decode(string.rep(\'{"a":\', 1001) .. \'1\' .. string.rep(\'}\', 1001))',
+    "return cjson.decode(string.rep('[', 1001) .. 'x')",
+    "return cjson.decode('[x' .. string.rep('[', 1001))",
+    'local t = {} local c = t for i = 1, 1001 do c[1] = {} c = c[1] end return cjson.encode(t)',
+    'local t = {} local c = t for i = 1, 999 do c[1] = {} c = c[1] end return #cjson.encode(t)',
+    'local t = {} t[1] = t return cjson.encode(t)',
+]
+
 
 def frame_end(buf: bytes) -> int | None:
     """End of the first RESP frame in buf (None: incomplete), without recursion: replies
@@ -211,7 +231,7 @@ def test_escape_refused_as_on_redis(script: str, redis_ref: Any, respd: Any) -> 
     assert reply == eval_reply(redis_ref.port, script)
 
 
-@pytest.mark.parametrize("script", SANDBOX_VIEWS)
+@pytest.mark.parametrize("script", SANDBOX_VIEWS + CJSON_EDGES)
 def test_sandbox_view_as_on_redis(script: str, redis_ref: Any, respd: Any) -> None:
     assert eval_reply(respd.port, script) == eval_reply(redis_ref.port, script)
 
