@@ -4,7 +4,12 @@ way Redis 7.0 sets up its own.
 - Sandbox: scripts run in their own read-only globals table holding only what Redis
   exposes; reading an unknown global or writing any raises Redis's errors (KEYS/ARGV
   are set with rawset).  FUNCTION libraries share a second such table, which holds
-  only the load-time API while a library loads.
+  only the load-time API while a library loads.  As in Redis 7.0, the globals, the
+  libraries and the string metatable are read-only (empty proxies, see the prelude),
+  and loadstring/load parse source text only: bytecode never runs.
+- Limits: the VM's memory is bounded (LUA_MAX_MEMORY; Redis has no bound), a
+  library's load-time code gets LOAD_TIMEOUT_MS, and a script's reply nests no deeper
+  than Redis's Lua stack allows (-ERR reached lua stack limit).
 - ``redis.call``/``redis.pcall`` run commands through ``dispatch.call`` on a dedicated
   script client that shares the caller's database, with Redis's checks and messages.
 - Conversions both ways follow script_lua.c: replies become Lua values according to the
@@ -256,8 +261,11 @@ local function script_getmetatable(...)
   if select('#', ...) == 0 then as_caller(getmetatable, ...) end
   local v = ...
   if real_of[v] then return meta_of[v] end
-  if py_functions[v] then return nil end
-  if type(v) == 'string' then return string_meta end
+  local kind = type(v)
+  if kind == 'string' then return string_meta end
+  -- Python objects are userdata with lupa's metatable, which must stay out of reach
+  -- (Redis's only userdata, cjson.null, has none).
+  if kind == 'userdata' then return nil end
   return getmetatable(v)
 end
 local function script_setmetatable(...)
@@ -280,6 +288,17 @@ script_table.insert = function(...)
   end
   if real_of[t] then lua_error(msg.readonly, 0) end
   return table.insert(...)
+end
+-- A coroutine that failed hands back the error value, never a Python exception.
+local script_coroutine = {}
+for k, v in pairs(coroutine) do script_coroutine[k] = v end
+local function resumed(ok, ...)
+  if ok then return ok, ... end
+  return false, error_value((...))
+end
+script_coroutine.resume = function(...)
+  if type((...)) ~= 'thread' then as_caller(coroutine.resume, ...) end
+  return resumed(coroutine.resume(...))
 end
 script_table.foreach = function(...)
   local t, f = ...
@@ -349,7 +368,7 @@ local libs = {
   redis = readonly(redis), cjson = readonly(cjson), cmsgpack = readonly(cmsgpack),
   struct = readonly(struct), bit = readonly(bit), math = readonly(math),
   string = readonly(string), table = readonly(script_table),
-  coroutine = readonly(coroutine),
+  coroutine = readonly(script_coroutine),
 }
 -- Method calls on strings go through the proxied string library, and
 -- getmetatable('') is a read-only view of the string metatable.

@@ -69,6 +69,7 @@ ESCAPES_REFUSED = [
     "newproxy = 1",
     "local k = next(_G, 'nosuchkey')",
     "local function f() local x = redis.call('nosuch') end f()",
+    "coroutine.resume(1)",
 ]
 
 # Scripts that succeed: the reply shows what the sandbox hands out.
@@ -126,6 +127,15 @@ SANDBOX_VIEWS = [
     "return {pcall()}",
     "return {pcall(error, {err=5})}",
     "return {pcall(error, setmetatable({}, {__index=function() return 'M' end}))}",
+    # Errors raised by library functions are Lua values wherever a script meets them.
+    "local co = coroutine.create(function() redis.call('nosuch') end) "
+    "local ok, e = coroutine.resume(co) return {tostring(ok), type(e), e}",
+    "local co = coroutine.create(function() redis.call('nosuch') end) "
+    "local ok, e = coroutine.resume(co) return getmetatable(e)",
+    "local co = coroutine.wrap(function() redis.call('nosuch') end) return {pcall(co)}",
+    "local co = coroutine.create(function(a) coroutine.yield(a + 1) return 7 end) "
+    "return {coroutine.resume(co, 1)}",
+    "return {pcall(cjson.decode, '[')}",
     # Replies are read raw, as Redis's luaReplyToRedisReply does: no metamethod runs.
     "return _G",
     "return {_G}",
