@@ -443,10 +443,6 @@ def script_compile_error(message: bytes) -> ReplyError:
     return ReplyError(b"ERR Error compiling script (new function): " + _clean(message))
 
 
-def script_error_unknown(name: bytes, message: bytes) -> ReplyError:
-    return ReplyError(b"ERR Error running script (call to f_" + name + b"): " + _clean(message))
-
-
 def script_bad_engine(engine: bytes) -> ReplyError:
     return ReplyError(b"ERR Unexpected engine in script shebang: " + _clean(engine))
 
@@ -627,5 +623,42 @@ def acl_load_failed(problems: bytes) -> ReplyError:
 
 
 # --- Memory (maxmemory, MEMORY) ----------------------------------------------------------
-# Memory (maxmemory, MEMORY).
 OOM = ReplyError("OOM command not allowed when used memory > 'maxmemory'.")
+
+
+# --- scripting: the Lua sandbox (respd/scripting.py) ----------------------------------------
+# Texts the Lua prelude raises, handed to it as the ``msg`` table (Lua adds the position).
+LUA_MESSAGES: dict[str, str] = {
+    "readonly": "Attempt to modify a readonly table",
+    "nonexistent_global": "Script attempted to access nonexistent global variable '%s'",
+    "reply_args": "ERR wrong number or type of arguments",
+    "killed": "ERR Script killed by user with SCRIPT KILL...",
+    "call_boolean": "attempt to call a boolean value",
+    "load_timeout": "ERR FUNCTION LOAD timeout",
+    "register_single_arg": "calling redis.register_function with a single argument is only "
+                           "applicable to Lua table (representing named arguments).",
+    "register_unknown_arg": "unknown argument given to redis.register_function",
+    "register_no_name": "redis.register_function must get a function name argument",
+    "register_no_callback": "redis.register_function must get a callback argument",
+    "register_arg_count": "wrong number of arguments to redis.register_function",
+    "register_name_type": "first argument to redis.register_function must be a string",
+    "register_callback_type": "second argument to redis.register_function must be a function",
+    "register_bad_name": "Library names can only contain letters, numbers, or underscores(_) "
+                         "and must be at least one character long",
+    "register_exists": "Function already exists in the library",
+    "register_flags_type": "flags argument to redis.register_function must be a table "
+                           "representing function flags",
+    "register_unknown_flag": "unknown flag given",
+    "register_description_type": "description argument given to redis.register_function "
+                                 "must be a string",
+}
+LUA_INDEX_FUNCTION = b"attempt to index a function value"
+LUA_OUT_OF_MEMORY = b"not enough memory"
+SCRIPT_STACK_LIMIT = ReplyError("ERR reached lua stack limit")
+
+
+def script_run_failure(name: bytes, message: bytes) -> ReplyError:
+    """A script that failed with something other than an error table (out of memory, an
+    error in the error handler): Redis keeps 100 bytes of the message."""
+    return ReplyError(b"ERR Error running script " + name + b", "
+                      + _clean(message[:100].strip(b"\r\n")))

@@ -4,7 +4,12 @@ way Redis 7.0 sets up its own.
 - Sandbox: scripts run in their own read-only globals table holding only what Redis
   exposes; reading an unknown global or writing any raises Redis's errors (KEYS/ARGV
   are set with rawset).  FUNCTION libraries share a second such table, which holds
-  only the load-time API while a library loads.
+  only the load-time API while a library loads.  As in Redis 7.0, the globals, the
+  libraries and the string metatable are read-only (empty proxies, see the prelude),
+  and loadstring/load parse source text only: bytecode never runs.
+- Limits: the VM's memory is bounded (LUA_MAX_MEMORY; Redis has no bound), a
+  library's load-time code gets LOAD_TIMEOUT_MS, and a script's reply nests no deeper
+  than Redis's Lua stack allows (-ERR reached lua stack limit).
 - ``redis.call``/``redis.pcall`` run commands through ``dispatch.call`` on a dedicated
   script client that shares the caller's database, with Redis's checks and messages.
 - Conversions both ways follow script_lua.c: replies become Lua values according to the
@@ -52,13 +57,21 @@ log = logging.getLogger("respd")
 
 INT64_MIN = -(1 << 63)
 RDB_VERSION = 10  # what FUNCTION DUMP payloads carry, as Redis 7.0's
+# Redis puts no bound on a script's memory; respd does, so that one script cannot take
+# the host down: past this the allocation fails and the script ends with Lua's "not
+# enough memory" (as Redis's would if its allocator failed).  The bound is on the whole
+# VM: cached scripts and FUNCTION libraries live there too, and take little.
+LUA_MAX_MEMORY = 512 << 20
+LOAD_TIMEOUT_MS = 500  # FUNCTION LOAD's bound on a library's load-time code, as Redis's
+LUA_STACK_LIMIT = 8000  # LUAI_MAXCSTACK: how deep a script's reply may nest
 
 # What a script sees of the Lua runtime (Redis 7.0's allow list, plus its libraries).
 _PRELUDE = r"""
-local py = ...
-local dbg, lua_pcall, lua_error, type, select, unpack, rawset, rawget, tostring,
-      setmetatable, pairs, setfenv, loadstring, load = debug, pcall, error, type, select,
-      unpack, rawset, rawget, tostring, setmetatable, pairs, setfenv, loadstring, load
+local py, msg = ...
+local dbg, lua_pcall, lua_xpcall, lua_error, type, select, unpack, rawset, rawget, tostring,
+      setmetatable, getmetatable, pairs, next, setfenv, loadstring, load, byte =
+      debug, pcall, xpcall, error, type, select, unpack, rawset, rawget, tostring,
+      setmetatable, getmetatable, pairs, next, setfenv, loadstring, load, string.byte
 
 -- luaL_where(L, 1) seen from a Python library function: the line of its Lua caller.
 py.set_where(function()
@@ -77,16 +90,12 @@ local redis = {
   debug = function() end,
   status_reply = function(...)
     local s = ...
-    if select('#', ...) ~= 1 or type(s) ~= 'string' then
-      return {err = 'ERR wrong number or type of arguments'}
-    end
+    if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = msg.reply_args} end
     return {ok = s}
   end,
   error_reply = function(...)
     local s = ...
-    if select('#', ...) ~= 1 or type(s) ~= 'string' then
-      return {err = 'ERR wrong number or type of arguments'}
-    end
+    if select('#', ...) ~= 1 or type(s) ~= 'string' then return {err = msg.reply_args} end
     return py.error_table(s)
   end,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
@@ -131,27 +140,70 @@ end
 
 local function pack(...) return {n = select('#', ...), ...} end
 
--- type() of a Python callable is 'userdata'; scripts must see 'function' as on Redis.
-local py_functions = {}
+-- type() and tostring() of a Python callable would say 'userdata' and show its Python
+-- repr; scripts see a function, as on Redis.  getmetatable() of one is nil (lupa's
+-- metatable for Python objects stays out of reach).
+local py_functions, placeholders = {}, {}
 for _, lib in ipairs({redis, cjson, cmsgpack, struct, bit, math}) do
   for _, v in pairs(lib) do
-    if type(v) == 'userdata' and v ~= null then py_functions[v] = true end
+    if type(v) == 'userdata' and v ~= null then
+      local stand_in = function() end  -- a distinct function: its address names v
+      placeholders[#placeholders + 1] = stand_in
+      py_functions[v] = tostring(stand_in)
+    end
   end
 end
+
+-- The wrappers below stand in for Lua's C functions.  When a script passes arguments
+-- the C function would refuse, as_caller raises the C function's own message from the
+-- script's line, naming the function as the script's call did (the C function called
+-- from Lua code of ours would name our line instead).  It never returns; wrappers do
+-- not tail-call it, so their frame (and the name the script called them by) remains.
+local function as_caller(real, ...)
+  local res = pack(lua_pcall(real, ...))
+  if res[1] then return unpack(res, 2, res.n) end
+  local err = res[2]
+  if type(err) == 'string' then
+    local info = dbg.getinfo(2, 'n')
+    local name = (info and info.name or '?'):gsub('%%', '%%%%')
+    err = err:gsub("^bad argument #(%d+) to '%?'", "bad argument #%1 to '" .. name .. "'")
+  end
+  lua_error(err, 3)
+end
+
 local function script_type(...)
-  if select('#', ...) > 0 and py_functions[...] then return 'function' end
+  if select('#', ...) == 0 then as_caller(type, ...) end
+  if py_functions[...] then return 'function' end
   return type(...)
+end
+local function script_tostring(...)
+  if select('#', ...) == 0 then as_caller(tostring, ...) end
+  local name = py_functions[...]
+  if name then return name end
+  return tostring(...)
 end
 
 -- Redis's pcall hands back an error table's message, not the table.
-local function script_pcall(f, ...)
-  local res = pack(lua_pcall(f, ...))
+-- (Redis's C pcall, called with nothing, ends up calling its own result placeholder.)
+local function script_pcall(...)
+  if select('#', ...) == 0 then return false, msg.call_boolean end
+  local res = pack(lua_pcall(...))
   if not res[1] then
     local err = error_value(res[2])
-    if type(err) == 'table' and type(rawget(err, 'err')) == 'string' then err = rawget(err, 'err') end
+    if type(err) == 'table' then
+      local text = err.err
+      local kind = type(text)
+      if kind == 'string' or kind == 'number' then err = text end
+    end
     res[2] = err
   end
   return unpack(res, 1, res.n)
+end
+-- An xpcall handler sees the error value the script raised, never a Python object.
+local function script_xpcall(...)
+  if select('#', ...) < 2 then as_caller(lua_xpcall, ...) end
+  local f, handler = ...
+  return lua_xpcall(f, function(err) return handler(error_value(err)) end)
 end
 
 local function err_handler(err)
@@ -169,147 +221,320 @@ local function err_handler(err)
   return err
 end
 
+-- Read-only tables.  Redis 7.0 flags the globals and every table reachable from them
+-- (libraries, metatables, the string metatable) read-only in its patched Lua: any write,
+-- rawset and setmetatable included, fails with "Attempt to modify a readonly table".
+-- Stock Lua has no such flag, so a script sees each protected table through an empty
+-- proxy: reads fall through __index to the real table, every write (to an existing key
+-- too) reaches __newindex, and the functions that bypass metamethods are wrapped to see
+-- through the proxy (rawget, next, pairs, table.foreach) or to refuse (rawset,
+-- setmetatable, table.insert).  The real tables are never handed to a script.
+local real_of, meta_of = {}, {}
+local function refuse_write() lua_error(msg.readonly, 2) end
+local function readonly(t, mt)
+  local proxy = setmetatable({}, {__index = t, __newindex = refuse_write})
+  real_of[proxy], meta_of[proxy] = t, mt
+  return proxy
+end
+local function script_rawset(...)
+  if type((...)) ~= 'table' or select('#', ...) < 3 then as_caller(rawset, ...) end
+  if real_of[(...)] then lua_error(msg.readonly, 0) end
+  return rawset(...)
+end
+local function script_rawget(...)
+  local t, key = ...
+  if type(t) ~= 'table' or select('#', ...) < 2 then as_caller(rawget, ...) end
+  return rawget(real_of[t] or t, key)
+end
+local function script_next(...)
+  local t, key = ...
+  if type(t) ~= 'table' then as_caller(next, ...) end
+  return next(real_of[t] or t, key)
+end
+-- pairs hands out its own copy of next, as Lua's does (pairs({}) ~= next).
+local function pairs_next(t, key) return next(real_of[t] or t, key) end
+local function script_pairs(...)
+  if type((...)) ~= 'table' then as_caller(pairs, ...) end
+  return pairs_next, (...), nil
+end
+local string_meta
+local function script_getmetatable(...)
+  if select('#', ...) == 0 then as_caller(getmetatable, ...) end
+  local v = ...
+  if real_of[v] then return meta_of[v] end
+  local kind = type(v)
+  if kind == 'string' then return string_meta end
+  -- Python objects are userdata with lupa's metatable, which must stay out of reach
+  -- (Redis's only userdata, cjson.null, has none).
+  if kind == 'userdata' then return nil end
+  return getmetatable(v)
+end
+local function script_setmetatable(...)
+  local t, mt = ...
+  local kind = type(mt)
+  if type(t) ~= 'table' or select('#', ...) < 2 or (kind ~= 'nil' and kind ~= 'table') then
+    as_caller(setmetatable, ...)
+  end
+  if real_of[t] then lua_error(msg.readonly, 0) end
+  local current = dbg.getmetatable(t)
+  if current and rawget(current, '__metatable') ~= nil then as_caller(setmetatable, t, mt) end
+  return setmetatable(t, mt)
+end
+local script_table = {}
+for k, v in pairs(table) do script_table[k] = v end
+script_table.insert = function(...)
+  local n, t = select('#', ...), ...
+  if type(t) ~= 'table' or not (n == 2 or (n == 3 and tonumber((select(2, ...))))) then
+    as_caller(table.insert, ...)
+  end
+  if real_of[t] then lua_error(msg.readonly, 0) end
+  return table.insert(...)
+end
+-- A coroutine that failed hands back the error value, never a Python exception.
+local script_coroutine = {}
+for k, v in pairs(coroutine) do script_coroutine[k] = v end
+local function resumed(ok, ...)
+  if ok then return ok, ... end
+  return false, error_value((...))
+end
+script_coroutine.resume = function(...)
+  if type((...)) ~= 'thread' then as_caller(coroutine.resume, ...) end
+  return resumed(coroutine.resume(...))
+end
+script_table.foreach = function(...)
+  local t, f = ...
+  if type(t) ~= 'table' or type(f) ~= 'function' then as_caller(table.foreach, ...) end
+  return table.foreach(real_of[t] or t, f)
+end
+
+-- Binary chunks: Redis's Lua always parses source text, so a string.dump() result is
+-- a syntax error ("unexpected symbol near 'char(27)'"), never bytecode: stock Lua 5.1
+-- would run unverified bytecode, which can read and write the VM's memory.  A leading
+-- space keeps the text parser in charge and changes neither lines nor messages.
+local function text_only(s)
+  if type(s) == 'string' and byte(s, 1) == 27 then return ' ' .. s end
+  return s
+end
+local function bad_chunkname(name)
+  local kind = type(name)
+  return kind ~= 'nil' and kind ~= 'string' and kind ~= 'number'
+end
+local function sandboxed_loaders(env_of)
+  local function script_loadstring(...)
+    local s, name = ...
+    local kind = type(s)
+    if (kind ~= 'string' and kind ~= 'number') or bad_chunkname(name) then
+      as_caller(loadstring, ...)
+    end
+    if name == nil then name = s end
+    local fn, err = loadstring(text_only(s), name)
+    if fn then setfenv(fn, env_of()) end
+    return fn, err
+  end
+  local function script_load(...)
+    local reader, name = ...
+    if type(reader) ~= 'function' or bad_chunkname(name) then as_caller(load, ...) end
+    local first = true
+    local function text_reader()
+      local piece = reader()
+      if first then
+        first = false
+        return text_only(piece)
+      end
+      return piece
+    end
+    local fn, err = load(text_reader, select(2, ...))
+    if fn then setfenv(fn, env_of()) end
+    return fn, err
+  end
+  return script_loadstring, script_load
+end
+
+local function nonexistent(_, key)
+  lua_error(msg.nonexistent_global:format(tostring(key)), 2)
+end
+-- A globals table: the real one (``real``, where KEYS/ARGV are rawset) and the proxy
+-- scripts get as their environment and as _G.
+local function globals_table()
+  local real = setmetatable({}, {__index = nonexistent})
+  return real, readonly(real, readonly({__index = nonexistent}))
+end
+
 local allowed = {}
 for name in string.gmatch("_VERSION assert collectgarbage coroutine error gcinfo " ..
-    "getmetatable ipairs math next pairs rawequal rawget rawset select setmetatable " ..
-    "string table tonumber tostring type unpack xpcall", "%S+") do
+    "ipairs math next pairs rawequal select string table tonumber unpack", "%S+") do
   allowed[name] = true
 end
+local libs = {
+  redis = readonly(redis), cjson = readonly(cjson), cmsgpack = readonly(cmsgpack),
+  struct = readonly(struct), bit = readonly(bit), math = readonly(math),
+  string = readonly(string), table = readonly(script_table),
+  coroutine = readonly(script_coroutine),
+}
+-- Method calls on strings go through the proxied string library, and
+-- getmetatable('') is a read-only view of the string metatable.
+getmetatable('').__index = libs.string
+string_meta = readonly({__index = libs.string})
 
 -- Scripts see their own read-only globals table; the VM's _G stays intact for lupa.
 -- Chunks made by loadstring/load inside a script share that sandbox.
-local env = {}
-for name in pairs(allowed) do env[name] = _G[name] end
-env._G = env
-env.redis, env.cjson, env.cmsgpack, env.struct, env.bit = redis, cjson, cmsgpack, struct, bit
-env.pcall = script_pcall
-env.type = script_type
-env.__redis__err__handler = err_handler
-env.loadstring = function(...)
-  local fn, err = loadstring(...)
-  if fn then setfenv(fn, env) end
-  return fn, err
+local env, env_proxy = globals_table()
+local function fill_runtime(t, proxy)
+  for name in pairs(allowed) do t[name] = _G[name] end
+  for name, lib in pairs(libs) do t[name] = lib end
+  t._G = proxy
+  t.pcall, t.xpcall, t.type, t.tostring = script_pcall, script_xpcall, script_type, script_tostring
+  t.rawset, t.rawget, t.next, t.pairs = script_rawset, script_rawget, script_next, script_pairs
+  t.getmetatable, t.setmetatable = script_getmetatable, script_setmetatable
+  t.__redis__err__handler = err_handler
+  t.loadstring, t.load = sandboxed_loaders(function() return proxy end)
 end
-env.load = function(...)
-  local fn, err = load(...)
-  if fn then setfenv(fn, env) end
-  return fn, err
-end
-local sandbox_mt = {
-  __index = function(_, key)
-    lua_error("Script attempted to access nonexistent global variable '" .. tostring(key) .. "'", 2)
-  end,
-  __newindex = function() lua_error('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-}
-setmetatable(env, sandbox_mt)
+fill_runtime(env, env_proxy)
 
 -- FUNCTION libraries share one globals table.  While a library loads it holds only the
 -- load-time redis API (register_function, log); afterwards the same table holds what
 -- EVAL scripts see, minus KEYS/ARGV.  Callbacks keep that table as their environment.
-local function sandboxed(t)
-  return setmetatable(t, sandbox_mt)
-end
-local fenv = sandboxed({})
+local fenv, fenv_proxy = globals_table()
 local registered, registered_names
-local function register_error(msg) lua_error({err = 'ERR ' .. msg}) end
+local function register_error(text) lua_error({err = 'ERR ' .. text}) end
 local function register_function(...)
   local n = select('#', ...)
   local name, callback, flags, description
   if n == 1 then
     local args = ...
-    if type(args) ~= 'table' then
-      register_error('calling redis.register_function with a single argument is only ' ..
-                     'applicable to Lua table (representing named arguments).')
-    end
+    if type(args) ~= 'table' then register_error(msg.register_single_arg) end
     for k, v in pairs(args) do
       if k == 'function_name' then name = v
       elseif k == 'callback' then callback = v
       elseif k == 'flags' then flags = v
       elseif k == 'description' then description = v
-      else register_error('unknown argument given to redis.register_function') end
+      else register_error(msg.register_unknown_arg) end
     end
-    if name == nil then register_error('redis.register_function must get a function name argument') end
-    if callback == nil then register_error('redis.register_function must get a callback argument') end
+    if name == nil then register_error(msg.register_no_name) end
+    if callback == nil then register_error(msg.register_no_callback) end
   elseif n == 2 then
     name, callback = ...
   else
-    register_error('wrong number of arguments to redis.register_function')
+    register_error(msg.register_arg_count)
   end
-  if type(name) ~= 'string' and type(name) ~= 'number' then
-    register_error('first argument to redis.register_function must be a string')
-  end
-  if type(callback) ~= 'function' then
-    register_error('second argument to redis.register_function must be a function')
-  end
+  if type(name) ~= 'string' and type(name) ~= 'number' then register_error(msg.register_name_type) end
+  if type(callback) ~= 'function' then register_error(msg.register_callback_type) end
   name = tostring(name)
-  if not string.find(name, '^[%w_]+$') then
-    register_error('Library names can only contain letters, numbers, or underscores(_) ' ..
-                   'and must be at least one character long')
-  end
-  if registered_names[name] then register_error('Function already exists in the library') end
+  if not string.find(name, '^[%w_]+$') then register_error(msg.register_bad_name) end
+  if registered_names[name] then register_error(msg.register_exists) end
   local flag_list = {}
   if flags ~= nil then
-    if type(flags) ~= 'table' then register_error('flags argument to redis.register_function must be a table representing function flags') end
+    if type(flags) ~= 'table' then register_error(msg.register_flags_type) end
     for _, f in ipairs(flags) do
-      if not py.known_flag(f) then register_error('unknown flag given') end
+      if not py.known_flag(f) then register_error(msg.register_unknown_flag) end
       flag_list[#flag_list + 1] = f
     end
   end
   if description ~= nil and type(description) ~= 'string' then
-    register_error('description argument given to redis.register_function must be a string')
+    register_error(msg.register_description_type)
   end
   registered_names[name] = true
   registered[#registered + 1] = {name = name, callback = callback, flags = flag_list,
                                  description = description}
 end
-local load_redis = sandboxed({
+local load_redis = readonly(setmetatable({
   register_function = register_function, log = py.log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
-})
-local function fill_fenv(contents)
-  for k in pairs(fenv) do rawset(fenv, k, nil) end
-  for k, v in pairs(contents) do rawset(fenv, k, v) end
+}, {__index = nonexistent}))
+local function clear(t)
+  for k in pairs(t) do rawset(t, k, nil) end
 end
-local runtime_globals = {}
-for k, v in pairs(env) do runtime_globals[k] = v end
-fill_fenv(runtime_globals)
 
 local function hook()
   if py.busy() then
     -- From now on every line fails, so a pcall in the script cannot swallow the kill.
     dbg.sethook(hook, 'l')
-    lua_error({err = 'ERR Script killed by user with SCRIPT KILL...'})
+    lua_error({err = msg.killed})
+  end
+end
+-- FUNCTION LOAD's code gets LOAD_TIMEOUT_MS, then fails on every line as above.
+local function load_hook()
+  if py.load_expired() then
+    dbg.sethook(load_hook, 'l')
+    lua_error({err = msg.load_timeout})
   end
 end
 
 local api = {}
 api.compile = function(body)
-  local fn, err = loadstring(body, '@user_script')
-  if fn then setfenv(fn, env) end
+  local fn, err = loadstring(text_only(body), '@user_script')
+  if fn then setfenv(fn, env_proxy) end
   return fn, err
 end
 -- Python drives a run with these C functions directly, so no Lua line of ours runs
 -- after the script (a kill's every-line hook would fire on it).
 api.env, api.handler, api.hook = env, err_handler, hook
--- FUNCTION LOAD: compile and run a library; returns its registrations or an error.
-api.load_library = function(body)
-  local chunk, err = loadstring(body, '@user_function')
-  if not chunk then return false, 'compile', err end
-  setfenv(chunk, fenv)
+-- FUNCTION LOAD: compile a library and give its globals the load-time API; Python runs
+-- the chunk (with load_hook when timed), then load_done restores the runtime globals and
+-- hands over the registrations.
+api.load_begin = function(body)
+  local chunk, err = loadstring(text_only(body), '@user_function')
+  if not chunk then return nil, err end
+  setfenv(chunk, fenv_proxy)
   registered, registered_names = {}, {}
-  fill_fenv({redis = load_redis})
-  local ok, result = xpcall(chunk, err_handler)
-  fill_fenv(runtime_globals)
-  if not ok then return false, 'run', result end
-  return true, registered
+  clear(fenv)
+  rawset(fenv, 'redis', load_redis)
+  return chunk
 end
+api.load_done = function()
+  clear(fenv)
+  fill_runtime(fenv, fenv_proxy)
+  return registered
+end
+api.load_hook = load_hook
+fill_runtime(fenv, fenv_proxy)
 -- FCALL: xpcall cannot pass arguments in Lua 5.1, so they wait here.
 local pending_fn, pending_keys, pending_args
 api.prepare_call = function(fn, keys, args) pending_fn, pending_keys, pending_args = fn, keys, args end
 api.invoke = function() return pending_fn(pending_keys, pending_args) end
-api.xpcall, api.sethook, api.rawset = xpcall, dbg.sethook, rawset
+api.xpcall, api.sethook, api.rawset = lua_xpcall, dbg.sethook, rawset
+
+-- A script's result, as luaReplyToRedisReply reads it (raw fields only): a kind and its
+-- data.  0: an array of n items; 1: error (message, no-stats flag); 2: status;
+-- 3: double; 4: big number; 5: verbatim (format, text); 6: map; 7: set.
+api.classify = function(t)
+  local v = rawget(t, 'err')
+  if type(v) == 'string' then return 1, v, rawget(t, 'ignore_error_stats_update') end
+  v = rawget(t, 'ok')
+  if type(v) == 'string' then return 2, v end
+  v = rawget(t, 'double')
+  if type(v) == 'number' then return 3, v end
+  v = rawget(t, 'big_number')
+  if type(v) == 'string' then return 4, v end
+  v = rawget(t, 'verbatim_string')
+  if type(v) == 'table' then
+    local format, text = rawget(v, 'format'), rawget(v, 'string')
+    if type(format) == 'string' and type(text) == 'string' then return 5, format, text end
+  end
+  v = rawget(t, 'map')
+  if type(v) == 'table' then return 6, v end
+  v = rawget(t, 'set')
+  if type(v) == 'table' then return 7, v end
+  local n = 0
+  while rawget(t, n + 1) ~= nil do n = n + 1 end
+  return 0, n
+end
+-- A failed script's error table as luaExtractErrorInformation reads it (metamethods
+-- apply, but one that fails only loses its field): message, source, line, no-stats flag.
+local function as_text(v)
+  local kind = type(v)
+  if kind == 'string' or kind == 'number' then return tostring(v) end
+  return nil
+end
+api.error_info = function(e)
+  local ok, m, source, line, ignore = lua_pcall(function()
+    return e.err, e.source, e.line, e.ignore_error_stats_update
+  end)
+  if not ok then return nil end
+  return as_text(m), as_text(source), as_text(line), ignore == true
+end
+api.collect = function() collectgarbage('collect') end
 return api
 """
 
@@ -476,6 +701,7 @@ class ScriptEngine:
         self.json_null: Any = None
         self._rand = _seed(0)  # one generator for the server's life, as Redis's
         self.where: Any = None  # set by the prelude: luaL_where for Python functions
+        self.load_deadline = 0.0  # FUNCTION LOAD: when the library's code is stopped
         self._new_vm()
 
     # --- the VM --------------------------------------------------------------------------
@@ -483,15 +709,20 @@ class ScriptEngine:
     def _new_vm(self) -> None:
         self.lua = lupa.LuaRuntime(
             encoding=None, unpack_returned_tuples=True, register_eval=False,
-            register_builtins=False, attribute_filter=_no_attributes,
+            register_builtins=False, attribute_filter=self._no_attributes,
+            max_memory=LUA_MAX_MEMORY,
         )
         helpers = self._helpers()
         table = self.lua.table_from({k.encode(): v for k, v in helpers.items()})
-        self.api = api = self.lua.execute(_PRELUDE, table)
+        messages = self.lua.table_from({k.encode(): v.encode()
+                                        for k, v in errors.LUA_MESSAGES.items()})
+        self.api = api = self.lua.execute(_PRELUDE, table, messages)
         # Looked up once: indexing a Lua table from Python costs a round trip.
         self._env, self._handler, self._hook = api[b"env"], api[b"handler"], api[b"hook"]
         self._xpcall, self._sethook, self._rawset = api[b"xpcall"], api[b"sethook"], api[b"rawset"]
         self._prepare_call, self._invoke = api[b"prepare_call"], api[b"invoke"]
+        self._classify, self._error_info = api[b"classify"], api[b"error_info"]
+        self._collect = api[b"collect"]
 
     def _helpers(self) -> dict[str, Callable[..., Any]]:
         h: dict[str, Callable[..., Any]] = {
@@ -500,7 +731,7 @@ class ScriptEngine:
             "set_repl": self.set_repl, "acl_check": self.acl_check,
             "error_table": self.error_table, "busy": self.hook,
             "set_json_null": self.set_json_null, "set_where": self.set_where,
-            "unwrap": _unwrap,
+            "unwrap": _unwrap, "load_expired": self.load_expired,
             "known_flag": lambda flag: isinstance(flag, bytes) and flag in _SHEBANG_FLAGS,
         }
         libfuncs = libs.functions(self)
@@ -589,29 +820,53 @@ class ScriptEngine:
             server.clock.frozen = frozen
             self.caller = None
             self.busy = False
+        if self.lua.get_memory_used() > LUA_MAX_MEMORY // 2 or (
+                not ok and result == errors.LUA_OUT_OF_MEMORY):
+            # Lua 5.1 fails an allocation without first collecting: garbage a script left
+            # must not make the next one run out of memory.
+            self._collect()
         if not ok:
             return self.error_reply(result, name)
         return self.to_reply(result, caller.resp)
 
-    def load_library(self, code: bytes, replace: bool) -> bytes:
-        """FUNCTION LOAD: compile and run the library, then swap it in atomically."""
+    def load_library(self, code: bytes, replace: bool, timed: bool = True) -> bytes:
+        """FUNCTION LOAD: compile and run the library, then swap it in atomically.
+        ``timed``: stop load-time code after LOAD_TIMEOUT_MS (Redis skips this for its
+        master and AOF replay)."""
         name, body = parse_library_metadata(code)
         if name in self.libraries and not replace:
             raise errors.function_library_exists(name)
-        self.join([self.build_library(name, body, code)], replace=True)
+        self.join([self.build_library(name, body, code, timed)], replace=True)
         return name
 
-    def build_library(self, name: bytes, body: bytes, code: bytes) -> Library:
+    def build_library(self, name: bytes, body: bytes, code: bytes,
+                      timed: bool = True) -> Library:
         """Compile a library and run its registrations (nothing is installed yet)."""
-        outcome = self.api[b"load_library"](body)
-        if not outcome[0]:
-            stage, err = outcome[1], outcome[2]
-            if stage == b"compile":
-                raise errors.function_compile_error(err)
-            message = err[b"err"] if lupa.lua_type(err) == "table" else repr(err).encode()
+        api = self.api
+        chunk = api[b"load_begin"](body)
+        if type(chunk) is tuple:
+            raise errors.function_compile_error(chunk[1])
+        # Driven from here, as _run does, so no Lua line of ours runs after the chunk
+        # under the every-line hook a timeout leaves behind.
+        self.load_deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+        if timed:
+            self._sethook(api[b"load_hook"], b"", 100000)
+        try:
+            outcome = self._xpcall(chunk, self._handler)
+        finally:
+            self._sethook()
+            registrations = api[b"load_done"]()
+        ok, err = (outcome[0], outcome[1]) if type(outcome) is tuple else (outcome, None)
+        if not ok:
+            if err == errors.LUA_OUT_OF_MEMORY:
+                self._collect()
+            if lupa.lua_type(err) == "table":
+                message = self._error_info(err)[0] or b""
+            else:
+                message = err if isinstance(err, bytes) else repr(err).encode()
             raise errors.function_register_error(message)
         functions: dict[bytes, Function] = {}
-        for entry in outcome[1].values():
+        for entry in registrations.values():
             flags = [bytes(f) for f in entry[b"flags"].values()]
             functions[entry[b"name"]] = Function(entry[b"name"], entry[b"callback"], flags,
                                                  entry[b"description"], name)
@@ -696,14 +951,24 @@ class ScriptEngine:
             raise self.busy_error()
         self.kill_requested = True
 
+    def load_expired(self) -> bool:
+        return time.monotonic() > self.load_deadline
+
     def error_reply(self, err: Any, name: bytes) -> ReplyError:
-        if lupa.lua_type(err) != "table" or not isinstance(err[b"err"], bytes):
-            return errors.script_error_unknown(name, repr(err).encode())
-        line = err[b"err"]
-        source, where = err[b"source"], err[b"line"]
+        """A failed script's reply (luaCallFunction): an error table gives its message
+        and where it was raised; anything else (out of memory, an error inside the error
+        handler) is reported as a run failure."""
+        if lupa.lua_type(err) != "table":
+            if isinstance(err, (int, float)) and not isinstance(err, bool):
+                err = b"%.14g" % err
+            return errors.script_run_failure(
+                name, err if isinstance(err, bytes) else b"execution failure")
+        line, source, where, ignore_stats = self._error_info(err)
+        if line is None:  # Redis would crash on such an error table
+            return errors.script_run_failure(name, b"execution failure")
         if source is not None and where is not None:
-            line += b" script: %s, on %s:%d." % (name, source, where)
-        return _error_reply(line, err)
+            line += b" script: %s, on %s:%s." % (name, source, where)
+        return _error_reply(line, ignore_stats)
 
     def hook(self) -> bool:
         """Called every 100k Lua instructions: True aborts the script (SCRIPT KILL).
@@ -898,6 +1163,11 @@ class ScriptEngine:
     def set_where(self, fn: Any) -> None:
         self.where = fn
 
+    def _no_attributes(self, obj: Any, name: Any, is_setting: bool) -> Any:
+        """lupa's attribute filter: a script indexing a library function (a Python
+        callable to lupa) gets Lua's error for indexing a function, never the object."""
+        raise LuaRaise(self.where() + errors.LUA_INDEX_FUNCTION)
+
     def random(self, *bounds: Any) -> tuple[Any, ...]:
         """Redis's math.random: rand48 scaled to [0,1), then Lua 5.1's bounds rules."""
         self._rand = (0x5DEECE66D * self._rand + 0xB) & ((1 << 48) - 1)
@@ -995,74 +1265,144 @@ class ScriptEngine:
     def to_reply(self, value: Any, caller_resp: int) -> Any:
         """The script's result as a reply value (luaReplyToRedisReply)."""
         t = type(value)
+        if t is bytes or t is int or t is float or t is bool or value is None:
+            return self._scalar_reply(value)
+        if lupa.lua_type(value) == "table":
+            return self._tree_reply(value, caller_resp)
+        return None  # functions, userdata
+
+    def _scalar_reply(self, value: Any) -> Any:
+        t = type(value)
         if t is bytes:
             return value
-        if value is None:
-            return None
+        if t is int or t is float:
+            return lua_to_int(value)
         if t is bool:
             if self.script_resp == 3:
                 return value
             return 1 if value else None
-        if t is int or t is float:
-            return lua_to_int(value)
-        if lupa.lua_type(value) != "table":
-            return None
-        return self._table_reply(value, caller_resp)
+        return None  # nil, functions, userdata
 
-    def _table_reply(self, table: Any, caller_resp: int) -> Any:
-        err = table[b"err"]
-        if type(err) is bytes:
-            return _error_reply(err, table)
-        ok = table[b"ok"]
-        if type(ok) is bytes:
-            return Status(_clean(ok))
-        double = table[b"double"]
-        if type(double) in (int, float):
-            return float(double)
-        big = table[b"big_number"]
-        if type(big) is bytes:
-            big = _clean(big)
-            return Raw(b"(" + big + b"\r\n") if caller_resp == 3 else big
-        inner = table[b"map"]
-        if lupa.lua_type(inner) == "table":
-            return Map({_hashable(self.to_reply(k, caller_resp)):
-                        self.to_reply(v, caller_resp) for k, v in inner.items()})
-        inner = table[b"set"]
-        if lupa.lua_type(inner) == "table":
-            return AttrSet([self.to_reply(k, caller_resp) for k in inner.keys()])
-        inner = table[b"verbatim_string"]
-        if lupa.lua_type(inner) == "table":
-            fmt, text = inner[b"format"], inner[b"string"]
-            if type(fmt) is bytes and type(text) is bytes:
-                if caller_resp == 3:
-                    return Raw(b"=%d\r\n%s:%s\r\n" % (len(text) + 4, fmt[:3], text))
-                return text
-        items = []
-        i = 1
+    def _tree_reply(self, root: Any, caller_resp: int) -> Any:
+        """A table result, walked without recursion: a self-referencing table nests as
+        deep as Redis's (which stops on its Lua stack: each level holds a few stack
+        slots) and ends in -ERR reached lua stack limit."""
+        top: list[Any] = []
+        # Pending containers: (items still to convert as (value, stack depth), the list
+        # collecting their replies, a builder for the finished container, where it goes).
+        pending: list[tuple[Any, list[Any], Any, list[Any], int]] = []
+        items: Any = iter(((root, 2),))  # 2: the error handler and the result
+        out = top
+        deepest = 0
         while True:
-            item = table[i]
-            if item is None:
-                return items
-            items.append(self.to_reply(item, caller_resp))
-            i += 1
+            for value, depth in items:
+                if depth + 4 > LUA_STACK_LIMIT:
+                    out.append(errors.SCRIPT_STACK_LIMIT)
+                    continue
+                if lupa.lua_type(value) != "table":
+                    out.append(self._scalar_reply(value))
+                    continue
+                kind, *data = self._classify(value)
+                if kind == 0:
+                    children: Any = _array_items(value, data[0], depth)
+                    build: Any = None
+                elif kind == 6:
+                    children = _map_items(data[0].items(), depth)
+                    build = _build_map
+                elif kind == 7:
+                    children = _set_items(data[0].keys(), depth)
+                    build = AttrSet
+                else:
+                    out.append(_special_reply(kind, data, caller_resp))
+                    continue
+                out.append(None)  # replaced once the container is complete
+                pending.append((items, out, build, [], len(out) - 1))
+                items, out = children, pending[-1][3]
+                deepest = max(deepest, len(pending))
+                break
+            else:
+                if not pending:
+                    # resp.encode recurses per level: very deep replies are encoded here.
+                    return top[0] if deepest < _DEEP_REPLY else _encode_deep(top[0], caller_resp)
+                items, parent, build, done, slot = pending.pop()
+                parent[slot] = done if build is None else build(done)
+                out = parent
 
 
 def _seed(seed: int) -> int:
     return ((seed & 0xFFFFFFFF) << 16) | 0x330E
 
 
-def _error_reply(line: bytes, table: Any) -> Any:
+def _error_reply(line: bytes, ignore_stats: bool) -> Any:
     """The script's error reply; one already counted by the command that failed is sent
     as raw bytes, which dispatch does not count again."""
     line = _clean(line)
-    if table[b"ignore_error_stats_update"]:
+    if ignore_stats:
         return Raw(b"-" + line + b"\r\n")
     return ReplyError(line)
 
 
+def _special_reply(kind: int, data: list[Any], caller_resp: int) -> Any:
+    """Error, status, double, big number and verbatim tables (kinds 1-5 of classify)."""
+    if kind == 1:
+        return _error_reply(data[0], data[1] is True)
+    if kind == 2:
+        return Status(_clean(data[0]))
+    if kind == 3:
+        return float(data[0])
+    if kind == 4:
+        big = _clean(data[0])
+        return Raw(b"(" + big + b"\r\n") if caller_resp == 3 else big
+    fmt, text = data
+    if caller_resp == 3:
+        return Raw(b"=%d\r\n%s:%s\r\n" % (len(text) + 4, fmt[:3], text))
+    return text
+
+
+_DEEP_REPLY = 200  # nesting levels from which a script's reply is encoded iteratively
+
+
+def _encode_deep(value: Any, resp: int) -> Raw:
+    """encode() without recursion, for the containers a script's reply is made of."""
+    out: list[bytes] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is list or t is tuple:
+            out.append(b"*%d\r\n" % len(v))
+            stack.extend(reversed(v))
+        elif t is Map:
+            out.append((b"%%%d\r\n" % len(v)) if resp == 3 else (b"*%d\r\n" % (2 * len(v))))
+            stack.extend(reversed([x for pair in v.items() for x in pair]))
+        elif t is AttrSet:
+            out.append((b"~%d\r\n" if resp == 3 else b"*%d\r\n") % len(v))
+            stack.extend(reversed(v))
+        else:
+            out.append(encode(v, resp))
+    return Raw(b"".join(out))
+
+
+def _array_items(table: Any, n: int, depth: int) -> Any:
+    for i in range(1, n + 1):
+        yield table[i], depth + 1
+
+
+def _set_items(keys: Any, depth: int) -> Any:
+    for key in keys:
+        yield key, depth + 3
+
+
+def _map_items(pairs: Any, depth: int) -> Any:
+    """A map's keys and values in order; a key sits one stack slot above its value."""
+    for key, value in pairs:
+        yield key, depth + 4
+        yield value, depth + 3
+
+
+def _build_map(flat: list[Any]) -> Map:
+    return Map({_hashable(k): v for k, v in zip(flat[::2], flat[1::2])})
+
+
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
-
-
-def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
-    raise AttributeError("access to Python attributes is not allowed from scripts")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct as pystruct
+import sys
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable
 
 import lupa.lua51 as lupa
@@ -110,7 +113,8 @@ def _json_encode(engine: "ScriptEngine", args: tuple[Any, ...]) -> Result:
         return False, b"bad argument #1 to 'encode' (expected 1 argument)"
     out: list[bytes] = []
     try:
-        _json_value(args[0], out, 0)
+        with _deep_recursion():
+            _json_value(args[0], out, 0)
     except _JsonError as err:
         return False, str(err).encode()
     return True, b"".join(out)
@@ -179,6 +183,59 @@ def _json_table(table: Any, out: list[bytes], depth: int) -> None:
     out.append(b"}")
 
 
+_JSON_MAX_DEPTH = 1000  # lua_cjson's decode_max_depth and encode_max_depth
+
+
+@contextmanager
+def _deep_recursion() -> Any:
+    """cjson nests 1000 levels deep; the Python code walking that recurses a few frames
+    per level, past the interpreter's default limit."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 8 * _JSON_MAX_DEPTH + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _json_too_deep(doc: bytes) -> int:
+    """Where (0-based) a document first opens its 1001st nested container, or -1."""
+    depth = 0
+    in_string = escaped = False
+    for pos, c in enumerate(doc):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 92:
+                escaped = True
+            elif c == 34:
+                in_string = False
+        elif c == 34:
+            in_string = True
+        elif c in b"[{":
+            depth += 1
+            if depth > _JSON_MAX_DEPTH:
+                return pos
+        elif c in b"]}":
+            depth -= 1
+    return -1
+
+
+# A \u escape lua_cjson refuses: a low surrogate first, or a high one not followed by a low.
+_JSON_BAD_ESCAPE = re.compile(
+    rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def _json_bad_escape(doc: bytes) -> int:
+    """Where the first refused escape starts (a backslash not itself escaped)."""
+    for match in _JSON_BAD_ESCAPE.finditer(doc):
+        start = match.start()
+        run = len(doc[:start]) - len(doc[:start].rstrip(b"\\"))
+        if run % 2 == 0:
+            return start
+    return 0
+
+
 _JSON_TOKENS = {ord("{"): "T_OBJ_BEGIN", ord("}"): "T_OBJ_END", ord("["): "T_ARR_BEGIN",
                 ord("]"): "T_ARR_END", ord(","): "T_COMMA", ord(":"): "T_COLON",
                 ord('"'): "T_STRING", ord("t"): "T_BOOLEAN", ord("f"): "T_BOOLEAN",
@@ -193,6 +250,9 @@ def _json_token_at(doc: bytes, pos: int) -> str:
     c = doc[pos]
     if c in b"-0123456789":
         return "T_NUMBER"
+    for literal in (b"true", b"false", b"null"):  # a partial literal is no token
+        if c == literal[0] and not doc.startswith(literal, pos):
+            return "invalid token"
     return _JSON_TOKENS.get(c, "invalid token")
 
 
@@ -242,12 +302,25 @@ def _json_decode(engine: "ScriptEngine", args: tuple[Any, ...]) -> Result:
         return _bad_arg(1, "decode", "string", doc)
     text = doc.decode("utf-8", "surrogateescape")
     try:
-        value = json.loads(text, parse_constant=float)
-    except json.JSONDecodeError as err:
-        return False, _json_decode_error(doc, err)
+        with _deep_recursion():
+            value = json.loads(text, parse_constant=float)
+            too_deep = _json_too_deep(doc)
+            if too_deep >= 0:
+                return False, b"Found too many nested data structures (%d) at character %d" % (
+                    _JSON_MAX_DEPTH + 1, too_deep + 1)
+            return True, _json_to_lua(engine, value)
+    except UnicodeEncodeError:  # a lone surrogate escape, which Python's json accepts
+        return False, b"Expected value but found invalid unicode escape code at " \
+            b"character %d" % (_json_bad_escape(doc) + 1)
     except RecursionError:
-        return False, b"Found too many nested data structures (1001) at character 1"
-    return True, _json_to_lua(engine, value)
+        return False, b"Found too many nested data structures (%d) at character %d" % (
+            _JSON_MAX_DEPTH + 1, _json_too_deep(doc) + 1)
+    except json.JSONDecodeError as err:
+        too_deep = _json_too_deep(doc[:err.pos])
+        if too_deep >= 0:
+            return False, b"Found too many nested data structures (%d) at character %d" % (
+                _JSON_MAX_DEPTH + 1, too_deep + 1)
+        return False, _json_decode_error(doc, err)
 
 
 def _json_to_lua(engine: "ScriptEngine", value: Any) -> Any:
