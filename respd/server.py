@@ -26,6 +26,7 @@ from respd.command import ALL_COMMANDS, Command
 from respd.config import Config, on_config_set
 from respd.dispatch import run_batch
 from respd.errors import ReplyError
+from respd.log import VERBOSE  # also registers CONFIG SET loglevel
 from respd.resp import encode
 from respd.storage.aof import Persistence
 from respd.storage.db import Database
@@ -91,6 +92,7 @@ class Server:
         self.paused_until_ms = 0
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
+        self.http: Any = None  # respd.http.HttpListener when http-port is set
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -227,6 +229,11 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._shutdown = self.loop.create_future()
         self.persistence.startup()  # load the dataset before accepting connections
+        if self.config.http_port:  # aiohttp is imported only when the listener is on
+            from respd.http import HttpListener
+
+            self.http = HttpListener(self)
+            await self.http.start()
         for host in self.config.bind or ["127.0.0.1"]:
             srv = await self.loop.create_server(
                 lambda: Connection(self), host=host.lstrip("-"), port=self.config.port,
@@ -258,6 +265,8 @@ class Server:
             self._shutdown.set_result(None)
 
     async def close(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
         for srv in self._servers:
             srv.close()
         for client in list(self.clients.values()):
@@ -372,6 +381,8 @@ class Connection(asyncio.Protocol):
         local = transport.get_extra_info("sockname")
         client.addr = _format_addr(peer)
         client.laddr = _format_addr(local)
+        if log.isEnabledFor(VERBOSE):
+            log.log(VERBOSE, "Accepted %s", client.addr.decode())
 
     def data_received(self, data: bytes) -> None:
         client = self.client
@@ -391,7 +402,7 @@ class Connection(asyncio.Protocol):
             client.out.append(encode(reply))
             server.pending_writes[client] = None
             client.close_after_reply = True
-            log.debug("Protocol error (%s) from client %s", err.message, client.addr)
+            log.debug("Protocol error (%s) from client %s", err.message, client.addr.decode())
         elif client.reader.buffered() > server.config.client_query_buffer_limit:
             log.warning("Closing client that reached max query buffer length: %s",
                         client.addr.decode())
@@ -410,6 +421,11 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.client is not None:
+            if log.isEnabledFor(VERBOSE) and not self.client.closed:
+                from respd.commands.client import client_info_line
+
+                log.log(VERBOSE, "Client closed connection %s", client_info_line(
+                    self.client, self.client, self.client.last_cmd_name).decode("latin-1"))
             self.server.remove_client(self.client)
 
 
