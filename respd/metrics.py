@@ -191,10 +191,18 @@ class Collector:
         yield from self._command_metrics(add)
         yield from self._channel_metrics(add)
         yield from self._key_metrics(add)
-        g = GaugeMetricFamily("respd_metrics_series_dropped",
-                              "Labelled series left out by metrics-max-series")
-        g.add_metric([], dropped[0])
-        yield g
+        yield GaugeMetricFamily("respd_metrics_series_dropped",
+                                "Labelled series left out by metrics-max-series",
+                                value=dropped[0])
+        yield GaugeMetricFamily("respd_metrics_sweep_seconds",
+                                "Wall time of the last complete key sweep",
+                                value=self.sweep.last_sweep_seconds)
+        yield GaugeMetricFamily("respd_metrics_sweep_longest_step_seconds",
+                                "The longest single step of the key sweep (event loop held)",
+                                value=self.sweep.longest_step_seconds)
+        yield GaugeMetricFamily("respd_metrics_tracked_keys",
+                                "Streams and queues found by the last sweep",
+                                value=len(self.sweep.tracked))
 
     # --- INFO ---------------------------------------------------------------------------
 
