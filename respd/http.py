@@ -101,7 +101,7 @@ class HttpListener:
         return web.FileResponse(STATIC / "index.html")
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
-        body = self.metrics.exposition()
+        body = await self.metrics.exposition()
         return web.Response(body=body, headers={
             "Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 

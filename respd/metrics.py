@@ -12,17 +12,21 @@ bounded slices (``SLICE`` keys per event-loop turn, the key list copied per data
 no scrape or sweep step walks the whole keyspace at once.  A scrape then reads the
 figures of the tracked keys directly, so their values are current; a key created since
 the last sweep appears after the next one (a sweep starts every ``SWEEP_EVERY`` seconds).
-``metrics-key-patterns`` chooses the keys and ``metrics-max-series`` caps the labelled
+A scrape is itself sliced: it reads ``SCRAPE_SLICE`` tracked keys, and encodes
+``ENCODE_SLICE`` samples, per event-loop turn, so commands keep being served while a
+large scrape is built.  ``metrics-key-patterns`` chooses the keys and ``metrics-max-series`` caps the labelled
 series (the rest are counted in ``respd_metrics_series_dropped``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.registry import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
 from respd import REDIS_VERSION, info
@@ -34,7 +38,9 @@ from respd.storage.zset import ZSet
 if TYPE_CHECKING:
     from respd.server import Server
 
-SLICE = 2000  # keys examined per event-loop turn by the sweep
+SLICE = 1000  # keys examined per event-loop turn by the sweep
+SCRAPE_SLICE = 200  # tracked keys read per event-loop turn by a scrape
+ENCODE_SLICE = 1000  # samples encoded per event-loop turn
 SWEEP_EVERY = 1.0  # seconds between the end of a sweep and the start of the next
 
 # INFO field → redis_exporter's gauge name (without the redis_ prefix).
@@ -176,6 +182,11 @@ class Collector:
         return []  # unchecked collector: families depend on the data
 
     def collect(self) -> Iterator[Metric]:
+        return (item for item in self.build() if item is not None)
+
+    def build(self) -> Iterator[Metric | None]:
+        """The families, with ``None`` at the points where a scrape may let the event
+        loop run (between slices of keys)."""
         server = self.server
         yield from self._info_metrics()
         budget = [server.config.metrics_max_series]
@@ -190,6 +201,7 @@ class Collector:
 
         yield from self._command_metrics(add)
         yield from self._channel_metrics(add)
+        yield None
         yield from self._key_metrics(add)
         yield GaugeMetricFamily("respd_metrics_series_dropped",
                                 "Labelled series left out by metrics-max-series",
@@ -301,11 +313,14 @@ class Collector:
             add(subscribers, label, len(pubsub.channels.get(channel, ())))
         yield from (published, delivered, dropped, subscribers)
 
-    def _key_metrics(self, add: Callable[[Any, list[str], float], None]) -> Iterator[Metric]:
+    def _key_metrics(self, add: Callable[[Any, list[str], float], None]
+                     ) -> Iterator[Metric | None]:
         server = self.server
         now = server.now_ms()
         families = _KeyFamilies()
-        for index, key in self.sweep.tracked:
+        for n, (index, key) in enumerate(list(self.sweep.tracked), 1):
+            if n % SCRAPE_SLICE == 0:
+                yield None  # the loop runs here; the keys may change meanwhile
             value = server.dbs[index].data.get(key)
             db, name = f"db{index}", key.decode("utf-8", "replace")
             if type(value) is Stream:
@@ -409,8 +424,10 @@ class Metrics:
     def __init__(self, server: "Server") -> None:
         self.server = server
         self.sweep = KeySweep(server)
+        self.collector = Collector(server, self.sweep)
+        # For callers that want a registry (prometheus_client's own servers, tests).
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(Collector(server, self.sweep))  # type: ignore[arg-type]
+        self.registry.register(self.collector)  # type: ignore[arg-type]
 
     def start(self) -> None:
         self.server.pubsub.channel_stats = {}  # PUBLISH counts per channel from now on
@@ -419,8 +436,41 @@ class Metrics:
     def stop(self) -> None:
         self.sweep.stop()
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    async def exposition(self) -> bytes:
+        """The text format, built and encoded in slices so that a scrape of many series
+        never holds the event loop long (prometheus_client encodes ~25 µs a sample)."""
+        families: list[Metric] = []
+        for item in self.collector.build():
+            if item is None:
+                await asyncio.sleep(0)
+            else:
+                families.append(item)
+        out: list[bytes] = []
+        encoded = 0
+        for family in families:
+            for start in range(0, max(len(family.samples), 1), ENCODE_SLICE):
+                part = copy.copy(family)
+                part.samples = family.samples[start:start + ENCODE_SLICE]
+                text = generate_latest(_Families([part]))  # type: ignore[arg-type]
+                if start:  # a continuation: one HELP/TYPE per family
+                    text = b"".join(line for line in text.splitlines(True)
+                                    if not line.startswith(b"#"))
+                out.append(text)
+                encoded += len(part.samples)
+                if encoded >= ENCODE_SLICE:
+                    encoded = 0
+                    await asyncio.sleep(0)
+        return b"".join(out)
+
+
+class _Families:
+    """What generate_latest encodes: anything with collect()."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> list[Metric]:
+        return self.families
 
 
 __all__ = ["Metrics", "Collector", "KeySweep", "INFO_GAUGES", "INFO_COUNTERS"]
