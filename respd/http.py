@@ -165,6 +165,16 @@ class HttpListener:
                 waiters = server.dbs[index].blocking.get(key, ())
                 queues.append({"db": index, "key": name, "type": QUEUE_TYPES[type(value)],
                                "depth": len(value), "blocked": len(waiters)})
+        shown = {(q["db"], q["key"]) for q in queues}
+        for db in server.dbs:  # consumers blocked on a queue that is empty (no key yet)
+            for key, waiters in list(db.blocking.items())[:CONSOLE_ROWS]:
+                name = key.decode("utf-8", "replace")
+                if (db.index, name) not in shown and len(queues) < CONSOLE_ROWS:
+                    value = db.data.get(key)
+                    queues.append({"db": db.index, "key": name,
+                                   "type": QUEUE_TYPES.get(type(value), "-"),
+                                   "depth": len(value) if value is not None else 0,
+                                   "blocked": len(waiters)})
         slowlog = [{"id": e[0], "time": e[1], "usec": e[2],
                     "args": [a.decode("utf-8", "replace") for a in e[3]],
                     "addr": e[4].decode("latin-1"), "name": e[5].decode("utf-8", "replace")}

@@ -73,6 +73,18 @@ def test_console_shows_drops_and_group_lag(browser: Any, spawn: Callable[..., Se
     r.rpush("jobs", "a", "b")
     wait_until(lambda: cell_texts(browser, 'tr[data-queue="jobs"]')[:3] == ["jobs", "list", "2"],
                "the queue depth")
+    # A consumer blocked on a queue that does not exist yet is shown with depth 0.
+    import threading
+
+    blocker = server.client()
+    waiting = threading.Thread(target=lambda: blocker.blpop(["jobs:idle"], timeout=10))
+    waiting.start()
+    try:
+        wait_until(lambda: cell_texts(browser, 'tr[data-queue="jobs:idle"]')[2:] == ["0", "1"],
+                   "the blocked consumer")
+    finally:
+        r.rpush("jobs:idle", "wake")
+        waiting.join(10)
     wait_until(lambda: updates() >= 4, "a few snapshots for the charts")
     shot = tmp_path / "console.png"
     assert browser.save_screenshot(str(shot))
