@@ -25,7 +25,8 @@ import copy
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, Metric,
+                                   UnknownMetricFamily)
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
@@ -69,6 +70,12 @@ INFO_GAUGES = {
     "pubsubshard_channels": "pubsubshard_channels",
     "expired_stale_perc": "expired_stale_percentage",
     "connected_slaves": "connected_slaves",
+    "io_threads_active": "io_threads_active",
+    "clients_in_timeout_table": "clients_in_timeout_table",
+    "tracking_total_keys": "tracking_total_keys",
+    "tracking_total_items": "tracking_total_items",
+    "tracking_total_prefixes": "tracking_total_prefixes",
+    "latest_fork_usec": "latest_fork_usec",
 }
 # INFO field → redis_exporter's counter name (the encoder adds _total).
 INFO_COUNTERS = {
@@ -85,7 +92,15 @@ INFO_COUNTERS = {
     "used_cpu_user": "cpu_user_seconds",
     "used_cpu_sys_children": "cpu_sys_children_seconds",
     "used_cpu_user_children": "cpu_user_children_seconds",
-    "total_error_replies": "errors_replies",
+    "used_cpu_sys_main_thread": "cpu_sys_main_thread_seconds",
+    "used_cpu_user_main_thread": "cpu_user_main_thread_seconds",
+}
+# Counters redis_exporter names without the _total suffix: exported untyped, as
+# prometheus_client appends _total to every counter sample.
+INFO_PLAIN_COUNTERS = {
+    "unexpected_error_replies": "unexpected_error_replies",
+    "total_error_replies": "total_error_replies",
+    "dump_payload_sanitizations": "dump_payload_sanitizations",
 }
 _INFO_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu")
 
@@ -247,6 +262,10 @@ class Collector:
             value = _number(fields.get(field))
             if value is not None:
                 yield CounterMetricFamily("redis_" + name, f"INFO {field}", value=value)
+        for field, name in INFO_PLAIN_COUNTERS.items():
+            value = _number(fields.get(field))
+            if value is not None:
+                yield UnknownMetricFamily("redis_" + name, f"INFO {field}", value=value)
         keys = GaugeMetricFamily("redis_db_keys", "Total number of keys by DB",
                                  labels=["db"])
         expiring = GaugeMetricFamily("redis_db_keys_expiring",
