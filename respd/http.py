@@ -61,8 +61,8 @@ class HttpListener:
         site = web.TCPSite(self._runner, config.http_bind, config.http_port,
                            reuse_address=True)
         await site.start()
-        sockets = getattr(site._server, "sockets", None) or ()  # noqa: SLF001
-        self.port = sockets[0].getsockname()[1] if sockets else config.http_port
+        addresses = self._runner.addresses  # (host, port, ...) of the bound sockets
+        self.port = addresses[0][1] if addresses else config.http_port
         self.metrics.start()
         self._sample()
 
