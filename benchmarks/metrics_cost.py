@@ -5,7 +5,7 @@
 Starts respd with the HTTP listener, creates the streams (one in ten with a consumer
 group and a pending entry), then reports: the key sweep's longest single step (the
 longest the loop is held by discovery) and its total time, the scrape time, and the
-worst PING round trip seen by a client pinging throughout, for the default
+worst PING round trip seen by a client pinging throughout (first while only the sweep runs, then with scrapes), for the default
 metrics-max-series and for a cap high enough to label every stream.
 """
 
@@ -68,6 +68,8 @@ def run(streams: int, max_series: int) -> dict[str, float]:
             thread = threading.Thread(target=pinger)
             time.sleep(1.0)
             thread.start()
+            time.sleep(3.0)  # sweeps only: the machine's own noise plus the sweep steps
+            sweeping_only = worst[0]
             deadline = time.monotonic() + 120
             gauges: dict[str, float] = {}
             while time.monotonic() < deadline:  # wait for a complete sweep after the load
@@ -85,7 +87,8 @@ def run(streams: int, max_series: int) -> dict[str, float]:
                     "sweep_s": gauges["respd_metrics_sweep_seconds"],
                     "longest_step_s": gauges["respd_metrics_sweep_longest_step_seconds"],
                     "tracked": gauges["respd_metrics_tracked_keys"],
-                    "series": gauges["series"], "worst_ping_s": worst[0]}
+                    "series": gauges["series"], "worst_ping_s": worst[0],
+                    "worst_ping_sweeping_s": sweeping_only}
         finally:
             server.stop()
 
@@ -103,7 +106,8 @@ def main() -> int:
               f"{result['longest_step_s'] * 1000:.1f} ms; "
               f"scrape {result['scrape_s'] * 1000:.0f} ms for {result['series']:.0f} series "
               f"({result['tracked']:.0f} keys labelled); "
-              f"worst PING round trip {result['worst_ping_s'] * 1000:.1f} ms")
+              f"worst PING round trip {result['worst_ping_sweeping_s'] * 1000:.1f} ms while "
+              f"sweeping only, {result['worst_ping_s'] * 1000:.1f} ms with scrapes")
     return 0
 
 
