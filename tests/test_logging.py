@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from conftest import ServerProcess, free_port, wait_until
+from conftest import ServerProcess, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # pid:role dd Mon yyyy HH:MM:SS.mmm <level-char> message (Redis's serverLogRaw)
