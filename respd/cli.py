@@ -34,8 +34,6 @@ config file, for example:
 def help_text() -> str:
     """--help: the usage, then every directive with its default (respd.conf documents
     each one)."""
-    from respd.config import PARAMS
-
     width = max(len(name) for name in PARAMS) + 2
     lines = [USAGE, "Directives (default in parentheses):"]
     for name, p in PARAMS.items():
