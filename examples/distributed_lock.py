@@ -19,6 +19,7 @@ The demo starts the respd servers it needs on free ports and stops them at the e
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -59,6 +60,11 @@ class Respd:
         if self.proc is not None:
             stop_respd(self.proc)
 
+    def close(self) -> None:
+        """Stop the server if it still runs, and remove its working directory."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
     def client(self) -> redis.Redis:
         # No retries: a stopped instance must count as down at once (act 2).
         return redis.Redis(port=self.port, retry=Retry(NoBackoff(), 0),
@@ -68,9 +74,9 @@ class Respd:
 def started(stack: ExitStack, count: int) -> list[Respd]:
     servers = []
     for _ in range(count):
-        server = Respd().start()
-        stack.callback(server.stop)
-        servers.append(server)
+        server = Respd()
+        stack.callback(server.close)  # registered first: a failed start cleans up too
+        servers.append(server.start())
     return servers
 
 

@@ -6,12 +6,15 @@
 1. A message published before anyone subscribes reaches nobody (PUBLISH returns 0).
 2. Three subscribers, one of them by pattern, each receive every message, in order.
 3. A subscriber that disconnects misses what is published meanwhile: nothing is kept.
-4. A stream, by contrast, keeps messages: a late reader replays them with XRANGE.
+4. A subscriber that stops reading is cut off at client-output-buffer-limit: the
+   server protects itself instead of buffering for it without end.
+5. A stream, by contrast, keeps messages: a late reader replays them with XRANGE.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 import time
 from typing import Any, Iterator
 
@@ -55,6 +58,35 @@ def publish(r: Any, *bodies: str) -> None:
         say(f"   PUBLISH news {body!r} -> {r.publish('news', body)} receiver(s)")
 
 
+def slow_subscriber(r: Any, port: int) -> None:
+    """A subscriber that never reads, with a small receive buffer so that the backlog
+    stays in the server: past the hard pubsub limit the server disconnects it."""
+    say("4. A slow subscriber: subscribed, but it never reads its socket")
+    previous = r.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+    r.config_set("client-output-buffer-limit", "pubsub 256kb 128kb 10")
+    say("   CONFIG SET client-output-buffer-limit 'pubsub 256kb 128kb 10'")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", port))
+    slow.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nslow\r\n")
+    wait_until(lambda: r.pubsub_numsub("slow") == [("slow", 1)])
+    before = r.info("stats").get("client_output_buffer_disconnections")
+    body = "x" * 4096
+    sent = 0
+    while sent < 2000 and r.publish("slow", body):  # 1 while it is still subscribed
+        sent += 1
+    say(f"   PUBLISH slow <4 KB> x{sent} -> 1 receiver each, then 0: cut off after "
+        f"{sent * 4} KB (the kernel's socket buffers took the first part; what piled up "
+        "in the server past 256 KB ended it)")
+    after = r.info("stats").get("client_output_buffer_disconnections")
+    if before is not None:  # respd's counter (redis-server logs the event instead)
+        say(f"   INFO stats: client_output_buffer_disconnections {before} -> {after}")
+    slow.close()
+    r.config_set("client-output-buffer-limit", previous)
+    say("   The publisher never waited: the slow reader lost its subscription, not the "
+        "others their messages.\n")
+
+
 def demo(port: int) -> None:
     r = redis.Redis(port=port, decode_responses=True)
     say(f"respd on port {port}\n")
@@ -90,7 +122,9 @@ def demo(port: int) -> None:
             f"pubsub_deliveries={stats['pubsub_deliveries']} "
             f"pubsub_dropped={stats['pubsub_dropped']}\n")
 
-    say("4. The same messages through a stream:")
+    slow_subscriber(r, port)
+
+    say("5. The same messages through a stream:")
     r.delete("news-log")
     try:
         for body in ("one", "two", "three", "four", "five", "six"):

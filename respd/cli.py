@@ -9,16 +9,14 @@ comments).  Command-line options are applied after the file, as redis-server doe
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from typing import Sequence
 
 from respd import REDIS_VERSION, __version__
-from respd.config import Config, ConfigError, add_user_directive
+from respd.config import LIST, OBUF, PARAMS, SAVE, Config, ConfigError, add_user_directive
 from respd.resp import split_args
 
-log = logging.getLogger("respd")
 
 USAGE = f"""Usage: respd [/path/to/respd.conf] [options]
        respd --version
@@ -32,6 +30,23 @@ config file, for example:
        respd /etc/respd.conf --appendonly yes --appendfsync always
        respd --requirepass secret --save ""
 """
+
+
+def help_text() -> str:
+    """--help: the usage, then every directive with its default (respd.conf documents
+    each one)."""
+    width = max(len(name) for name in PARAMS) + 2
+    lines = [USAGE, "Directives (default in parentheses):"]
+    for name, p in PARAMS.items():
+        shown = p.default.decode("latin-1") or '""'
+        lines.append(f"  --{name.ljust(width)} ({shown})")
+    lines.append(f"  --{'user'.ljust(width)} (ACL rules: --user name on >password ~* +@all)")
+    lines.append(f"  --{'include'.ljust(width)} (another config file)")
+    return "\n".join(lines)
+
+
+# Directives whose value is several words (bind 127.0.0.1 ::1, save 3600 1 300 100).
+_MULTI_ARG_KINDS = (LIST, SAVE, OBUF)
 
 
 class StartupError(Exception):
@@ -60,8 +75,8 @@ def parse_directives(lines: Sequence[str], source: str) -> list[tuple[str, list[
 def apply_directives(config: Config, directives: list[tuple[str, list[bytes], int]],
                      source: str, text_of: dict[int, str]) -> None:
     for name, args, number in directives:
-        where = (f"Reading the configuration file {source}, at line {number}\n"
-                 f">>> '{text_of.get(number, name)}'\n")
+        where = (f"Reading the configuration file{' ' + source if source else ''}, "
+                 f"at line {number}\n>>> '{text_of.get(number, name)}'\n")
         if name == "include":
             if len(args) != 1:
                 raise StartupError(f"*** FATAL CONFIG FILE ERROR ***\n{where}"
@@ -75,9 +90,13 @@ def apply_directives(config: Config, directives: list[tuple[str, list[bytes], in
                 raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
                                    f"{where}{err}") from None
             continue
-        if Config.canonical(name) is None:
+        canonical = Config.canonical(name)
+        if canonical is None:
             raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
                                f"{where}Bad directive or wrong number of arguments")
+        if len(args) != 1 and not (args and PARAMS[canonical].kind in _MULTI_ARG_KINDS):
+            raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
+                               f"{where}wrong number of arguments")
         try:
             config.set(name, b" ".join(args), startup=True)
         except ConfigError as err:
@@ -85,7 +104,8 @@ def apply_directives(config: Config, directives: list[tuple[str, list[bytes], in
                                f"{where}{err}") from None
 
 
-def load_file(config: Config, path: str) -> None:
+def load_file(config: Config, path: str) -> int:
+    """Apply a config file; returns its number of lines."""
     try:
         with open(path, encoding="latin-1") as f:
             lines = f.read().splitlines()
@@ -94,6 +114,7 @@ def load_file(config: Config, path: str) -> None:
     config.config_file = os.path.abspath(path)
     apply_directives(config, parse_directives(lines, path), path,
                      {i: line.strip() for i, line in enumerate(lines, 1)})
+    return len(lines)
 
 
 def command_line_directives(argv: list[str]) -> list[tuple[str, list[bytes], int]]:
@@ -110,11 +131,18 @@ def command_line_directives(argv: list[str]) -> list[tuple[str, list[bytes], int
 
 
 def build_config(argv: list[str]) -> Config:
+    """The config file, then the command line.  Like redis-server, the options count
+    as lines after the file's (and a blank one), each shown with its arguments quoted."""
     config = Config()
+    file_lines = 0
     if argv and not argv[0].startswith("--"):
-        load_file(config, argv[0])
+        file_lines = load_file(config, argv[0])
         argv = argv[1:]
-    apply_directives(config, command_line_directives(argv), "(command line)", {})
+    directives = [(name, args, file_lines + 2 + i)
+                  for i, (name, args, _) in enumerate(command_line_directives(argv))]
+    text_of = {number: " ".join([name, *(f'"{a.decode("latin-1")}"' for a in args)])
+               for name, args, number in directives}
+    apply_directives(config, directives, "", text_of)
     return config
 
 
@@ -124,19 +152,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"respd v={__version__} redis_version={REDIS_VERSION}")
         return 0
     if args[:1] in (["--help"], ["-h"]):
-        print(USAGE)
+        print(help_text())
         return 0
     try:
         config = build_config(args)
     except StartupError as err:
-        print(err, file=sys.stderr)
+        print(f"\n{err}", file=sys.stderr)
         return 1
-    logging.basicConfig(
-        level={"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-               "warning": logging.WARNING, "nothing": logging.CRITICAL}[config.loglevel],
-        format="%(process)d:M %(asctime)s %(levelname).1s %(message)s",
-        filename=config.logfile or None,
-    )
+    from respd import log as respd_log
+
+    try:
+        respd_log.setup(config)
+    except OSError as err:  # an unwritable logfile: Redis says so and exits
+        print(f"Can't open the log file: {err.strerror}", file=sys.stderr)
+        return 1
+    respd_log.startup_lines(config, __version__, REDIS_VERSION)
     from respd import process
     from respd.listeners import ListenError
     from respd.server import Server
@@ -158,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(server.serve_forever())
     except (OSError, ListenError) as err:
-        log.warning("%s", err)
-        print(f"Could not start respd: {err}", file=sys.stderr)
+        # Redis's words, in the log (the log file when one is set), not only on stderr.
+        for line in str(err).splitlines():
+            respd_log.log.warning("%s", line)
         return 1
     except KeyboardInterrupt:
         pass

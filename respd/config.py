@@ -279,6 +279,18 @@ param("lazyfree-lazy-user-flush", BOOL, "no")
 param("active-expire-effort", _int_kind(1, 10), "1")
 param("replica-read-only", BOOL, "yes", aliases=("slave-read-only",))
 
+# Operations (respd.log, respd.http, respd.metrics): syslog as in Redis; the HTTP
+# listener for /metrics and the console (off unless http-port is set) and the bounds
+# on the labelled series it serves.
+param("syslog-enabled", BOOL, "no", mutable=False)
+param("syslog-ident", STRING, "redis", mutable=False)
+param("syslog-facility", _enum_kind("user", "local0", "local1", "local2", "local3", "local4",
+                                    "local5", "local6", "local7"), "local0", mutable=False)
+param("http-port", PORT, "0", mutable=False)
+param("http-bind", STRING, "127.0.0.1", mutable=False)
+param("metrics-key-patterns", LIST, "*")
+param("metrics-max-series", UINT, "10000")
+
 # ACL (respd.acl).  `user` lines are not a parameter (CONFIG GET/SET do not know them):
 # add_user_directive collects them for the server to load at startup.
 param("aclfile", STRING, "", mutable=False)

@@ -322,7 +322,8 @@ def _plain_state(client: Client) -> bool:
 
 def _internal_error(argv: list[bytes]) -> ReplyError:
     """A bug must cost one reply, never the server."""
-    log.exception("internal error running %r", argv[:1])
+    log.exception("internal error running %s",
+                  argv[0].decode("latin-1") if argv else "(empty command)")
     return errors.INTERNAL
 
 

@@ -55,6 +55,9 @@ class PubSub:
         self._matching: dict[bytes, tuple[bytes, ...]] = {}
         # Clients over their soft output limit → when they first crossed it (monotonic).
         self._soft_since: dict["Client", float] = {}
+        # Per-channel [published, delivered, dropped] for /metrics; None (one test per
+        # PUBLISH) unless the HTTP listener is on (respd.metrics).
+        self.channel_stats: dict[bytes, list[int]] | None = None
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -112,7 +115,24 @@ class PubSub:
             stats["pubsub_deliveries"] += receivers
         else:
             stats["pubsub_dropped"] += 1
+        if self.channel_stats is not None:
+            self._count_channel(channel, receivers)
         return receivers
+
+    def _count_channel(self, channel: bytes, receivers: int) -> None:
+        table = self.channel_stats
+        assert table is not None
+        counts = table.get(channel)
+        if counts is None:
+            # Bounded: channels beyond the cap are only in the totals.
+            if len(table) >= self.server.config.metrics_max_series // 4:
+                return
+            counts = table[channel] = [0, 0, 0]
+        counts[0] += 1
+        if receivers:
+            counts[1] += receivers
+        else:
+            counts[2] += 1
 
     def _deliver(self, channel: bytes, message: bytes) -> int:
         receivers = 0

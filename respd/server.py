@@ -26,6 +26,7 @@ from respd.config import Config, on_config_set
 from respd.dispatch import run_batch
 from respd.errors import ReplyError
 from respd.eviction import Evictor
+from respd.log import VERBOSE  # also registers CONFIG SET loglevel
 from respd.resp import encode
 from respd.storage.aof import Persistence
 from respd.storage.db import Database
@@ -95,6 +96,7 @@ class Server:
         self.memory = Evictor(self)  # maxmemory, eviction, used_memory accounting
         self.supervision: Any = None  # respd.process.Supervision, set by the command line
         self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
+        self.http: Any = None  # respd.http.HttpListener when http-port is set
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -231,6 +233,11 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._shutdown = self.loop.create_future()
         self.persistence.startup()  # load the dataset before accepting connections
+        if self.config.http_port:  # aiohttp is imported only when the listener is on
+            from respd.http import HttpListener
+
+            self.http = HttpListener(self)
+            await self.http.start()
         await self.listeners.open_all()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
         config = self.config
@@ -266,6 +273,8 @@ class Server:
     async def close(self) -> None:
         if self.supervision is not None:
             self.supervision.stopping()
+        if self.http is not None:
+            await self.http.stop()
         self.listeners.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
@@ -387,6 +396,8 @@ class Connection(asyncio.Protocol):
                 listeners.tune_tcp(sock, server.config.tcp_keepalive)
         if sock is not None:
             client.fd = sock.fileno()
+        if log.isEnabledFor(VERBOSE):
+            log.log(VERBOSE, "Accepted %s", client.addr.decode())
 
     def data_received(self, data: bytes) -> None:
         client = self.client
@@ -406,7 +417,7 @@ class Connection(asyncio.Protocol):
             client.out.append(encode(reply))
             server.pending_writes[client] = None
             client.close_after_reply = True
-            log.debug("Protocol error (%s) from client %s", err.message, client.addr)
+            log.debug("Protocol error (%s) from client %s", err.message, client.addr.decode())
         elif client.reader.buffered() > server.config.client_query_buffer_limit:
             log.warning("Closing client that reached max query buffer length: %s",
                         client.addr.decode())
@@ -425,6 +436,11 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.client is not None:
+            if log.isEnabledFor(VERBOSE) and not self.client.closed:
+                from respd.commands.client import client_info_line
+
+                log.log(VERBOSE, "Client closed connection %s", client_info_line(
+                    self.client, self.client, self.client.last_cmd_name).decode("latin-1"))
             self.server.remove_client(self.client)
 
 

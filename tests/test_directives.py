@@ -33,6 +33,13 @@ HERE = "tests/test_directives.py"
 # directive → the test that shows it working ("file::function", or a compat case file
 # that sets it)
 IMPLEMENTED = {
+    "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
+    "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
+    "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",
+    "metrics-max-series": "tests/test_metrics.py::test_series_are_capped",
+    "syslog-enabled": "tests/test_logging.py::test_syslog_without_a_daemon_does_not_stop_the_server",
+    "syslog-ident": "tests/test_logging.py::test_syslog_without_a_daemon_does_not_stop_the_server",
+    "syslog-facility": "tests/test_logging.py::test_syslog_without_a_daemon_does_not_stop_the_server",
     "maxmemory": "tests/test_memory.py::test_noeviction_refuses_writes_and_keeps_every_key",
     "maxmemory-policy": "tests/test_memory.py::test_allkeys_lru_keeps_recently_read_keys",
     "maxmemory-samples": "tests/test_memory.py::test_volatile_ttl_evicts_the_soonest_expiring_first",
