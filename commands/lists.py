@@ -173,22 +173,26 @@ def index_range(start: int, end: int, length: int) -> tuple[int, int] | None:
 # --- push / pop ---------------------------------------------------------------------------
 
 
-lpush = command("LPUSH", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+lpush = command("LPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+                group=GROUP,
                 since="1.0.0", summary="Prepend one or multiple elements to a list",
                 syntax="key element [element ...]",
                 history=(("2.4.0", "Accepts multiple `element` arguments."),))(
     _pusher(HEAD, only_existing=False))
-rpush = command("RPUSH", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+rpush = command("RPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+                group=GROUP,
                 since="1.0.0", summary="Append one or multiple elements to a list",
                 syntax="key element [element ...]",
                 history=(("2.4.0", "Accepts multiple `element` arguments."),))(
     _pusher(TAIL, only_existing=False))
-lpushx = command("LPUSHX", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+lpushx = command("LPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+                 group=GROUP,
                  since="2.2.0", summary="Prepend an element to a list, only if the list exists",
                  syntax="key element [element ...]",
                  history=(("4.0.0", "Accepts multiple `element` arguments."),))(
     _pusher(HEAD, only_existing=True))
-rpushx = command("RPUSHX", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+rpushx = command("RPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+                 group=GROUP,
                  since="2.2.0", summary="Append an element to a list, only if the list exists",
                  syntax="key element [element ...]",
                  history=(("4.0.0", "Accepts multiple `element` arguments."),))(
@@ -231,11 +235,11 @@ def _popper(where: int) -> Handler:
     return pop
 
 
-lpop = command("LPOP", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+lpop = command("LPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
                since="1.0.0", summary="Remove and get the first elements in a list",
                syntax="key [count:integer]",
                history=(("6.2.0", "Added the `count` argument."),))(_popper(HEAD))
-rpop = command("RPOP", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+rpop = command("RPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
                since="1.0.0", summary="Remove and get the last elements in a list",
                syntax="key [count:integer]",
                history=(("6.2.0", "Added the `count` argument."),))(_popper(TAIL))
@@ -244,14 +248,16 @@ rpop = command("RPOP", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP
 # --- reading and editing in place ---------------------------------------------------------
 
 
-@command("LLEN", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LLEN", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get the length of a list", syntax="key")
 def llen(client: Client, argv: list[bytes]) -> Any:
     lst = _lookup(client, argv[1])
     return 0 if lst is None else len(lst)
 
 
-@command("LRANGE", arity=4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LRANGE", arity=4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get a range of elements from a list",
          complexity="O(S+N) where S is the distance of start offset from HEAD for small "
                     "lists, from nearest end (HEAD or TAIL) for large lists; and N is the "
@@ -281,7 +287,8 @@ def _position(raw: bytes, length: int) -> int | None:
     return index if 0 <= index < length else None
 
 
-@command("LINDEX", arity=3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LINDEX", arity=3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get an element from a list by its index", complexity="O(N)",
          syntax="key index:integer")
 def lindex(client: Client, argv: list[bytes]) -> Any:
@@ -292,7 +299,8 @@ def lindex(client: Client, argv: list[bytes]) -> Any:
     return None if index is None else lst[index]
 
 
-@command("LSET", arity=4, flags="write denyoom", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LSET", arity=4, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Set the value of an element in a list by its index", complexity="O(N)",
          syntax="key index:integer element")
 def lset(client: Client, argv: list[bytes]) -> Any:
@@ -308,7 +316,7 @@ def lset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("LINSERT", arity=5, flags="write denyoom", keys=(1, 1, 1), group=GROUP,
+@command("LINSERT", arity=5, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0", summary="Insert an element before or after another element in a list",
          complexity="O(N)", syntax="key BEFORE|AFTER pivot element")
 def linsert(client: Client, argv: list[bytes]) -> Any:
@@ -328,7 +336,7 @@ def linsert(client: Client, argv: list[bytes]) -> Any:
     return len(lst)
 
 
-@command("LREM", arity=4, flags="write", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LREM", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="1.0.0",
          summary="Remove elements from a list", complexity="O(N+M)",
          syntax="key count:integer element")
 def lrem(client: Client, argv: list[bytes]) -> Any:
@@ -356,7 +364,7 @@ def lrem(client: Client, argv: list[bytes]) -> Any:
     return removed
 
 
-@command("LTRIM", arity=4, flags="write", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LTRIM", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="1.0.0",
          summary="Trim a list to the specified range", complexity="O(N)",
          syntax="key start:integer stop:integer")
 def ltrim(client: Client, argv: list[bytes]) -> Any:
@@ -376,7 +384,8 @@ def ltrim(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("LPOS", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="6.0.6",
+@command("LPOS", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="6.0.6",
          summary="Return the index of matching elements on a list", complexity="O(N)",
          syntax="key element [RANK rank:integer] [COUNT num-matches:integer] "
                 "[MAXLEN len:integer]")
@@ -443,7 +452,7 @@ def _move(client: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) 
     return value
 
 
-@command("LMOVE", arity=5, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("LMOVE", arity=5, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="6.2.0", summary="Pop an element from a list, push it to another list and "
                                 "return it", syntax="source:key destination:key "
                                 "LEFT|RIGHT LEFT|RIGHT")
@@ -452,7 +461,7 @@ def lmove(client: Client, argv: list[bytes]) -> Any:
     return _move(client, argv[1], argv[2], wherefrom, whereto)
 
 
-@command("RPOPLPUSH", arity=3, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("RPOPLPUSH", arity=3, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="1.2.0", summary="Remove the last element in a list, prepend it to another "
                                 "list and return it",
          syntax="source:key destination:key")
@@ -474,7 +483,7 @@ def _mpop(client: Client, keys: list[bytes], where: int, count: int) -> Any:
     return None
 
 
-@command("LMPOP", arity=-4, flags="write",
+@command("LMPOP", arity=-4, flags="write", plain=True,
          getkeys=lambda argv: mpop_key_positions(argv, 1),
          group=GROUP, since="7.0.0", summary="Pop elements from a list",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "

@@ -318,7 +318,7 @@ _AUTO_ID = _TrimArgs()  # what _parse_xadd returns for the plain form; never mod
 _AUTO_ID.id_index = 2
 
 
-@command("XADD", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("XADD", arity=-5, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Appends a new entry to a stream",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.",
@@ -362,7 +362,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     return entry_id
 
 
-@command("XTRIM", arity=-4, flags="write", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XTRIM", arity=-4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="5.0.0",
          summary="Deletes messages from the beginning of a stream.",
          complexity="O(N), with N being the number of evicted entries.",
          syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer]",
@@ -385,7 +385,8 @@ def xtrim(client: Client, argv: list[bytes]) -> Any:
 # --- XLEN, XRANGE, XREVRANGE, XDEL, XSETID --------------------------------------------------
 
 
-@command("XLEN", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XLEN", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Return the number of entries in a stream", syntax="key")
 def xlen(client: Client, argv: list[bytes]) -> Any:
     stream = _lookup(client, argv[1])
@@ -412,7 +413,8 @@ def _xrange(client: Client, argv: list[bytes], rev: bool) -> Any:
             for sid, fields in stream.entries(start, end, max(count, 0), rev)]
 
 
-@command("XRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Return a range of elements in a stream, with IDs matching the specified "
                  "IDs interval",
          complexity="O(N) with N being the number of elements being returned. If N is "
@@ -424,7 +426,7 @@ def xrange(client: Client, argv: list[bytes]) -> Any:
     return _xrange(client, argv, rev=False)
 
 
-@command("XREVRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("XREVRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0",
          summary="Return a range of elements in a stream, with IDs matching the specified "
                  "IDs interval, in reverse order (from greater to smaller IDs) compared to "
@@ -438,7 +440,8 @@ def xrevrange(client: Client, argv: list[bytes]) -> Any:
     return _xrange(client, argv, rev=True)
 
 
-@command("XDEL", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XDEL", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Removes the specified entries from the stream. Returns the number of items "
                  "actually deleted, that may be different from the number of IDs passed in "
                  "case certain IDs do not exist.",
@@ -457,7 +460,7 @@ def xdel(client: Client, argv: list[bytes]) -> Any:
     return deleted
 
 
-@command("XSETID", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("XSETID", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="An internal command for replicating stream values",
          syntax="key last-id [ENTRIESADDED entries_added:integer] "
                 "[MAXDELETEDID max_deleted_entry_id]",
@@ -754,7 +757,8 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Any:
 # --- XACK, XPENDING, XCLAIM, XAUTOCLAIM -----------------------------------------------------
 
 
-@command("XACK", arity=-4, flags="write fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XACK", arity=-4, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Marks a pending message as correctly processed, effectively removing it "
                  "from the pending entries list of the consumer group. Return value of the "
                  "command is the number of messages successfully acknowledged, that is, the "
@@ -772,7 +776,8 @@ def xack(client: Client, argv: list[bytes]) -> Any:
     return acked
 
 
-@command("XPENDING", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XPENDING", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Return information and entries from a stream consumer group pending "
                  "entries list, that are messages fetched but never acknowledged.",
          complexity="O(N) with N being the number of elements returned, so asking for a small "
@@ -836,7 +841,8 @@ def _claim_reply(stream: Stream, sid: int, justid: bool) -> Any:
     return _entry(sid, fields) if fields is not None else None
 
 
-@command("XCLAIM", arity=-6, flags="write fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XCLAIM", arity=-6, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Changes (or acquires) ownership of a message in a consumer group, as if "
                  "the message was delivered to the specified consumer.",
          complexity="O(log N) with N being the number of messages in the PEL of the consumer "
@@ -931,7 +937,7 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
     return out
 
 
-@command("XAUTOCLAIM", arity=-6, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("XAUTOCLAIM", arity=-6, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0",
          summary="Changes (or acquires) ownership of messages in a consumer group, as if the "
                  "messages were delivered to the specified consumer.",

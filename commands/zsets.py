@@ -224,7 +224,7 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
     return added + updated if ch else added
 
 
-@command("ZADD", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("ZADD", arity=-4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Add one or more members to a sorted set, or update its "
                                 "score if it already exists",
          complexity="O(log(N)) for each item added, where N is the number of elements in "
@@ -238,7 +238,7 @@ def zadd(client: Client, argv: list[bytes]) -> Any:
     return _zadd_generic(client, argv, False)
 
 
-@command("ZINCRBY", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("ZINCRBY", arity=4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Increment the score of a member in a sorted set",
          complexity="O(log(N)) where N is the number of elements in the sorted set.",
          syntax="key increment:double member")
@@ -249,7 +249,8 @@ def zincrby(client: Client, argv: list[bytes]) -> Any:
 # --- single-member reads and removal ------------------------------------------------------
 
 
-@command("ZREM", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP, since="1.2.0",
+@command("ZREM", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.2.0",
          summary="Remove one or more members from a sorted set",
          complexity="O(M*log(N)) with N being the number of elements in the sorted set and "
                     "M the number of elements to be removed.",
@@ -270,7 +271,7 @@ def zrem(client: Client, argv: list[bytes]) -> Any:
     return removed
 
 
-@command("ZSCORE", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZSCORE", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Get the score associated with the given member in a "
                                 "sorted set", syntax="key member")
 def zscore(client: Client, argv: list[bytes]) -> Any:
@@ -278,7 +279,7 @@ def zscore(client: Client, argv: list[bytes]) -> Any:
     return None if zset is None else zset.score(argv[2])
 
 
-@command("ZMSCORE", arity=-3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZMSCORE", arity=-3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get the score associated with the given members in a "
                                 "sorted set",
          complexity="O(N) where N is the number of members being requested.",
@@ -290,7 +291,7 @@ def zmscore(client: Client, argv: list[bytes]) -> Any:
     return [zset.score(member) for member in argv[2:]]
 
 
-@command("ZCARD", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZCARD", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Get the number of members in a sorted set", syntax="key")
 def zcard(client: Client, argv: list[bytes]) -> Any:
     zset = _lookup(client, argv[1])
@@ -307,14 +308,14 @@ def _rank(client: Client, argv: list[bytes], reverse: bool) -> Any:
     return len(zset) - 1 - rank if reverse else rank
 
 
-@command("ZRANK", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZRANK", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Determine the index of a member in a sorted set",
          complexity="O(log(N))", syntax="key member")
 def zrank(client: Client, argv: list[bytes]) -> Any:
     return _rank(client, argv, False)
 
 
-@command("ZREVRANK", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANK", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Determine the index of a member in a sorted set, with "
                                 "scores ordered from high to low",
          complexity="O(log(N))", syntax="key member")
@@ -325,7 +326,7 @@ def zrevrank(client: Client, argv: list[bytes]) -> Any:
 # --- counting ----------------------------------------------------------------------------
 
 
-@command("ZCOUNT", arity=4, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZCOUNT", arity=4, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Count the members in a sorted set with scores within the "
                                 "given values",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
@@ -339,7 +340,7 @@ def zcount(client: Client, argv: list[bytes]) -> Any:
     return stop - start
 
 
-@command("ZLEXCOUNT", arity=4, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZLEXCOUNT", arity=4, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Count the number of members in a sorted set between a "
                                 "given lexicographical range",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
@@ -455,7 +456,8 @@ def _zrange(client: Client, argv: list[bytes], kind: int = -1,
 _RANGE_HISTORY = (("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."),)
 
 
-@command("ZRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.2.0",
+@command("ZRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.2.0",
          summary="Return a range of members in a sorted set",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements returned.",
@@ -466,7 +468,7 @@ def zrange(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv)
 
 
-@command("ZREVRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Return a range of members in a sorted set, by index, with "
                                 "scores ordered from high to low",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -476,7 +478,7 @@ def zrevrange(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, RANK, True)
 
 
-@command("ZRANGEBYSCORE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZRANGEBYSCORE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.5", summary="Return a range of members in a sorted set, by score",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements being returned.",
@@ -486,7 +488,7 @@ def zrangebyscore(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, SCORE, False)
 
 
-@command("ZREVRANGEBYSCORE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANGEBYSCORE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0", summary="Return a range of members in a sorted set, by score, with "
                                 "scores ordered from high to low",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -496,7 +498,7 @@ def zrevrangebyscore(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, SCORE, True)
 
 
-@command("ZRANGEBYLEX", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZRANGEBYLEX", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Return a range of members in a sorted set, by "
                                 "lexicographical range",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -506,7 +508,7 @@ def zrangebylex(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, LEX, False)
 
 
-@command("ZREVRANGEBYLEX", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANGEBYLEX", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Return a range of members in a sorted set, by "
                                 "lexicographical range, ordered from higher to lower strings.",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -516,7 +518,7 @@ def zrevrangebylex(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, LEX, True)
 
 
-@command("ZRANGESTORE", arity=-5, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("ZRANGESTORE", arity=-5, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="6.2.0", summary="Store a range of members from sorted set into another key",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements stored into the destination key.",
@@ -558,7 +560,7 @@ def _zremrange(client: Client, argv: list[bytes], kind: int, event: bytes) -> An
     return removed
 
 
-@command("ZREMRANGEBYRANK", arity=4, flags="write", keys=(1, 1, 1), group=GROUP,
+@command("ZREMRANGEBYRANK", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Remove all members in a sorted set within the given indexes",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements removed by the operation.",
@@ -567,7 +569,7 @@ def zremrangebyrank(client: Client, argv: list[bytes]) -> Any:
     return _zremrange(client, argv, RANK, b"zremrangebyrank")
 
 
-@command("ZREMRANGEBYSCORE", arity=4, flags="write", keys=(1, 1, 1), group=GROUP,
+@command("ZREMRANGEBYSCORE", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Remove all members in a sorted set within the given scores",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements removed by the operation.",
@@ -576,7 +578,7 @@ def zremrangebyscore(client: Client, argv: list[bytes]) -> Any:
     return _zremrange(client, argv, SCORE, b"zremrangebyscore")
 
 
-@command("ZREMRANGEBYLEX", arity=4, flags="write", keys=(1, 1, 1), group=GROUP,
+@command("ZREMRANGEBYLEX", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Remove all members in a sorted set between the given "
                                 "lexicographical range",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -610,7 +612,7 @@ def _zpop(client: Client, argv: list[bytes], where: int) -> Any:
     return _pairs_reply(popped, True, client.resp > 2 and count is not None)
 
 
-@command("ZPOPMIN", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("ZPOPMIN", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Remove and return members with the lowest scores in a "
                                 "sorted set",
          complexity="O(log(N)*M) with N being the number of elements in the sorted set, and "
@@ -620,7 +622,7 @@ def zpopmin(client: Client, argv: list[bytes]) -> Any:
     return _zpop(client, argv, MIN)
 
 
-@command("ZPOPMAX", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("ZPOPMAX", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Remove and return members with the highest scores in a "
                                 "sorted set",
          complexity="O(log(N)*M) with N being the number of elements in the sorted set, and "
@@ -693,7 +695,8 @@ def _mpop_serve(client: Client, keys: list[bytes], where: int, count: int) -> An
     return [key, _pairs_reply(popped, True, True)]
 
 
-@command("ZMPOP", arity=-4, flags="write", getkeys=lambda argv: mpop_key_positions(argv, 1),
+@command("ZMPOP", arity=-4, flags="write", plain=True,
+         getkeys=lambda argv: mpop_key_positions(argv, 1),
          group=GROUP, since="7.0.0",
          summary="Remove and return members with scores in a sorted set",
          complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
@@ -884,7 +887,7 @@ _DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number o
                     "result set.")
 
 
-@command("ZUNIONSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+@command("ZUNIONSTORE", arity=-4, flags="write denyoom", plain=True, keys=(1, 1, 1),
          getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="2.0.0", summary="Add multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
@@ -893,7 +896,7 @@ def zunionstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, UNION)
 
 
-@command("ZINTERSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+@command("ZINTERSTORE", arity=-4, flags="write denyoom", plain=True, keys=(1, 1, 1),
          getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="2.0.0", summary="Intersect multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
@@ -902,7 +905,7 @@ def zinterstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, INTER)
 
 
-@command("ZDIFFSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+@command("ZDIFFSTORE", arity=-4, flags="write denyoom", plain=True, keys=(1, 1, 1),
          getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="6.2.0", summary="Subtract multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
@@ -912,28 +915,28 @@ def zdiffstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, DIFF)
 
 
-@command("ZUNION", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZUNION", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="6.2.0", summary="Add multiple sorted sets",
          complexity=_SETOP_COMPLEXITY, syntax=_SETOP_SYNTAX)
 def zunion(client: Client, argv: list[bytes]) -> Any:
     return _setop_reply(client, argv, UNION)
 
 
-@command("ZINTER", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZINTER", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="6.2.0", summary="Intersect multiple sorted sets",
          complexity=_INTER_COMPLEXITY, syntax=_SETOP_SYNTAX)
 def zinter(client: Client, argv: list[bytes]) -> Any:
     return _setop_reply(client, argv, INTER)
 
 
-@command("ZDIFF", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZDIFF", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="6.2.0", summary="Subtract multiple sorted sets",
          complexity=_DIFF_COMPLEXITY, syntax="numkeys:integer key [key ...] [WITHSCORES]")
 def zdiff(client: Client, argv: list[bytes]) -> Any:
     return _setop_reply(client, argv, DIFF)
 
 
-@command("ZINTERCARD", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZINTERCARD", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="7.0.0",
          summary="Intersect multiple sorted sets and return the cardinality of the result",
          complexity="O(N*K) worst case with N being the smallest input sorted set, K being "
@@ -947,7 +950,7 @@ def zintercard(client: Client, argv: list[bytes]) -> Any:
 # --- random members and scanning ----------------------------------------------------------
 
 
-@command("ZRANDMEMBER", arity=-2, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZRANDMEMBER", arity=-2, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get one or multiple random elements from a sorted set",
          complexity="O(N) where N is the number of elements returned",
          syntax="key [count:integer [WITHSCORES]]")
@@ -989,7 +992,8 @@ def _score_text(score: float) -> bytes:
     return format_double(score)
 
 
-@command("ZSCAN", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="2.8.0",
+@command("ZSCAN", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="2.8.0",
          summary="Incrementally iterate sorted sets elements and associated scores",
          complexity=scan.COMPLEXITY + ".",  # Redis's ZSCAN docs end in ".."
          syntax="key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]")

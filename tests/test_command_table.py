@@ -157,3 +157,34 @@ def test_command_docs_matches_reference(name: str, both_docs: tuple[Any, Any]) -
     for field in (b"since", b"group"):
         assert got.get(field) == want.get(field), field
     assert (b"complexity" in got) == (b"complexity" in want)
+
+
+# The commands dispatch runs inline (declared ``plain=True``): those that only read and
+# write keys, plus PING, ECHO, SELECT, PUBLISH and SPUBLISH.  Listed here so that a command
+# joins the inline path by a deliberate edit, never by accident.
+PLAIN = """
+    append copy decr decrby del echo exists expire expireat expiretime get getdel getex
+    getrange getset hdel hexists hget hgetall hincrby hincrbyfloat hkeys hlen hmget hmset
+    hrandfield hscan hset hsetnx hstrlen hvals incr incrby incrbyfloat keys lcs lindex
+    linsert llen lmove lmpop lpop lpos lpush lpushx lrange lrem lset ltrim mget move mset
+    msetnx persist pexpire pexpireat pexpiretime ping psetex pttl publish randomkey rename
+    renamenx rpop rpoplpush rpush rpushx sadd scan scard sdiff sdiffstore select set setex
+    setnx setrange sinter sintercard sinterstore sismember smembers smismember smove spop
+    spublish srandmember srem sscan strlen substr sunion sunionstore touch ttl type unlink
+    xack xadd xautoclaim xclaim xdel xlen xpending xrange xrevrange xsetid xtrim zadd
+    zcard zcount zdiff zdiffstore zincrby zinter zintercard zinterstore zlexcount zmpop
+    zmscore zpopmax zpopmin zrandmember zrange zrangebylex zrangebyscore zrangestore zrank
+    zrem zremrangebylex zremrangebyrank zremrangebyscore zrevrange zrevrangebylex
+    zrevrangebyscore zrevrank zscan zscore zunion zunionstore
+""".split()
+
+
+def test_plain_commands_are_exactly_the_listed_ones() -> None:
+    assert sorted(cmd.name for cmd in ALL if cmd.plain) == sorted(PLAIN)
+
+
+@pytest.mark.parametrize("name, flags", [("x", ("blocking",)), ("x|y", ())])
+def test_plain_refused_for_blocking_commands_and_subcommands(name: str,
+                                                               flags: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="plain"):
+        Command(name=name, handler=lambda client, argv: None, arity=1, flags=flags, plain=True)
