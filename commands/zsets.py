@@ -16,23 +16,16 @@ from typing import Any, Iterable
 from respd import errors, scan
 from respd.client import Client
 from respd.command import command
-from respd.commands._collections import elements_removed, elements_written
-from respd.commands.lists import (
-    candidate_keys,
-    index_range,
-    mpop_key_positions,
-    numkeys_and_where,
-    parse_timeout,
-    positive_count,
-    typed_or_skip,
-)
+from respd.commands._collections import (candidate_keys, elements_removed, elements_written,
+                                         typed_or_skip)
+from respd.commands.args import (MAX, MIN, index_range, min_max, mpop_key_positions,
+                                 numkeys_and_where, parse_timeout, positive_count)
 from respd.numbers import INT64_MAX, double, format_double, int64
 from respd.resp import NULL_ARRAY
 from respd.storage.db import type_name
 from respd.storage.zset import LexRange, ScoreRange, ZSet
 
 GROUP = "sorted_set"
-MIN, MAX = 0, 1
 _POP_EVENTS = (b"zpopmin", b"zpopmax")
 _POP_NAMES = (b"ZPOPMIN", b"ZPOPMAX")
 _LONG_MAX = INT64_MAX
@@ -676,14 +669,6 @@ def bzpopmax(client: Client, argv: list[bytes]) -> Any:
     return _blocking_zpop(client, argv, MAX)
 
 
-def _min_max(word: bytes) -> int:
-    if word == b"min":
-        return MIN
-    if word == b"max":
-        return MAX
-    raise errors.SYNTAX
-
-
 def _mpop_serve(client: Client, keys: list[bytes], where: int, count: int) -> Any:
     """ZMPOP's reply [key, [[member, score], ...]] from the first key with a zset."""
     found = _first_nonempty(client, keys)
@@ -704,7 +689,7 @@ def _mpop_serve(client: Client, keys: list[bytes], where: int, count: int) -> An
                     "popped.",
          syntax="numkeys:integer key [key ...] MIN|MAX [COUNT count:integer]")
 def zmpop(client: Client, argv: list[bytes]) -> Any:
-    keys, where, count = numkeys_and_where(argv, 1, _min_max)
+    keys, where, count = numkeys_and_where(argv, 1, min_max)
     result = _mpop_serve(client, keys, where, count)
     return NULL_ARRAY if result is None else result
 
@@ -719,7 +704,7 @@ def zmpop(client: Client, argv: list[bytes]) -> Any:
                     "popped.",
          syntax="timeout:double numkeys:integer key [key ...] MIN|MAX [COUNT count:integer]")
 def bzmpop(client: Client, argv: list[bytes]) -> Any:
-    keys, where, count = numkeys_and_where(argv, 2, _min_max)
+    keys, where, count = numkeys_and_where(argv, 2, min_max)
     timeout = parse_timeout(argv[1])
     result = _mpop_serve(client, keys, where, count)
     if result is not None:
