@@ -15,7 +15,7 @@ from typing import Any
 
 from respd import errors
 from respd.client import Client
-from respd.command import Handler, command
+from respd.command import command
 from respd.commands._collections import (candidate_keys, elements_removed, elements_written,
                                          typed_or_skip)
 from respd.commands.args import (LEFT, RIGHT, index_range, left_right, mpop_key_positions,
@@ -55,53 +55,63 @@ def _push(client: Client, key: bytes, lst: ListValue | None, values: list[bytes]
     return len(lst)
 
 
-def _pusher(where: int, only_existing: bool) -> Handler:
-    """[L|R]PUSH[X] (pushGenericCommand).  Built per direction, with the one-element
-    push (what most clients send) spared the slice: this is among the hottest paths."""
-    add_one = ListValue.appendleft if where == LEFT else ListValue.append
-    event = _PUSH_EVENTS[where]
-
-    def push(client: Client, argv: list[bytes]) -> int:
-        key = argv[1]
-        lst = client.db.lookup_typed(key, ListValue)
-        if lst is None and only_existing:
-            return 0
-        if lst is None or len(argv) != 3:
-            return _push(client, key, lst, argv[2:], where)
-        add_one(lst, argv[2])
-        elements_written(client, key, "l", event)
-        return len(lst)
-
-    return push
-
-
 # --- push / pop ---------------------------------------------------------------------------
 
 
-lpush = command("LPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
-                group=GROUP,
-                since="1.0.0", summary="Prepend one or multiple elements to a list",
-                syntax="key element [element ...]",
-                history=(("2.4.0", "Accepts multiple `element` arguments."),))(
-    _pusher(LEFT, only_existing=False))
-rpush = command("RPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
-                group=GROUP,
-                since="1.0.0", summary="Append one or multiple elements to a list",
-                syntax="key element [element ...]",
-                history=(("2.4.0", "Accepts multiple `element` arguments."),))(
-    _pusher(RIGHT, only_existing=False))
-lpushx = command("LPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
-                 group=GROUP,
-                 since="2.2.0", summary="Prepend an element to a list, only if the list exists",
-                 syntax="key element [element ...]",
-                 history=(("4.0.0", "Accepts multiple `element` arguments."),))(
-    _pusher(LEFT, only_existing=True))
-rpushx = command("RPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
-                 group=GROUP,
-                 since="2.2.0", summary="Append an element to a list, only if the list exists",
-                 syntax="key element [element ...]",
-                 history=(("4.0.0", "Accepts multiple `element` arguments."),))(
-    _pusher(RIGHT, only_existing=True))
+def _push_existing(client: Client, argv: list[bytes], where: int) -> int:
+    """[L|R]PUSHX: push only into a list that exists."""
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    return 0 if lst is None else _push(client, key, lst, argv[2:], where)
+
+
+# LPUSH/RPUSH and LPOP/RPOP are among the hottest paths: each handler does the one-element
+# form (what most clients send) itself, without the slice or a further call, and hands
+# the rest to the shared _push/_pop_count.
+@command("LPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Prepend one or multiple elements to a list",
+         syntax="key element [element ...]",
+         history=(("2.4.0", "Accepts multiple `element` arguments."),))
+def lpush(client: Client, argv: list[bytes]) -> int:
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None or len(argv) != 3:
+        return _push(client, key, lst, argv[2:], LEFT)
+    lst.appendleft(argv[2])
+    elements_written(client, key, "l", b"lpush")
+    return len(lst)
+
+
+@command("RPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Append one or multiple elements to a list",
+         syntax="key element [element ...]",
+         history=(("2.4.0", "Accepts multiple `element` arguments."),))
+def rpush(client: Client, argv: list[bytes]) -> int:
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None or len(argv) != 3:
+        return _push(client, key, lst, argv[2:], RIGHT)
+    lst.append(argv[2])
+    elements_written(client, key, "l", b"rpush")
+    return len(lst)
+
+
+@command("LPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+         group=GROUP, since="2.2.0",
+         summary="Prepend an element to a list, only if the list exists",
+         syntax="key element [element ...]",
+         history=(("4.0.0", "Accepts multiple `element` arguments."),))
+def lpushx(client: Client, argv: list[bytes]) -> int:
+    return _push_existing(client, argv, LEFT)
+
+
+@command("RPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+         group=GROUP, since="2.2.0",
+         summary="Append an element to a list, only if the list exists",
+         syntax="key element [element ...]",
+         history=(("4.0.0", "Accepts multiple `element` arguments."),))
+def rpushx(client: Client, argv: list[bytes]) -> int:
+    return _push_existing(client, argv, RIGHT)
 
 
 def _pop_count(client: Client, argv: list[bytes], where: int) -> Any:
@@ -120,34 +130,36 @@ def _pop_count(client: Client, argv: list[bytes], where: int) -> Any:
     return popped
 
 
-def _popper(where: int) -> Handler:
-    """[L|R]POP (popGenericCommand).  Built per direction, with the plain one-element
-    pop taking the short path: this is among the hottest paths."""
-    pop_one = ListValue.popleft if where == LEFT else ListValue.pop
-    event = _POP_EVENTS[where]
-
-    def pop(client: Client, argv: list[bytes]) -> Any:
-        if len(argv) != 2:
-            return _pop_count(client, argv, where)
-        key = argv[1]
-        lst = client.db.lookup_typed(key, ListValue)
-        if lst is None:
-            return None
-        value = pop_one(lst)
-        elements_removed(client, key, lst, "l", event, 1)
-        return value
-
-    return pop
+@command("LPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Remove and get the first elements in a list",
+         syntax="key [count:integer]",
+         history=(("6.2.0", "Added the `count` argument."),))
+def lpop(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) != 2:
+        return _pop_count(client, argv, LEFT)
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None:
+        return None
+    value = lst.popleft()
+    elements_removed(client, key, lst, "l", b"lpop", 1)
+    return value
 
 
-lpop = command("LPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
-               since="1.0.0", summary="Remove and get the first elements in a list",
-               syntax="key [count:integer]",
-               history=(("6.2.0", "Added the `count` argument."),))(_popper(LEFT))
-rpop = command("RPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
-               since="1.0.0", summary="Remove and get the last elements in a list",
-               syntax="key [count:integer]",
-               history=(("6.2.0", "Added the `count` argument."),))(_popper(RIGHT))
+@command("RPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Remove and get the last elements in a list",
+         syntax="key [count:integer]",
+         history=(("6.2.0", "Added the `count` argument."),))
+def rpop(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) != 2:
+        return _pop_count(client, argv, RIGHT)
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None:
+        return None
+    value = lst.pop()
+    elements_removed(client, key, lst, "l", b"rpop", 1)
+    return value
 
 
 # --- reading and editing in place ---------------------------------------------------------
