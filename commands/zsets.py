@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from respd import errors, scan
@@ -150,46 +151,72 @@ def _pairs_reply(pairs: Iterable[tuple[float, bytes]], withscores: bool,
 # --- ZADD / ZINCRBY ----------------------------------------------------------------------
 
 
-_ZADD_FLAGS = frozenset((b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"))
+@dataclass(frozen=True, slots=True)
+class _ZAddOptions:
+    """ZADD's flags (ZINCRBY is ZADD INCR of one pair)."""
+
+    nx: bool = False
+    xx: bool = False
+    gt: bool = False
+    lt: bool = False
+    ch: bool = False
+    incr: bool = False
 
 
-def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
-    flags: set[bytes] = set()
+_ZADD_FLAG_BITS = {b"nx": 1, b"xx": 2, b"gt": 4, b"lt": 8, b"ch": 16, b"incr": 32}
+# Every combination built once, indexed by its bits: parsing allocates no record.
+_ZADD_OPTIONS = [_ZAddOptions(*(bool(bits & bit) for bit in (1, 2, 4, 8, 16, 32)))
+                 for bits in range(64)]
+
+
+def _parse_zadd(argv: list[bytes],
+                incr: bool) -> tuple[_ZAddOptions, list[float], list[bytes]]:
+    """zaddGenericCommand's parsing, in its order (which decides the error): the flags,
+    the pairs' count, the flag conflicts, INCR's single pair, then every score.
+    Returns the options, the scores and the members."""
+    bits = 32 if incr else 0
     i = 2
-    while i < len(argv) and argv[i].lower() in _ZADD_FLAGS:
-        flags.add(argv[i].lower())
+    while i < len(argv):
+        bit = _ZADD_FLAG_BITS.get(argv[i].lower())
+        if bit is None:
+            break
+        bits |= bit
         i += 1
-    nx = xx = gt = lt = ch = False
-    if flags:  # most calls have none: no tests (a generator here cost more than parsing)
-        nx, xx, gt, lt, ch = (b"nx" in flags, b"xx" in flags, b"gt" in flags,
-                              b"lt" in flags, b"ch" in flags)
-        incr = incr or b"incr" in flags
-    rest = argv[i:]
-    if not rest or len(rest) % 2:
+    opts = _ZADD_OPTIONS[bits]
+    nargs = len(argv) - i  # score member ...
+    if not nargs or nargs % 2:
         raise errors.SYNTAX
-    if nx and xx:
-        raise errors.ZADD_XX_NX
-    if (gt and nx) or (lt and nx) or (gt and lt):
-        raise errors.ZADD_GT_LT_NX
-    if incr and len(rest) > 2:
-        raise errors.ZADD_INCR_PAIR
-    # One pair is the usual call: spared the slice and map.
-    scores = [double(rest[0])] if len(rest) == 2 else list(map(double, rest[::2]))
-    key = argv[1]
+    if i > 2:  # the usual call has no flag to check
+        if opts.nx and opts.xx:
+            raise errors.ZADD_XX_NX
+        if (opts.gt and opts.nx) or (opts.lt and opts.nx) or (opts.gt and opts.lt):
+            raise errors.ZADD_GT_LT_NX
+        if opts.incr and nargs > 2:
+            raise errors.ZADD_INCR_PAIR
+    if nargs == 2:  # one pair is the usual call: spared the slices and map
+        return opts, [double(argv[i])], [argv[i + 1]]
+    return opts, list(map(double, argv[i::2])), argv[i + 1::2]
+
+
+def _zadd(client: Client, key: bytes, opts: _ZAddOptions, scores: list[float],
+          members: list[bytes]) -> Any:
+    """zaddGenericCommand's work: the reply is the number added (or changed, with CH),
+    or INCR's new score (None when a flag stopped it)."""
     db = client.db
     zset = db.lookup_typed(key, ZSet)
+    xx, incr = opts.xx, opts.incr
     added = updated = processed = 0
     score = 0.0
     if zset is None:
         if xx:
             return None if incr else 0
-        zset = _new_zset(client, len(scores), len(rest[1]))
+        zset = _new_zset(client, len(scores), len(members[0]))
         db.add(key, zset)
     elif zset.listpack and len(scores) > client.server.config.zset_max_listpack_entries:
         zset.listpack = False
+    nx, gt, lt = opts.nx, opts.gt, opts.lt
     try:
-        for j, score in enumerate(scores):
-            member = rest[2 * j + 1]
+        for member, score in zip(members, scores):
             current = zset.scores.get(member)
             if current is None:
                 if xx:
@@ -214,7 +241,7 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
             elements_written(client, key, "z", b"zincr" if incr else b"zadd", added + updated)
     if incr:
         return score if processed else None
-    return added + updated if ch else added
+    return added + updated if opts.ch else added
 
 
 @command("ZADD", arity=-4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
@@ -228,7 +255,8 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
                   ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
                   ("6.2.0", "Added the `GT` and `LT` options.")))
 def zadd(client: Client, argv: list[bytes]) -> Any:
-    return _zadd_generic(client, argv, False)
+    opts, scores, members = _parse_zadd(argv, False)
+    return _zadd(client, argv[1], opts, scores, members)
 
 
 @command("ZINCRBY", arity=4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
@@ -236,7 +264,8 @@ def zadd(client: Client, argv: list[bytes]) -> Any:
          complexity="O(log(N)) where N is the number of elements in the sorted set.",
          syntax="key increment:double member")
 def zincrby(client: Client, argv: list[bytes]) -> Any:
-    return _zadd_generic(client, argv, True)
+    opts, scores, members = _parse_zadd(argv, True)
+    return _zadd(client, argv[1], opts, scores, members)
 
 
 # --- single-member reads and removal ------------------------------------------------------
