@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from respd import errors, scan
 from respd.client import Client
@@ -151,9 +150,9 @@ def _pairs_reply(pairs: Iterable[tuple[float, bytes]], withscores: bool,
 # --- ZADD / ZINCRBY ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _ZAddOptions:
-    """ZADD's flags (ZINCRBY is ZADD INCR of one pair)."""
+class _ZAddOptions(NamedTuple):
+    """ZADD's flags (ZINCRBY is ZADD INCR of one pair); a tuple, so the work unpacks it
+    in one step."""
 
     nx: bool = False
     xx: bool = False
@@ -202,9 +201,9 @@ def _zadd(client: Client, key: bytes, opts: _ZAddOptions, scores: list[float],
           members: list[bytes]) -> Any:
     """zaddGenericCommand's work: the reply is the number added (or changed, with CH),
     or INCR's new score (None when a flag stopped it)."""
+    nx, xx, gt, lt, ch, incr = opts
     db = client.db
     zset = db.lookup_typed(key, ZSet)
-    xx, incr = opts.xx, opts.incr
     added = updated = processed = 0
     score = 0.0
     if zset is None:
@@ -214,7 +213,6 @@ def _zadd(client: Client, key: bytes, opts: _ZAddOptions, scores: list[float],
         db.add(key, zset)
     elif zset.listpack and len(scores) > client.server.config.zset_max_listpack_entries:
         zset.listpack = False
-    nx, gt, lt = opts.nx, opts.gt, opts.lt
     try:
         for member, score in zip(members, scores):
             current = zset.scores.get(member)
@@ -241,7 +239,7 @@ def _zadd(client: Client, key: bytes, opts: _ZAddOptions, scores: list[float],
             elements_written(client, key, "z", b"zincr" if incr else b"zadd", added + updated)
     if incr:
         return score if processed else None
-    return added + updated if opts.ch else added
+    return added + updated if ch else added
 
 
 @command("ZADD", arity=-4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
