@@ -253,6 +253,10 @@ def _zadd(client: Client, key: bytes, opts: _ZAddOptions, scores: list[float],
                   ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
                   ("6.2.0", "Added the `GT` and `LT` options.")))
 def zadd(client: Client, argv: list[bytes]) -> Any:
+    # ``ZADD key score member``, the usual call, has no option to parse (as XADD's plain
+    # form): what _parse_zadd would return, without the call.
+    if len(argv) == 4 and argv[2].lower() not in _ZADD_FLAG_BITS:
+        return _zadd(client, argv[1], _ZADD_OPTIONS[0], [double(argv[2])], [argv[3]])
     opts, scores, members = _parse_zadd(argv, False)
     return _zadd(client, argv[1], opts, scores, members)
 
