@@ -8,6 +8,10 @@
   are stopped when the test ends.
 - ``tool(name)``: the path of redis-cli, redis-benchmark, redis-check-aof...; missing
   tools skip or fail like the reference server.
+- ``pair`` / ``each``: the reference server and respd side by side (one pair per test
+  module), for byte-for-byte comparisons with the raw-protocol helpers ``req``, ``pipe``,
+  ``exchange``, ``command`` and ``read_reply_stream``.
+- ``eventually`` / ``wait_until``: bounded polling for state another party brings about.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import re
 import time
 from typing import Any, Callable, Iterator
 
 import pytest
+
+from compat.harness import RawConnection
+from respd.resp import encode_request
 
 REQUIRE_REFERENCE = os.environ.get("RESPD_REQUIRE_REFERENCE") == "1"
 REFERENCE_VERSION_PREFIX = "7.0."
@@ -210,3 +218,131 @@ def tool() -> Callable[[str], str]:
         return path
 
     return find
+
+
+# --- raw protocol, and the reference server and respd side by side ------------------------
+
+END = b"zz-end-zz"  # PING END answers ...END\r\n in every mode (RESP2/3, subscribed)
+
+
+def req(*args: Any) -> bytes:
+    return encode_request([a if isinstance(a, bytes) else str(a).encode() for a in args])
+
+
+def pipe(*cmds: Any) -> bytes:
+    """Requests from "SET a 1" strings (split on spaces) or argument lists."""
+    return b"".join(req(*c.split()) if isinstance(c, str) else req(*c) for c in cmds)
+
+
+def read_reply_stream(sock: socket.socket, until: bytes | None = None,
+                      quiet: float = 0.3, limit: float = 5.0) -> bytes:
+    """Read until ``until`` ends the data, the server closes, or (without ``until``)
+    nothing more comes for ``quiet`` seconds; never longer than ``limit``."""
+    received = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if until is not None and received.endswith(until):
+            break
+        sock.settimeout(quiet)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            if until is None:
+                break
+            continue  # the awaited reply may follow a pause or a block
+        except ConnectionResetError:
+            received += b"<reset>"
+            break
+        if not chunk:
+            received += b"<closed>"
+            break
+        received += chunk
+    return received
+
+
+def exchange(port: int, pieces: bytes | list[bytes], until: bytes | None = None,
+             gap: float = 0.03) -> bytes:
+    """Send the pieces (separate writes, so separate reads on the server) on a fresh
+    connection and return everything the server answered."""
+    if isinstance(pieces, bytes):
+        pieces = [pieces]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        for i, piece in enumerate(pieces):
+            try:
+                s.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # closed (QUIT, protocol error): read what it answered
+            if i < len(pieces) - 1:
+                time.sleep(gap)
+        return read_reply_stream(s, until)
+
+
+def command(port: int, *args: Any) -> bytes:
+    """One command on a fresh connection: its whole reply frame."""
+    conn = RawConnection(port)
+    try:
+        conn.send([a if isinstance(a, bytes) else str(a).encode() for a in args])
+        return conn.read(5.0)
+    finally:
+        conn.close()
+
+
+def client_with_id(port: int, *setup: bytes) -> tuple[socket.socket, bytes]:
+    """A raw connection and its CLIENT ID, the ``setup`` requests then sent on it (their
+    replies left unread)."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+    conn.sendall(req("CLIENT", "ID"))
+    cid = read_reply_stream(conn, b"\r\n", quiet=2.0)[1:-2]
+    for data in setup:
+        conn.sendall(data)
+    return conn, cid
+
+
+def normalise(data: bytes) -> bytes:
+    """Client ids (HELLO's map) differ between servers."""
+    return re.sub(rb"(\$2\r\nid\r\n):\d+", rb"\1:ID", data)
+
+
+def drain(sock: socket.socket, quiet: float = 0.3) -> bytes:
+    return read_reply_stream(sock, None, quiet=quiet)
+
+
+class Pair:
+    """The reference server and respd, started alike (fixture ``pair``, one per module)."""
+
+    def __init__(self, redis: ServerProcess, respd: ServerProcess) -> None:
+        self.redis = redis
+        self.respd = respd
+
+    def both(self, data: bytes | list[bytes],
+             until: bytes | None = None) -> tuple[bytes, bytes]:
+        """What each server answers to ``data`` on a fresh connection, from empty."""
+        out = []
+        for server in (self.redis, self.respd):
+            command(server.port, "FLUSHALL")
+            out.append(normalise(exchange(server.port, data, until)))
+        return out[0], out[1]
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    if not reference_available():
+        missing("redis-server 7.0.x")
+    options = ("--enable-debug-command", "yes")
+    redis = _start("redis", options)
+    try:
+        respd = _start("respd", options)
+    except Exception:
+        redis.stop()
+        raise
+    yield Pair(redis, respd)
+    respd.stop()
+    redis.stop()
+
+
+@pytest.fixture(params=["redis", "respd"])
+def each(request: Any, pair: Pair) -> ServerProcess:
+    """One of the two servers: the assertions hold on both."""
+    server = pair.redis if request.param == "redis" else pair.respd
+    command(server.port, "FLUSHALL")
+    return server

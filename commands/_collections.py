@@ -1,5 +1,6 @@
 """The bookkeeping every collection family (lists, hashes, sets, sorted sets, streams) does
-after writing elements: dirty count, WATCH/blocking signal, keyspace events.
+after writing elements: dirty count, WATCH/blocking signal, keyspace events; and the
+lookups the blocking pops of lists and sorted sets share.
 
 It lives here rather than next to ``Database`` because it needs the client (for
 ``server.dirty``) and speaks in Redis's command-level terms; ``Database`` stays at the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from respd import errors
 from respd.client import Client
 
 
@@ -47,3 +49,23 @@ def elements_removed(client: Client, key: bytes, value: Any, cls: str, event: by
         if db.watched or db.blocking:
             db.modified(key)
     server.dirty += count
+
+
+def candidate_keys(client: Client, keys: list[bytes]) -> list[bytes]:
+    """The keys a blocking pop may serve from: all of them, or on a re-run only the key
+    that became ready."""
+    key = client.server.blocking.serving_key
+    if client.reprocessing and key is not None:
+        return [key] if key in keys else []
+    return keys
+
+
+def typed_or_skip(client: Client, key: bytes, cls: type) -> Any:
+    """The value at key if it is a ``cls``; WRONGTYPE, except on a re-run where a key of
+    another type is treated as empty (the client keeps waiting)."""
+    value = client.db.lookup(key)
+    if value is not None and type(value) is not cls:
+        if client.reprocessing:
+            return None
+        raise errors.WRONGTYPE
+    return value

@@ -15,7 +15,7 @@ from respd.resp import OK, PONG, Map, Status
 GROUP = "connection"
 
 
-@command("PING", arity=-1, flags="fast", group=GROUP, since="1.0.0",
+@command("PING", arity=-1, flags="fast", plain=True, group=GROUP, since="1.0.0",
          summary="Ping the server", syntax="[message]")
 def ping(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
@@ -26,7 +26,7 @@ def ping(client: Client, argv: list[bytes]) -> Any:
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("ECHO", arity=2, flags="loading stale fast", group=GROUP, since="1.0.0",
+@command("ECHO", arity=2, flags="loading stale fast", plain=True, group=GROUP, since="1.0.0",
          summary="Echo the given string", syntax="message")
 def echo(client: Client, argv: list[bytes]) -> Any:
     return argv[1]
@@ -50,7 +50,7 @@ def select_db(client: Client, raw: bytes) -> None:
     client.db = client.server.dbs[index]
 
 
-@command("SELECT", arity=2, flags="loading stale fast", group=GROUP, since="1.0.0",
+@command("SELECT", arity=2, flags="loading stale fast", plain=True, group=GROUP, since="1.0.0",
          summary="Change the selected database for the current connection",
          syntax="index:integer")
 def select(client: Client, argv: list[bytes]) -> Any:

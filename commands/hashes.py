@@ -41,7 +41,7 @@ def _store(client: Client, h: HashValue, pairs: list[bytes]) -> int:
     return added
 
 
-@command("HSET", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("HSET", arity=-4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Set the string value of a hash field",
          complexity="O(1) for each field/value pair added, so O(N) to add N field/value "
                     "pairs when the command is called with multiple field/value pairs.",
@@ -56,7 +56,7 @@ def hset(client: Client, argv: list[bytes]) -> Any:
     return added
 
 
-@command("HMSET", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("HMSET", arity=-4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Set multiple hash fields to multiple values",
          complexity="O(N) where N is the number of fields being set.",
          syntax="key field value [field value ...]")
@@ -65,7 +65,7 @@ def hmset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("HSETNX", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("HSETNX", arity=4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Set the value of a hash field, only if the field does not exist",
          syntax="key field value")
 def hsetnx(client: Client, argv: list[bytes]) -> Any:
@@ -78,14 +78,14 @@ def hsetnx(client: Client, argv: list[bytes]) -> Any:
     return 1
 
 
-@command("HGET", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("HGET", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Get the value of a hash field", syntax="key field")
 def hget(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
     return None if h is None else h.get(argv[2])
 
 
-@command("HMGET", arity=-3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("HMGET", arity=-3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Get the values of all the given hash fields",
          complexity="O(N) where N is the number of fields being requested.",
          syntax="key field [field ...]")
@@ -96,7 +96,7 @@ def hmget(client: Client, argv: list[bytes]) -> Any:
     return [h.get(field) for field in argv[2:]]
 
 
-@command("HDEL", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("HDEL", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Delete one or more hash fields",
          complexity="O(N) where N is the number of fields to be removed.",
          syntax="key field [field ...]",
@@ -116,14 +116,14 @@ def hdel(client: Client, argv: list[bytes]) -> Any:
     return deleted
 
 
-@command("HLEN", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("HLEN", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Get the number of fields in a hash", syntax="key")
 def hlen(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
     return 0 if h is None else len(h)
 
 
-@command("HSTRLEN", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("HSTRLEN", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="3.2.0", summary="Get the length of the value of a hash field",
          syntax="key field")
 def hstrlen(client: Client, argv: list[bytes]) -> Any:
@@ -132,7 +132,7 @@ def hstrlen(client: Client, argv: list[bytes]) -> Any:
     return 0 if value is None else len(value)
 
 
-@command("HEXISTS", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("HEXISTS", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Determine if a hash field exists", syntax="key field")
 def hexists(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
@@ -144,25 +144,25 @@ _WHOLE = dict(arity=2, flags="readonly", keys=(1, 1, 1), group=GROUP, since="2.0
               tips="nondeterministic_output_order")
 
 
-@command("HGETALL", summary="Get all the fields and values in a hash", **_WHOLE)
+@command("HGETALL", plain=True, summary="Get all the fields and values in a hash", **_WHOLE)
 def hgetall(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
     return Map() if h is None else Map(h.items())
 
 
-@command("HKEYS", summary="Get all the fields in a hash", **_WHOLE)
+@command("HKEYS", plain=True, summary="Get all the fields in a hash", **_WHOLE)
 def hkeys(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
     return [] if h is None else list(h.keys)
 
 
-@command("HVALS", summary="Get all the values in a hash", **_WHOLE)
+@command("HVALS", plain=True, summary="Get all the values in a hash", **_WHOLE)
 def hvals(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
     return [] if h is None else [value for _, value in h.items()]
 
 
-@command("HINCRBY", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("HINCRBY", arity=4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Increment the integer value of a hash field by the given number",
          syntax="key field increment:integer")
 def hincrby(client: Client, argv: list[bytes]) -> Any:
@@ -184,7 +184,8 @@ def _is_infinite(raw: bytes) -> bool:
     return value is not None and math.isinf(value)
 
 
-@command("HINCRBYFLOAT", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("HINCRBYFLOAT", arity=4, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+         group=GROUP,
          since="2.6.0",
          summary="Increment the float value of a hash field by the given amount",
          syntax="key field increment:double")
@@ -204,7 +205,7 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> Any:
     return result
 
 
-@command("HRANDFIELD", arity=-2, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("HRANDFIELD", arity=-2, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get one or multiple random fields from a hash",
          complexity="O(N) where N is the number of fields returned",
          syntax="key [count:integer [WITHVALUES]]", tips="nondeterministic_output")
@@ -231,7 +232,7 @@ def hrandfield(client: Client, argv: list[bytes]) -> Any:
     return [item for field in fields for item in (field, h.values[field])]
 
 
-@command("HSCAN", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("HSCAN", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.0", summary="Incrementally iterate hash fields and associated values",
          complexity=scan.COMPLEXITY,
          syntax="key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]",

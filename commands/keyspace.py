@@ -101,7 +101,7 @@ def _delete_many(client: Client, argv: list[bytes]) -> int:
     return sum(1 for key in argv[1:] if lookup(key) is not None and delete_key(client, key))
 
 
-@command("DEL", arity=-2, flags="write", keys=(1, -1, 1), group=GROUP, since="1.0.0",
+@command("DEL", arity=-2, flags="write", plain=True, keys=(1, -1, 1), group=GROUP, since="1.0.0",
          summary="Delete a key",
          complexity="O(N) where N is the number of keys that will be removed.",
          syntax="key [key ...]")
@@ -109,7 +109,8 @@ def del_(client: Client, argv: list[bytes]) -> Any:
     return _delete_many(client, argv)
 
 
-@command("UNLINK", arity=-2, flags="write fast", keys=(1, -1, 1), group=GROUP, since="4.0.0",
+@command("UNLINK", arity=-2, flags="write fast", plain=True, keys=(1, -1, 1), group=GROUP,
+         since="4.0.0",
          summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
                  "but non blocking.",
          complexity="O(1) for each key removed regardless of its size.",
@@ -118,7 +119,7 @@ def unlink(client: Client, argv: list[bytes]) -> Any:
     return _delete_many(client, argv)
 
 
-@command("EXISTS", arity=-2, flags="readonly fast", keys=(1, -1, 1), group=GROUP,
+@command("EXISTS", arity=-2, flags="readonly fast", plain=True, keys=(1, -1, 1), group=GROUP,
          since="1.0.0", summary="Determine if a key exists",
          complexity="O(N) where N is the number of keys to check.", syntax="key [key ...]",
          history=(("3.0.3", "Accepts multiple `key` arguments."),))
@@ -127,7 +128,7 @@ def exists(client: Client, argv: list[bytes]) -> Any:
     return sum(1 for key in argv[1:] if peek(key) is not None)
 
 
-@command("TOUCH", arity=-2, flags="readonly fast", keys=(1, -1, 1), group=GROUP,
+@command("TOUCH", arity=-2, flags="readonly fast", plain=True, keys=(1, -1, 1), group=GROUP,
          since="3.2.1",
          summary="Alters the last access time of a key(s). Returns the number of existing "
                  "keys specified.",
@@ -137,7 +138,8 @@ def touch(client: Client, argv: list[bytes]) -> Any:
     return _count_existing(client, argv[1:])
 
 
-@command("TYPE", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("TYPE", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Determine the type stored at key", syntax="key")
 def type_(client: Client, argv: list[bytes]) -> Any:
     value = client.db.peek(argv[1])
@@ -147,7 +149,7 @@ def type_(client: Client, argv: list[bytes]) -> Any:
 # --- iteration -------------------------------------------------------------------------
 
 
-@command("KEYS", arity=2, flags="readonly", keys=(0, 0, 0), group=GROUP, since="1.0.0",
+@command("KEYS", arity=2, flags="readonly", plain=True, keys=(0, 0, 0), group=GROUP, since="1.0.0",
          summary="Find all keys matching the given pattern", acl="keyspace dangerous",
          complexity="O(N) with N being the number of keys in the database",
          syntax="pattern:pattern")
@@ -164,7 +166,8 @@ def keys(client: Client, argv: list[bytes]) -> Any:
     return [key for key in found if key not in expires or expires[key] > now]
 
 
-@command("SCAN", arity=-2, flags="readonly", keys=(0, 0, 0), group=GROUP, since="2.8.0",
+@command("SCAN", arity=-2, flags="readonly", plain=True, keys=(0, 0, 0), group=GROUP,
+         since="2.8.0",
          summary="Incrementally iterate the keys space", complexity=COMPLEXITY,
          syntax="cursor:integer [MATCH pattern:pattern] [COUNT count:integer] [TYPE type]",
          history=(("6.0.0", "Added the `TYPE` subcommand."),))
@@ -187,7 +190,7 @@ def scan(client: Client, argv: list[bytes]) -> Any:
     return [next_cursor, found]
 
 
-@command("RANDOMKEY", arity=1, flags="readonly", keys=(0, 0, 0), group=GROUP,
+@command("RANDOMKEY", arity=1, flags="readonly", plain=True, keys=(0, 0, 0), group=GROUP,
          since="1.0.0", summary="Return a random key from the keyspace")
 def randomkey(client: Client, argv: list[bytes]) -> Any:
     db = client.db
@@ -233,14 +236,14 @@ def _rename(client: Client, argv: list[bytes], nx: bool) -> bool:
     return True
 
 
-@command("RENAME", arity=3, flags="write", keys=(1, 2, 1), group=GROUP, since="1.0.0",
+@command("RENAME", arity=3, flags="write", plain=True, keys=(1, 2, 1), group=GROUP, since="1.0.0",
          summary="Rename a key", syntax="key newkey:key")
 def rename(client: Client, argv: list[bytes]) -> Any:
     _rename(client, argv, nx=False)
     return OK
 
 
-@command("RENAMENX", arity=3, flags="write fast", keys=(1, 2, 1), group=GROUP,
+@command("RENAMENX", arity=3, flags="write fast", plain=True, keys=(1, 2, 1), group=GROUP,
          since="1.0.0", summary="Rename a key, only if the new key does not exist",
          syntax="key newkey:key",
          history=(("3.2.0", "The command no longer returns an error when source and "
@@ -255,7 +258,7 @@ def duplicate(value: Any) -> Any:
     return value if type(value) is bytes else copy.deepcopy(value)
 
 
-@command("COPY", arity=-3, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("COPY", arity=-3, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="6.2.0", summary="Copy a key",
          complexity="O(N) worst case for collections, where N is the number of nested "
                     "items. O(1) for string values.",
@@ -293,7 +296,8 @@ def copy_(client: Client, argv: list[bytes]) -> Any:
     return 1
 
 
-@command("MOVE", arity=3, flags="write fast", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("MOVE", arity=3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Move a key to another database", syntax="key db:integer")
 def move(client: Client, argv: list[bytes]) -> Any:
     src_db, key = client.db, argv[1]
@@ -434,21 +438,21 @@ _EXPIRE_SYNTAX = "key {}:integer [NX | XX | GT | LT]"
 _EXPIRE_HISTORY = (("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`."),)
 
 
-@command("EXPIRE", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("EXPIRE", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Set a key's time to live in seconds",
          syntax=_EXPIRE_SYNTAX.format("seconds"), history=_EXPIRE_HISTORY)
 def expire(client: Client, argv: list[bytes]) -> Any:
     return _expire(client, argv, relative=True, unit_ms=1000)
 
 
-@command("PEXPIRE", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("PEXPIRE", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.6.0", summary="Set a key's time to live in milliseconds",
          syntax=_EXPIRE_SYNTAX.format("milliseconds"), history=_EXPIRE_HISTORY)
 def pexpire(client: Client, argv: list[bytes]) -> Any:
     return _expire(client, argv, relative=True, unit_ms=1)
 
 
-@command("EXPIREAT", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("EXPIREAT", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Set the expiration for a key as a UNIX timestamp",
          syntax="key unix-time-seconds:unix-time [NX | XX | GT | LT]",
          history=_EXPIRE_HISTORY)
@@ -456,7 +460,7 @@ def expireat(client: Client, argv: list[bytes]) -> Any:
     return _expire(client, argv, relative=False, unit_ms=1000)
 
 
-@command("PEXPIREAT", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("PEXPIREAT", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.6.0",
          summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds",
          syntax="key unix-time-milliseconds:unix-time [NX | XX | GT | LT]",
@@ -480,27 +484,29 @@ def _ttl(client: Client, key: bytes, in_ms: bool, absolute: bool) -> int:
 _TTL_HISTORY = (("2.8.0", "Added the -2 reply."),)
 
 
-@command("TTL", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("TTL", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get the time to live for a key in seconds", syntax="key",
          history=_TTL_HISTORY)
 def ttl(client: Client, argv: list[bytes]) -> Any:
     return _ttl(client, argv[1], in_ms=False, absolute=False)
 
 
-@command("PTTL", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="2.6.0",
+@command("PTTL", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="2.6.0",
          summary="Get the time to live for a key in milliseconds", syntax="key",
          history=_TTL_HISTORY)
 def pttl(client: Client, argv: list[bytes]) -> Any:
     return _ttl(client, argv[1], in_ms=True, absolute=False)
 
 
-@command("EXPIRETIME", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("EXPIRETIME", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="7.0.0", summary="Get the expiration Unix timestamp for a key", syntax="key")
 def expiretime(client: Client, argv: list[bytes]) -> Any:
     return _ttl(client, argv[1], in_ms=False, absolute=True)
 
 
-@command("PEXPIRETIME", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("PEXPIRETIME", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="7.0.0", summary="Get the expiration Unix timestamp for a key in milliseconds",
          syntax="key")
 def pexpiretime(client: Client, argv: list[bytes]) -> Any:
@@ -518,7 +524,7 @@ def persist_key(client: Client, key: bytes) -> bool:
     return True
 
 
-@command("PERSIST", arity=2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("PERSIST", arity=2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0", summary="Remove the expiration from a key", syntax="key")
 def persist(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]

@@ -10,96 +10,24 @@ A served blocking command is propagated as its non-blocking form (BLPOP → LPOP
 
 from __future__ import annotations
 
-import math
 from itertools import islice
-from typing import Any, Callable
+from typing import Any
 
 from respd import errors
 from respd.client import Client
-from respd.command import Handler, command
-from respd.commands._collections import elements_removed, elements_written
-from respd.numbers import INT64_MIN, int64, parse_long_double
+from respd.command import command
+from respd.commands._collections import (candidate_keys, elements_removed, elements_written,
+                                         typed_or_skip)
+from respd.commands.args import (LEFT, RIGHT, index_range, left_right, mpop_key_positions,
+                                 numkeys_and_where, parse_timeout, positive_count)
+from respd.numbers import INT64_MIN, int64
 from respd.resp import NULL_ARRAY, OK
 from respd.storage.lists import ListValue
 
 GROUP = "list"
-HEAD, TAIL = 0, 1
 _POP_EVENTS = (b"lpop", b"rpop")
 _PUSH_EVENTS = (b"lpush", b"rpush")
 _POP_NAMES = (b"LPOP", b"RPOP")
-# Timeouts beyond this wait forever (Redis's own deadline arithmetic overflows there).
-_FOREVER_MS = 100 * 365 * 86400 * 1000
-_INF_WORDS = (b"inf", b"infinity")
-
-
-# --- shared helpers (also used by commands.zsets) -------------------------------------------
-
-
-def parse_timeout(raw: bytes) -> int:
-    """getTimeoutFromObjectOrReply in seconds: a long double, rounded up to whole ms
-    (0.0001 waits 1 ms, -0.0001 rounds to 0: forever).  An infinite or too large value
-    wraps negative in Redis's cast to long long."""
-    value = parse_long_double(raw)
-    if value is None:
-        if raw.lstrip(b"+-").lower() in _INF_WORDS and not raw[:1].isspace():
-            raise errors.TIMEOUT_NEGATIVE
-        raise errors.TIMEOUT_NOT_FLOAT
-    ms = math.ceil(value * 1000)
-    if ms < 0 or ms >= 1 << 63:
-        raise errors.TIMEOUT_NEGATIVE
-    return 0 if ms > _FOREVER_MS else ms
-
-
-def positive_count(raw: bytes, err: errors.ReplyError = errors.COUNT_POSITIVE) -> int:
-    """getPositiveLongFromObjectOrReply: one message for non-numbers and negatives."""
-    value = int64(raw, err)
-    if value < 0:
-        raise err
-    return value
-
-
-def numkeys_and_where(argv: list[bytes], at: int,
-                      parse_where: Callable[[bytes], int]) -> tuple[list[bytes], int, int]:
-    """[B]LMPOP/[B]ZMPOP's head: numkeys at argv[at], the keys, the direction word and
-    an optional COUNT (default 1), checked in Redis's order."""
-    numkeys = int64(argv[at], errors.NUMKEYS_POSITIVE)
-    if numkeys < 1:
-        raise errors.NUMKEYS_POSITIVE
-    where_at = at + numkeys + 1
-    if where_at >= len(argv):
-        raise errors.SYNTAX
-    where = parse_where(argv[where_at].lower())
-    count = -1
-    i = where_at + 1
-    while i < len(argv):
-        if count == -1 and argv[i].lower() == b"count" and i + 1 < len(argv):
-            count = int64(argv[i + 1], errors.COUNT_GREATER_ZERO)
-            if count < 1:
-                raise errors.COUNT_GREATER_ZERO
-            i += 2
-        else:
-            raise errors.SYNTAX
-    return argv[at + 1 : where_at], where, max(count, 1)
-
-
-def candidate_keys(client: Client, keys: list[bytes]) -> list[bytes]:
-    """The keys a blocking command may serve from: all of them, or on a re-run only the
-    key that became ready."""
-    key = client.server.blocking.serving_key
-    if client.reprocessing and key is not None:
-        return [key] if key in keys else []
-    return keys
-
-
-def typed_or_skip(client: Client, key: bytes, cls: type) -> Any:
-    """The value at key if it is a ``cls``; WRONGTYPE, except on a re-run where a key of
-    another type is treated as empty (the client keeps waiting)."""
-    value = client.db.lookup(key)
-    if value is not None and type(value) is not cls:
-        if client.reprocessing:
-            return None
-        raise errors.WRONGTYPE
-    return value
 
 
 # --- list internals ----------------------------------------------------------------------
@@ -109,17 +37,8 @@ def _lookup(client: Client, key: bytes) -> ListValue | None:
     return client.db.lookup_typed(key, ListValue)
 
 
-def _where(raw: bytes) -> int:
-    word = raw.lower()
-    if word == b"left":
-        return HEAD
-    if word == b"right":
-        return TAIL
-    raise errors.SYNTAX
-
-
 def _pop_n(lst: ListValue, where: int, count: int) -> list[bytes]:
-    pop = lst.popleft if where == HEAD else lst.pop
+    pop = lst.popleft if where == LEFT else lst.pop
     return [pop() for _ in range(min(count, len(lst)))]
 
 
@@ -128,7 +47,7 @@ def _push(client: Client, key: bytes, lst: ListValue | None, values: list[bytes]
     if lst is None:
         lst = ListValue()
         client.db.add(key, lst)
-    if where == HEAD:
+    if where == LEFT:
         lst.extendleft(values)
     else:
         lst.extend(values)
@@ -136,63 +55,63 @@ def _push(client: Client, key: bytes, lst: ListValue | None, values: list[bytes]
     return len(lst)
 
 
-def _pusher(where: int, only_existing: bool) -> Handler:
-    """[L|R]PUSH[X] (pushGenericCommand).  Built per direction, with the one-element
-    push (what most clients send) spared the slice: this is among the hottest paths."""
-    add_one = ListValue.appendleft if where == HEAD else ListValue.append
-    event = _PUSH_EVENTS[where]
-
-    def push(client: Client, argv: list[bytes]) -> int:
-        key = argv[1]
-        lst = client.db.lookup_typed(key, ListValue)
-        if lst is None and only_existing:
-            return 0
-        if lst is None or len(argv) != 3:
-            return _push(client, key, lst, argv[2:], where)
-        add_one(lst, argv[2])
-        elements_written(client, key, "l", event)
-        return len(lst)
-
-    return push
-
-
-def index_range(start: int, end: int, length: int) -> tuple[int, int] | None:
-    """Redis's start/end normalisation for LRANGE/LTRIM/ZRANGE: (start, end) inclusive,
-    or None for an empty range."""
-    if start < 0:
-        start += length
-    if end < 0:
-        end += length
-    if start < 0:
-        start = 0
-    if start > end or start >= length:
-        return None
-    return start, min(end, length - 1)
-
-
 # --- push / pop ---------------------------------------------------------------------------
 
 
-lpush = command("LPUSH", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
-                since="1.0.0", summary="Prepend one or multiple elements to a list",
-                syntax="key element [element ...]",
-                history=(("2.4.0", "Accepts multiple `element` arguments."),))(
-    _pusher(HEAD, only_existing=False))
-rpush = command("RPUSH", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
-                since="1.0.0", summary="Append one or multiple elements to a list",
-                syntax="key element [element ...]",
-                history=(("2.4.0", "Accepts multiple `element` arguments."),))(
-    _pusher(TAIL, only_existing=False))
-lpushx = command("LPUSHX", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
-                 since="2.2.0", summary="Prepend an element to a list, only if the list exists",
-                 syntax="key element [element ...]",
-                 history=(("4.0.0", "Accepts multiple `element` arguments."),))(
-    _pusher(HEAD, only_existing=True))
-rpushx = command("RPUSHX", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
-                 since="2.2.0", summary="Append an element to a list, only if the list exists",
-                 syntax="key element [element ...]",
-                 history=(("4.0.0", "Accepts multiple `element` arguments."),))(
-    _pusher(TAIL, only_existing=True))
+def _push_existing(client: Client, argv: list[bytes], where: int) -> int:
+    """[L|R]PUSHX: push only into a list that exists."""
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    return 0 if lst is None else _push(client, key, lst, argv[2:], where)
+
+
+# LPUSH/RPUSH and LPOP/RPOP are among the hottest paths: each handler does the one-element
+# form (what most clients send) itself, without the slice or a further call, and hands
+# the rest to the shared _push/_pop_count.
+@command("LPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Prepend one or multiple elements to a list",
+         syntax="key element [element ...]",
+         history=(("2.4.0", "Accepts multiple `element` arguments."),))
+def lpush(client: Client, argv: list[bytes]) -> int:
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None or len(argv) != 3:
+        return _push(client, key, lst, argv[2:], LEFT)
+    lst.appendleft(argv[2])
+    elements_written(client, key, "l", b"lpush")
+    return len(lst)
+
+
+@command("RPUSH", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Append one or multiple elements to a list",
+         syntax="key element [element ...]",
+         history=(("2.4.0", "Accepts multiple `element` arguments."),))
+def rpush(client: Client, argv: list[bytes]) -> int:
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None or len(argv) != 3:
+        return _push(client, key, lst, argv[2:], RIGHT)
+    lst.append(argv[2])
+    elements_written(client, key, "l", b"rpush")
+    return len(lst)
+
+
+@command("LPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+         group=GROUP, since="2.2.0",
+         summary="Prepend an element to a list, only if the list exists",
+         syntax="key element [element ...]",
+         history=(("4.0.0", "Accepts multiple `element` arguments."),))
+def lpushx(client: Client, argv: list[bytes]) -> int:
+    return _push_existing(client, argv, LEFT)
+
+
+@command("RPUSHX", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1),
+         group=GROUP, since="2.2.0",
+         summary="Append an element to a list, only if the list exists",
+         syntax="key element [element ...]",
+         history=(("4.0.0", "Accepts multiple `element` arguments."),))
+def rpushx(client: Client, argv: list[bytes]) -> int:
+    return _push_existing(client, argv, RIGHT)
 
 
 def _pop_count(client: Client, argv: list[bytes], where: int) -> Any:
@@ -211,47 +130,51 @@ def _pop_count(client: Client, argv: list[bytes], where: int) -> Any:
     return popped
 
 
-def _popper(where: int) -> Handler:
-    """[L|R]POP (popGenericCommand).  Built per direction, with the plain one-element
-    pop taking the short path: this is among the hottest paths."""
-    pop_one = ListValue.popleft if where == HEAD else ListValue.pop
-    event = _POP_EVENTS[where]
-
-    def pop(client: Client, argv: list[bytes]) -> Any:
-        if len(argv) != 2:
-            return _pop_count(client, argv, where)
-        key = argv[1]
-        lst = client.db.lookup_typed(key, ListValue)
-        if lst is None:
-            return None
-        value = pop_one(lst)
-        elements_removed(client, key, lst, "l", event, 1)
-        return value
-
-    return pop
+@command("LPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Remove and get the first elements in a list",
+         syntax="key [count:integer]",
+         history=(("6.2.0", "Added the `count` argument."),))
+def lpop(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) != 2:
+        return _pop_count(client, argv, LEFT)
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None:
+        return None
+    value = lst.popleft()
+    elements_removed(client, key, lst, "l", b"lpop", 1)
+    return value
 
 
-lpop = command("LPOP", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
-               since="1.0.0", summary="Remove and get the first elements in a list",
-               syntax="key [count:integer]",
-               history=(("6.2.0", "Added the `count` argument."),))(_popper(HEAD))
-rpop = command("RPOP", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
-               since="1.0.0", summary="Remove and get the last elements in a list",
-               syntax="key [count:integer]",
-               history=(("6.2.0", "Added the `count` argument."),))(_popper(TAIL))
+@command("RPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0", summary="Remove and get the last elements in a list",
+         syntax="key [count:integer]",
+         history=(("6.2.0", "Added the `count` argument."),))
+def rpop(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) != 2:
+        return _pop_count(client, argv, RIGHT)
+    key = argv[1]
+    lst = client.db.lookup_typed(key, ListValue)
+    if lst is None:
+        return None
+    value = lst.pop()
+    elements_removed(client, key, lst, "l", b"rpop", 1)
+    return value
 
 
 # --- reading and editing in place ---------------------------------------------------------
 
 
-@command("LLEN", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LLEN", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get the length of a list", syntax="key")
 def llen(client: Client, argv: list[bytes]) -> Any:
     lst = _lookup(client, argv[1])
     return 0 if lst is None else len(lst)
 
 
-@command("LRANGE", arity=4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LRANGE", arity=4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get a range of elements from a list",
          complexity="O(S+N) where S is the distance of start offset from HEAD for small "
                     "lists, from nearest end (HEAD or TAIL) for large lists; and N is the "
@@ -281,7 +204,8 @@ def _position(raw: bytes, length: int) -> int | None:
     return index if 0 <= index < length else None
 
 
-@command("LINDEX", arity=3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LINDEX", arity=3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get an element from a list by its index", complexity="O(N)",
          syntax="key index:integer")
 def lindex(client: Client, argv: list[bytes]) -> Any:
@@ -292,7 +216,8 @@ def lindex(client: Client, argv: list[bytes]) -> Any:
     return None if index is None else lst[index]
 
 
-@command("LSET", arity=4, flags="write denyoom", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LSET", arity=4, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Set the value of an element in a list by its index", complexity="O(N)",
          syntax="key index:integer element")
 def lset(client: Client, argv: list[bytes]) -> Any:
@@ -308,7 +233,7 @@ def lset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("LINSERT", arity=5, flags="write denyoom", keys=(1, 1, 1), group=GROUP,
+@command("LINSERT", arity=5, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0", summary="Insert an element before or after another element in a list",
          complexity="O(N)", syntax="key BEFORE|AFTER pivot element")
 def linsert(client: Client, argv: list[bytes]) -> Any:
@@ -328,7 +253,7 @@ def linsert(client: Client, argv: list[bytes]) -> Any:
     return len(lst)
 
 
-@command("LREM", arity=4, flags="write", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LREM", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="1.0.0",
          summary="Remove elements from a list", complexity="O(N+M)",
          syntax="key count:integer element")
 def lrem(client: Client, argv: list[bytes]) -> Any:
@@ -356,7 +281,7 @@ def lrem(client: Client, argv: list[bytes]) -> Any:
     return removed
 
 
-@command("LTRIM", arity=4, flags="write", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("LTRIM", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="1.0.0",
          summary="Trim a list to the specified range", complexity="O(N)",
          syntax="key start:integer stop:integer")
 def ltrim(client: Client, argv: list[bytes]) -> Any:
@@ -376,7 +301,8 @@ def ltrim(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("LPOS", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="6.0.6",
+@command("LPOS", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="6.0.6",
          summary="Return the index of matching elements on a list", complexity="O(N)",
          syntax="key element [RANK rank:integer] [COUNT num-matches:integer] "
                 "[MAXLEN len:integer]")
@@ -437,27 +363,27 @@ def _move(client: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) 
     if source is None:
         return None
     target = _lookup(client, dst)
-    value = source.popleft() if wherefrom == HEAD else source.pop()
+    value = source.popleft() if wherefrom == LEFT else source.pop()
     _push(client, dst, target, [value], whereto)  # counts the one change in dirty
     elements_removed(client, src, source, "l", _POP_EVENTS[wherefrom], 0)
     return value
 
 
-@command("LMOVE", arity=5, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("LMOVE", arity=5, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="6.2.0", summary="Pop an element from a list, push it to another list and "
                                 "return it", syntax="source:key destination:key "
                                 "LEFT|RIGHT LEFT|RIGHT")
 def lmove(client: Client, argv: list[bytes]) -> Any:
-    wherefrom, whereto = _where(argv[3]), _where(argv[4])
+    wherefrom, whereto = left_right(argv[3]), left_right(argv[4])
     return _move(client, argv[1], argv[2], wherefrom, whereto)
 
 
-@command("RPOPLPUSH", arity=3, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("RPOPLPUSH", arity=3, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="1.2.0", summary="Remove the last element in a list, prepend it to another "
                                 "list and return it",
          syntax="source:key destination:key")
 def rpoplpush(client: Client, argv: list[bytes]) -> Any:
-    return _move(client, argv[1], argv[2], TAIL, HEAD)
+    return _move(client, argv[1], argv[2], RIGHT, LEFT)
 
 
 def _mpop(client: Client, keys: list[bytes], where: int, count: int) -> Any:
@@ -474,24 +400,16 @@ def _mpop(client: Client, keys: list[bytes], where: int, count: int) -> Any:
     return None
 
 
-@command("LMPOP", arity=-4, flags="write",
+@command("LMPOP", arity=-4, flags="write", plain=True,
          getkeys=lambda argv: mpop_key_positions(argv, 1),
          group=GROUP, since="7.0.0", summary="Pop elements from a list",
          complexity="O(N+M) where N is the number of provided keys and M is the number of "
                     "elements returned.",
          syntax="numkeys:integer key [key ...] LEFT|RIGHT [COUNT count:integer]")
 def lmpop(client: Client, argv: list[bytes]) -> Any:
-    keys, where, count = numkeys_and_where(argv, 1, _where)
+    keys, where, count = numkeys_and_where(argv, 1, left_right)
     result = _mpop(client, keys, where, count)
     return NULL_ARRAY if result is None else result
-
-
-def mpop_key_positions(argv: list[bytes], at: int) -> list[int]:
-    """COMMAND GETKEYS for the *MPOP family: numkeys keys after argv[at]."""
-    numkeys = int64(argv[at], errors.NUMKEYS_POSITIVE)
-    if numkeys < 1 or at + numkeys >= len(argv):
-        raise errors.INVALID_COMMAND_ARGS
-    return list(range(at + 1, at + 1 + numkeys))
 
 
 # --- blocking ----------------------------------------------------------------------------
@@ -504,7 +422,7 @@ def _blocking_pop(client: Client, argv: list[bytes], where: int) -> Any:
         lst = typed_or_skip(client, key, ListValue)
         if not lst:
             continue
-        value = lst.popleft() if where == HEAD else lst.pop()
+        value = lst.popleft() if where == LEFT else lst.pop()
         elements_removed(client, key, lst, "l", _POP_EVENTS[where], 1)
         client.propagate_as = [[_POP_NAMES[where], key]]
         return [key, value]
@@ -518,7 +436,7 @@ def _blocking_pop(client: Client, argv: list[bytes], where: int) -> Any:
          syntax="key [key ...] timeout:double",
          history=(("6.0.0", "`timeout` is interpreted as a double instead of an integer."),))
 def blpop(client: Client, argv: list[bytes]) -> Any:
-    return _blocking_pop(client, argv, HEAD)
+    return _blocking_pop(client, argv, LEFT)
 
 
 @command("BRPOP", arity=-3, flags="write noscript blocking", keys=(1, -2, 1), group=GROUP,
@@ -528,7 +446,7 @@ def blpop(client: Client, argv: list[bytes]) -> Any:
          syntax="key [key ...] timeout:double",
          history=(("6.0.0", "`timeout` is interpreted as a double instead of an integer."),))
 def brpop(client: Client, argv: list[bytes]) -> Any:
-    return _blocking_pop(client, argv, TAIL)
+    return _blocking_pop(client, argv, RIGHT)
 
 
 def _blocking_move(client: Client, argv: list[bytes], wherefrom: int, whereto: int,
@@ -549,7 +467,7 @@ def _blocking_move(client: Client, argv: list[bytes], wherefrom: int, whereto: i
                  "block until one is available",
          syntax="source:key destination:key LEFT|RIGHT LEFT|RIGHT timeout:double")
 def blmove(client: Client, argv: list[bytes]) -> Any:
-    wherefrom, whereto = _where(argv[3]), _where(argv[4])
+    wherefrom, whereto = left_right(argv[3]), left_right(argv[4])
     timeout = parse_timeout(argv[5])
     return _blocking_move(client, argv, wherefrom, whereto, timeout, [b"LMOVE", *argv[1:5]])
 
@@ -562,7 +480,7 @@ def blmove(client: Client, argv: list[bytes]) -> Any:
          history=(("6.0.0", "`timeout` is interpreted as a double instead of an integer."),))
 def brpoplpush(client: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[3])
-    return _blocking_move(client, argv, TAIL, HEAD, timeout, [b"RPOPLPUSH", *argv[1:3]])
+    return _blocking_move(client, argv, RIGHT, LEFT, timeout, [b"RPOPLPUSH", *argv[1:3]])
 
 
 @command("BLMPOP", arity=-5, flags="write blocking",
@@ -574,7 +492,7 @@ def brpoplpush(client: Client, argv: list[bytes]) -> Any:
          syntax="timeout:double numkeys:integer key [key ...] LEFT|RIGHT "
                 "[COUNT count:integer]")
 def blmpop(client: Client, argv: list[bytes]) -> Any:
-    keys, where, count = numkeys_and_where(argv, 2, _where)
+    keys, where, count = numkeys_and_where(argv, 2, left_right)
     timeout = parse_timeout(argv[1])
     result = _mpop(client, keys, where, count)
     if result is not None:

@@ -1,5 +1,6 @@
-"""Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE (the work is in
-respd.storage.aof's ``Persistence``)."""
+"""Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE (the work is done by
+``server.persistence``).  What goes into a snapshot or rewrite is each family's to say:
+data types register a rewriter and scripting its FUNCTION sources with storage.snapshot."""
 
 from __future__ import annotations
 
@@ -9,20 +10,10 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.scripting import engine_for
-from respd.commands.streams import rewrite_stream
 from respd.resp import OK, Status
-from respd.storage.snapshot import FUNCTION_SOURCES, register_rewriter
-from respd.storage.stream import Stream
 
 GROUP = "server"
 log = logging.getLogger("respd")
-
-# Streams rewrite themselves with groups, PELs and consumers (commands/streams.py).
-register_rewriter(Stream, rewrite_stream)
-# FUNCTION libraries go into rewrites and snapshots by their source code.
-FUNCTION_SOURCES.append(lambda server: [lib.code for lib in
-                                        engine_for(server).libraries.values()])
 
 
 @command("SAVE", arity=1, flags="admin noscript no_async_loading no_multi", group=GROUP,

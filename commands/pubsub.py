@@ -125,7 +125,8 @@ def sunsubscribe(client: Client, argv: list[bytes]) -> Any:
     return _unsubscribe(client, argv, SHARD_CHANNELS, b"sunsubscribe")
 
 
-@command("PUBLISH", arity=3, flags="pubsub loading stale fast", group=GROUP, since="2.0.0",
+@command("PUBLISH", arity=3, flags="pubsub loading stale fast", plain=True, group=GROUP,
+         since="2.0.0",
          summary="Post a message to a channel",
          complexity="O(N+M) where N is the number of clients subscribed to the receiving "
                     "channel and M is the total number of subscribed patterns (by any "
@@ -135,7 +136,7 @@ def publish(client: Client, argv: list[bytes]) -> Any:
     return client.server.pubsub.publish(argv[1], argv[2])
 
 
-@command("SPUBLISH", arity=3, flags="pubsub loading stale fast", keys=(1, 1, 1),
+@command("SPUBLISH", arity=3, flags="pubsub loading stale fast", plain=True, keys=(1, 1, 1),
          group=GROUP, since="7.0.0", summary="Post a message to a shard channel",
          complexity="O(N) where N is the number of clients subscribed to the receiving "
                     "shard channel.",

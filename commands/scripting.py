@@ -18,6 +18,7 @@ from respd.command import command, container, help_reply
 from respd.commands.transactions import propagation_unit
 from respd.resp import OK, AttrSet, Map, Status
 from respd.scripting import Library, ScriptEngine
+from respd.storage.snapshot import FUNCTION_SOURCES
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -32,6 +33,11 @@ def engine_for(server: "Server") -> ScriptEngine:
     if engine is None:
         engine = _engines[server] = ScriptEngine(server)
     return engine
+
+
+# FUNCTION libraries go into AOF rewrites and snapshots by their source code.
+FUNCTION_SOURCES.append(lambda server: [lib.code
+                                        for lib in engine_for(server).libraries.values()])
 
 
 def _eval_keys(argv: list[bytes]) -> list[int]:

@@ -28,7 +28,7 @@ def _new_set(client: Client, members: Iterable[bytes]) -> SetValue:
     return SetValue(members, _max_intset(client))
 
 
-@command("SADD", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("SADD", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Add one or more members to a set",
          complexity="O(1) for each element added, so O(N) to add N elements when the "
                     "command is called with multiple arguments.",
@@ -51,7 +51,7 @@ def sadd(client: Client, argv: list[bytes]) -> Any:
     return added
 
 
-@command("SREM", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("SREM", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Remove one or more members from a set",
          complexity="O(N) where N is the number of members to be removed.",
          syntax="key member [member ...]",
@@ -71,14 +71,14 @@ def srem(client: Client, argv: list[bytes]) -> Any:
     return removed
 
 
-@command("SCARD", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("SCARD", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Get the number of members in a set", syntax="key")
 def scard(client: Client, argv: list[bytes]) -> Any:
     s = _read(client, argv[1])
     return 0 if s is None else len(s)
 
 
-@command("SISMEMBER", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("SISMEMBER", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Determine if a given value is a member of a set",
          syntax="key member")
 def sismember(client: Client, argv: list[bytes]) -> Any:
@@ -86,7 +86,7 @@ def sismember(client: Client, argv: list[bytes]) -> Any:
     return int(s is not None and argv[2] in s)
 
 
-@command("SMISMEMBER", arity=-3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("SMISMEMBER", arity=-3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0",
          summary="Returns the membership associated with the given elements for a set",
          complexity="O(N) where N is the number of elements being checked for membership",
@@ -96,7 +96,7 @@ def smismember(client: Client, argv: list[bytes]) -> Any:
     return [int(s is not None and member in s) for member in argv[2:]]
 
 
-@command("SMEMBERS", arity=2, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("SMEMBERS", arity=2, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Get all the members in a set",
          complexity="O(N) where N is the set cardinality.", syntax="key",
          tips="nondeterministic_output_order")
@@ -105,7 +105,7 @@ def smembers(client: Client, argv: list[bytes]) -> Any:
     return AttrSet() if s is None else AttrSet(s.keys)
 
 
-@command("SMOVE", arity=4, flags="write fast", keys=(1, 2, 1), group=GROUP,
+@command("SMOVE", arity=4, flags="write fast", plain=True, keys=(1, 2, 1), group=GROUP,
          since="1.0.0", summary="Move a member from one set to another",
          syntax="source destination member")
 def smove(client: Client, argv: list[bytes]) -> Any:
@@ -130,7 +130,7 @@ def smove(client: Client, argv: list[bytes]) -> Any:
     return 1
 
 
-@command("SPOP", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("SPOP", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Remove and return one or multiple random members from a set",
          complexity="Without the count argument O(1), otherwise O(N) where N is the value "
                     "of the passed count.",
@@ -171,7 +171,7 @@ def _spop_count(client: Client, key: bytes, raw_count: bytes) -> Any:
     return popped
 
 
-@command("SRANDMEMBER", arity=-2, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("SRANDMEMBER", arity=-2, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Get one or multiple random members from a set",
          complexity="Without the count argument O(1), otherwise O(N) where N is the "
                     "absolute value of the passed count.",
@@ -234,21 +234,21 @@ _STORE = dict(arity=-3, flags="write denyoom", keys=(1, -1, 1), group=GROUP, sin
               syntax="destination key [key ...]")
 
 
-@command("SINTER", summary="Intersect multiple sets",
+@command("SINTER", plain=True, summary="Intersect multiple sets",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M "
                     "is the number of sets.", **_ALGEBRA)
 def sinter(client: Client, argv: list[bytes]) -> Any:
     return AttrSet(_inter(_sources(client, argv[1:])))
 
 
-@command("SUNION", summary="Add multiple sets",
+@command("SUNION", plain=True, summary="Add multiple sets",
          complexity="O(N) where N is the total number of elements in all given sets.",
          **_ALGEBRA)
 def sunion(client: Client, argv: list[bytes]) -> Any:
     return AttrSet(_union(_sources(client, argv[1:])))
 
 
-@command("SDIFF", summary="Subtract multiple sets",
+@command("SDIFF", plain=True, summary="Subtract multiple sets",
          complexity="O(N) where N is the total number of elements in all given sets.",
          **_ALGEBRA)
 def sdiff(client: Client, argv: list[bytes]) -> Any:
@@ -270,21 +270,24 @@ def _store(client: Client, argv: list[bytes], members: list[bytes], event: bytes
     return len(members)
 
 
-@command("SINTERSTORE", summary="Intersect multiple sets and store the resulting set in a key",
+@command("SINTERSTORE", plain=True,
+         summary="Intersect multiple sets and store the resulting set in a key",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M "
                     "is the number of sets.", **_STORE)
 def sinterstore(client: Client, argv: list[bytes]) -> Any:
     return _store(client, argv, _inter(_sources(client, argv[2:])), b"sinterstore")
 
 
-@command("SUNIONSTORE", summary="Add multiple sets and store the resulting set in a key",
+@command("SUNIONSTORE", plain=True,
+         summary="Add multiple sets and store the resulting set in a key",
          complexity="O(N) where N is the total number of elements in all given sets.",
          **_STORE)
 def sunionstore(client: Client, argv: list[bytes]) -> Any:
     return _store(client, argv, _union(_sources(client, argv[2:])), b"sunionstore")
 
 
-@command("SDIFFSTORE", summary="Subtract multiple sets and store the resulting set in a key",
+@command("SDIFFSTORE", plain=True,
+         summary="Subtract multiple sets and store the resulting set in a key",
          complexity="O(N) where N is the total number of elements in all given sets.",
          **_STORE)
 def sdiffstore(client: Client, argv: list[bytes]) -> Any:
@@ -296,7 +299,8 @@ def _sintercard_keys(argv: list[bytes]) -> list[int]:
     return list(range(2, 2 + numkeys)) if 0 < numkeys <= len(argv) - 2 else []
 
 
-@command("SINTERCARD", arity=-3, flags="readonly", getkeys=_sintercard_keys, group=GROUP,
+@command("SINTERCARD", arity=-3, flags="readonly", plain=True, getkeys=_sintercard_keys,
+         group=GROUP,
          since="7.0.0", summary="Intersect multiple sets and return the cardinality of the result",
          complexity="O(N*M) worst case where N is the cardinality of the smallest set and M "
                     "is the number of sets.",
@@ -320,7 +324,7 @@ def sintercard(client: Client, argv: list[bytes]) -> Any:
     return len(_inter(_sources(client, argv[2:2 + numkeys]), limit))
 
 
-@command("SSCAN", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("SSCAN", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.0", summary="Incrementally iterate Set elements",
          complexity=scan.COMPLEXITY,
          syntax="key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from respd import errors
@@ -191,29 +192,27 @@ def _drop_nack(group: Group, sid: int) -> None:
 # --- XADD / XTRIM ---------------------------------------------------------------------------
 
 
-class _TrimArgs:
-    """What streamParseAddOrTrimArgsOrReply extracts."""
+@dataclass(slots=True)
+class _AddTrimArgs:
+    """What XADD's or XTRIM's options say (streamParseAddOrTrimArgsOrReply)."""
 
-    __slots__ = ("strategy", "maxlen", "minid", "approx", "limit", "arg_index",
-                 "nomkstream", "id_index", "id", "seq_given", "id_given")
-
-    def __init__(self) -> None:
-        self.strategy = b""  # b"", b"maxlen" or b"minid"
-        self.maxlen = 0
-        self.minid = 0
-        self.approx = False
-        self.limit = 0
-        self.arg_index = 0  # where the threshold is, for rewriting it
-        self.nomkstream = False
-        self.id_index = 0
-        self.id = 0
-        self.seq_given = True
-        self.id_given = False
+    strategy: bytes = b""  # b"", b"maxlen" or b"minid"
+    maxlen: int = 0
+    minid: int = 0
+    approx: bool = False
+    limit: int | None = None  # LIMIT as given; None: the default (see _trim_limit)
+    arg_index: int = 0  # where the threshold is, for rewriting it
+    nomkstream: bool = False
+    id_index: int = 2  # XADD: where the ID is; the fields follow it
+    id: int = 0
+    seq_given: bool = True
+    id_given: bool = False
 
 
-def _parse_add_trim(client: Client, argv: list[bytes], xadd: bool) -> _TrimArgs:
-    args = _TrimArgs()
-    limit_given = False
+def _parse_add_trim(argv: list[bytes], xadd: bool, replaying: bool) -> _AddTrimArgs:
+    """The options in Redis's order, which decides the error.  ``replaying``: the
+    command comes from the AOF, whose LIMIT need not be approximate (mustObeyClient)."""
+    args = _AddTrimArgs()
     argc = len(argv)
     i = 2
     while i < argc:
@@ -242,7 +241,6 @@ def _parse_add_trim(client: Client, argv: list[bytes], xadd: bool) -> _TrimArgs:
             args.limit = int64(argv[i + 1])
             if args.limit < 0:
                 raise errors.XLIMIT_NEGATIVE
-            limit_given = True
             i += 1
         elif xadd and opt == b"nomkstream":
             args.nomkstream = True
@@ -258,27 +256,31 @@ def _parse_add_trim(client: Client, argv: list[bytes], xadd: bool) -> _TrimArgs:
         raise errors.XLIMIT_NO_STRATEGY
     if not xadd and not args.strategy:
         raise errors.XTRIM_NO_STRATEGY
-    if client.loading:
-        args.limit = 0  # the log carries exact thresholds (Redis's mustObeyClient)
-    elif limit_given:
-        if not args.approx:
-            raise errors.XLIMIT_NOT_APPROX
-    elif args.approx:
-        args.limit = 100 * client.server.config.stream_node_max_entries
-        if args.limit <= 0 or args.limit > 1_000_000:
-            args.limit = 10_000
-    else:
-        args.limit = 0
+    if args.limit is not None and not args.approx and not replaying:
+        raise errors.XLIMIT_NOT_APPROX
     return args
 
 
-def _trim(stream: Stream, args: _TrimArgs) -> int:
+def _trim_limit(client: Client, args: _AddTrimArgs) -> int:
+    """How many entries a trim may evict (0: no limit)."""
+    if client.loading:
+        return 0  # the log carries exact thresholds (Redis's mustObeyClient)
+    if args.limit is not None:
+        return args.limit
+    if not args.approx:
+        return 0
+    limit = 100 * client.server.config.stream_node_max_entries
+    return limit if 0 < limit <= 1_000_000 else 10_000
+
+
+def _trim(client: Client, stream: Stream, args: _AddTrimArgs) -> int:
+    limit = _trim_limit(client, args)
     if args.strategy == b"maxlen":
-        return stream.trim(args.maxlen, None, args.approx, args.limit)
-    return stream.trim(None, args.minid, args.approx, args.limit)
+        return stream.trim(args.maxlen, None, args.approx, limit)
+    return stream.trim(None, args.minid, args.approx, limit)
 
 
-def _exact_trim_argv(argv: list[bytes], stream: Stream, args: _TrimArgs) -> list[bytes]:
+def _exact_trim_argv(argv: list[bytes], stream: Stream, args: _AddTrimArgs) -> list[bytes]:
     """streamRewriteApproxSpecifier + streamRewriteTrimArgument: '~' becomes '=' and the
     threshold the one actually reached, so a replay trims exactly as much."""
     out = list(argv)
@@ -291,7 +293,7 @@ def _exact_trim_argv(argv: list[bytes], stream: Stream, args: _TrimArgs) -> list
     return out
 
 
-def _explicit_id(stream: Stream, args: _TrimArgs) -> int:
+def _explicit_id(stream: Stream, args: _AddTrimArgs) -> int:
     """streamAppendItem's check of a given ID (``ms-*`` takes the next sequence)."""
     sid = args.id
     if not args.seq_given:
@@ -304,8 +306,8 @@ def _explicit_id(stream: Stream, args: _TrimArgs) -> int:
     return sid
 
 
-def _parse_xadd(client: Client, argv: list[bytes]) -> _TrimArgs:
-    args = _parse_add_trim(client, argv, xadd=True)
+def _parse_xadd(client: Client, argv: list[bytes]) -> _AddTrimArgs:
+    args = _parse_add_trim(argv, xadd=True, replaying=client.loading)
     nfields = len(argv) - args.id_index - 1
     if nfields < 2 or nfields % 2:
         raise errors.wrong_arity("xadd")
@@ -314,11 +316,10 @@ def _parse_xadd(client: Client, argv: list[bytes]) -> _TrimArgs:
     return args
 
 
-_AUTO_ID = _TrimArgs()  # what _parse_xadd returns for the plain form; never modified
-_AUTO_ID.id_index = 2
+_AUTO_ID = _AddTrimArgs()  # what _parse_xadd returns for the plain form; never modified
 
 
-@command("XADD", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("XADD", arity=-5, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Appends a new entry to a stream",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.",
@@ -349,7 +350,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
     elements_written(client, key, "t", b"xadd")
-    if args.strategy and _trim(stream, args):
+    if args.strategy and _trim(client, stream, args):
         db.notify("t", b"xtrim", key)
     entry_id = format_id(sid)
     if server.aof is not None:  # only the AOF reads propagated commands
@@ -362,19 +363,19 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     return entry_id
 
 
-@command("XTRIM", arity=-4, flags="write", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XTRIM", arity=-4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="5.0.0",
          summary="Deletes messages from the beginning of a stream.",
          complexity="O(N), with N being the number of evicted entries.",
          syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer]",
          history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),),
          tips="nondeterministic_output")
 def xtrim(client: Client, argv: list[bytes]) -> Any:
-    args = _parse_add_trim(client, argv, xadd=False)
+    args = _parse_add_trim(argv, xadd=False, replaying=client.loading)
     key = argv[1]
     stream = _lookup(client, key)
     if stream is None:
         return 0
-    deleted = _trim(stream, args)
+    deleted = _trim(client, stream, args)
     if deleted:
         if args.approx:
             client.propagate_as = [_exact_trim_argv(argv, stream, args)]
@@ -385,7 +386,8 @@ def xtrim(client: Client, argv: list[bytes]) -> Any:
 # --- XLEN, XRANGE, XREVRANGE, XDEL, XSETID --------------------------------------------------
 
 
-@command("XLEN", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XLEN", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Return the number of entries in a stream", syntax="key")
 def xlen(client: Client, argv: list[bytes]) -> Any:
     stream = _lookup(client, argv[1])
@@ -412,7 +414,8 @@ def _xrange(client: Client, argv: list[bytes], rev: bool) -> Any:
             for sid, fields in stream.entries(start, end, max(count, 0), rev)]
 
 
-@command("XRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Return a range of elements in a stream, with IDs matching the specified "
                  "IDs interval",
          complexity="O(N) with N being the number of elements being returned. If N is "
@@ -424,7 +427,7 @@ def xrange(client: Client, argv: list[bytes]) -> Any:
     return _xrange(client, argv, rev=False)
 
 
-@command("XREVRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("XREVRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0",
          summary="Return a range of elements in a stream, with IDs matching the specified "
                  "IDs interval, in reverse order (from greater to smaller IDs) compared to "
@@ -438,7 +441,8 @@ def xrevrange(client: Client, argv: list[bytes]) -> Any:
     return _xrange(client, argv, rev=True)
 
 
-@command("XDEL", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XDEL", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Removes the specified entries from the stream. Returns the number of items "
                  "actually deleted, that may be different from the number of IDs passed in "
                  "case certain IDs do not exist.",
@@ -457,7 +461,7 @@ def xdel(client: Client, argv: list[bytes]) -> Any:
     return deleted
 
 
-@command("XSETID", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("XSETID", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="An internal command for replicating stream values",
          syntax="key last-id [ENTRIESADDED entries_added:integer] "
                 "[MAXDELETEDID max_deleted_entry_id]",
@@ -504,17 +508,17 @@ def xsetid(client: Client, argv: list[bytes]) -> Any:
 # --- XREAD / XREADGROUP ---------------------------------------------------------------------
 
 
+@dataclass(slots=True)
 class _ReadArgs:
-    __slots__ = ("timeout", "count", "streams_at", "nkeys", "noack", "group", "consumer")
+    """What XREAD's or XREADGROUP's options say; the keys and IDs stay in argv."""
 
-    def __init__(self) -> None:
-        self.timeout = -1  # -1: no BLOCK
-        self.count = 0
-        self.streams_at = 0
-        self.nkeys = 0
-        self.noack = False
-        self.group: bytes | None = None
-        self.consumer = b""
+    timeout: int = -1  # -1: no BLOCK
+    count: int = 0
+    streams_at: int = 0
+    nkeys: int = 0
+    noack: bool = False
+    group: bytes | None = None
+    consumer: bytes = b""
 
 
 def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
@@ -754,7 +758,8 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Any:
 # --- XACK, XPENDING, XCLAIM, XAUTOCLAIM -----------------------------------------------------
 
 
-@command("XACK", arity=-4, flags="write fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XACK", arity=-4, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Marks a pending message as correctly processed, effectively removing it "
                  "from the pending entries list of the consumer group. Return value of the "
                  "command is the number of messages successfully acknowledged, that is, the "
@@ -772,7 +777,8 @@ def xack(client: Client, argv: list[bytes]) -> Any:
     return acked
 
 
-@command("XPENDING", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XPENDING", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Return information and entries from a stream consumer group pending "
                  "entries list, that are messages fetched but never acknowledged.",
          complexity="O(N) with N being the number of elements returned, so asking for a small "
@@ -836,7 +842,8 @@ def _claim_reply(stream: Stream, sid: int, justid: bool) -> Any:
     return _entry(sid, fields) if fields is not None else None
 
 
-@command("XCLAIM", arity=-6, flags="write fast", keys=(1, 1, 1), group=GROUP, since="5.0.0",
+@command("XCLAIM", arity=-6, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="5.0.0",
          summary="Changes (or acquires) ownership of a message in a consumer group, as if "
                  "the message was delivered to the specified consumer.",
          complexity="O(log N) with N being the number of messages in the PEL of the consumer "
@@ -846,8 +853,27 @@ def _claim_reply(stream: Stream, sid: int, justid: bool) -> Any:
                 "[JUSTID] [LASTID lastid]",
          tips="nondeterministic_output")
 def xclaim(client: Client, argv: list[bytes]) -> Any:
-    key, group_name = argv[1], argv[2]
-    stream, group = _group_or_error(client, key, group_name)
+    stream, group = _group_or_error(client, argv[1], argv[2])  # before any argument error
+    now = _now(client)
+    return _claim(client, argv, stream, group, _parse_xclaim(argv, now), now)
+
+
+@dataclass(slots=True)
+class _ClaimArgs:
+    """XCLAIM's arguments after the consumer name."""
+
+    min_idle: int
+    ids: list[int]
+    delivery_time: int  # what the claimed entries' delivery time becomes
+    retry_count: int = -1  # -1: count one more delivery (unless JUSTID)
+    force: bool = False
+    justid: bool = False
+    last_id: int = 0
+
+
+def _parse_xclaim(argv: list[bytes], now: int) -> _ClaimArgs:
+    """The IDs run until an argument is not one; the options follow (IDLE/TIME are
+    relative to ``now``, the last one given wins)."""
     min_idle = max(int64(argv[4], errors.XCLAIM_MIN_IDLE), 0)
     ids: list[int] = []
     j = 5
@@ -857,44 +883,48 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
         except ReplyError:
             break
         j += 1
-    now = _now(client)
-    delivery_time = -1
-    retry_count = -1
-    force = justid = False
-    last_id = 0
+    args = _ClaimArgs(min_idle, ids, -1)
     while j < len(argv):
         more = len(argv) - 1 - j
         opt = argv[j].lower()
         if opt == b"force":
-            force = True
+            args.force = True
         elif opt == b"justid":
-            justid = True
+            args.justid = True
         elif opt == b"idle" and more:
             j += 1
-            delivery_time = now - int64(argv[j], errors.XCLAIM_IDLE)
+            args.delivery_time = now - int64(argv[j], errors.XCLAIM_IDLE)
         elif opt == b"time" and more:
             j += 1
-            delivery_time = int64(argv[j], errors.XCLAIM_TIME)
+            args.delivery_time = int64(argv[j], errors.XCLAIM_TIME)
         elif opt == b"retrycount" and more:
             j += 1
-            retry_count = int64(argv[j], errors.XCLAIM_RETRYCOUNT)
+            args.retry_count = int64(argv[j], errors.XCLAIM_RETRYCOUNT)
         elif opt == b"lastid" and more:
             j += 1
-            last_id = strict_id(argv[j])
+            args.last_id = strict_id(argv[j])
         else:
             raise errors.xclaim_option(argv[j])
         j += 1
+    if not 0 <= args.delivery_time <= now:  # none given (-1), or out of range
+        args.delivery_time = now
+    return args
+
+
+def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
+           args: _ClaimArgs, now: int) -> list[Any]:
+    """XCLAIM's work: the claimable IDs move to the consumer; propagated as one XCLAIM
+    per entry (or XGROUP SETID when only LASTID moved)."""
+    key, group_name = argv[1], argv[2]
     propagate: list[list[bytes]] = []
     propagate_last_id = False
-    if last_id > group.last_id:
-        group.last_id = last_id
+    if args.last_id > group.last_id:
+        group.last_id = args.last_id
         propagate_last_id = True
-    if delivery_time == -1 or not 0 <= delivery_time <= now:
-        delivery_time = now
     consumer: Consumer | None = None
     out: list[Any] = []
     dirty = 0
-    for sid in ids:
+    for sid in args.ids:
         nack = group.pel.get(sid)
         if stream.get(sid) is None:
             if nack is not None:  # the entry is gone: so is its pending record
@@ -903,23 +933,24 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
                 _drop_nack(group, sid)
                 dirty += 1
             continue
-        if force and nack is None:
+        if args.force and nack is None:
             nack = group.pel[sid] = Nack(None, now)  # type: ignore[arg-type]
         if nack is None:
             continue
-        if nack.consumer is not None and min_idle and now - nack.delivery_time < min_idle:
+        if nack.consumer is not None and args.min_idle and \
+                now - nack.delivery_time < args.min_idle:
             continue
         if consumer is None:
             consumer, created = _consumer(group, argv[3], now, refresh=True)
             if created:
                 client.db.notify("t", b"xgroup-createconsumer", key)
         _move_nack(group, sid, nack, consumer)
-        nack.delivery_time = delivery_time
-        if retry_count >= 0:
-            nack.delivery_count = retry_count
-        elif not justid:
+        nack.delivery_time = args.delivery_time
+        if args.retry_count >= 0:
+            nack.delivery_count = args.retry_count
+        elif not args.justid:
             nack.delivery_count += 1
-        out.append(_claim_reply(stream, sid, justid))
+        out.append(_claim_reply(stream, sid, args.justid))
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
         propagate_last_id = False
         dirty += 1
@@ -931,7 +962,7 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
     return out
 
 
-@command("XAUTOCLAIM", arity=-6, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("XAUTOCLAIM", arity=-6, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0",
          summary="Changes (or acquires) ownership of messages in a consumer group, as if the "
                  "messages were delivered to the specified consumer.",
@@ -941,34 +972,56 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
                             "the command cleared from the PEL"),),
          tips="nondeterministic_output")
 def xautoclaim(client: Client, argv: list[bytes]) -> Any:
+    args = _parse_xautoclaim(argv)  # unlike XCLAIM, before the group lookup
+    stream, group = _group_or_error(client, argv[1], argv[2])
+    return _autoclaim(client, argv, stream, group, args)
+
+
+@dataclass(slots=True)
+class _AutoClaimArgs:
+    """XAUTOCLAIM's arguments after the consumer name."""
+
+    min_idle: int
+    start: int  # the first PEL ID to examine
+    count: int = 100
+    justid: bool = False
+
+
+def _parse_xautoclaim(argv: list[bytes]) -> _AutoClaimArgs:
     min_idle = max(int64(argv[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
     start, excl = _interval_id(argv[5], 0)
     if excl:
         if start == MAX_ID:
             raise errors.XRANGE_BAD_START
         start += 1
-    count = 100
-    justid = False
+    args = _AutoClaimArgs(min_idle, start)
     j = 6
     while j < len(argv):
         opt = argv[j].lower()
         if opt == b"count" and len(argv) - 1 - j:
-            count = int64(argv[j + 1], errors.XAUTOCLAIM_COUNT)
-            if not 1 <= count <= (1 << 63) // 16:
+            args.count = int64(argv[j + 1], errors.XAUTOCLAIM_COUNT)
+            if not 1 <= args.count <= (1 << 63) // 16:
                 raise errors.XAUTOCLAIM_COUNT
             j += 1
         elif opt == b"justid":
-            justid = True
+            args.justid = True
         else:
             raise errors.SYNTAX
         j += 1
+    return args
+
+
+def _autoclaim(client: Client, argv: list[bytes], stream: Stream, group: Group,
+               args: _AutoClaimArgs) -> list[Any]:
+    """XAUTOCLAIM's work: [next cursor, claimed entries, IDs gone from the stream],
+    examining at most COUNT * 10 PEL entries."""
     key, group_name = argv[1], argv[2]
-    stream, group = _group_or_error(client, key, group_name)
+    count = args.count
     attempts = count * 10
     now = _now(client)
     # Snapshot the PEL slice this call can examine: the loop edits the PEL.
     candidates = []
-    for sid in group.pel.irange(minimum=start):
+    for sid in group.pel.irange(minimum=args.start):
         candidates.append(sid)
         if len(candidates) > attempts:
             break
@@ -988,7 +1041,7 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Any:
             deleted.append(format_id(sid))
             count -= 1
             continue
-        if min_idle and now - nack.delivery_time < min_idle:
+        if args.min_idle and now - nack.delivery_time < args.min_idle:
             continue
         if consumer is None:
             consumer, created = _consumer(group, argv[3], now, refresh=True)
@@ -996,9 +1049,9 @@ def xautoclaim(client: Client, argv: list[bytes]) -> Any:
                 client.db.notify("t", b"xgroup-createconsumer", key)
         _move_nack(group, sid, nack, consumer)
         nack.delivery_time = now
-        if not justid:
+        if not args.justid:
             nack.delivery_count += 1
-        claimed.append(_claim_reply(stream, sid, justid))
+        claimed.append(_claim_reply(stream, sid, args.justid))
         count -= 1
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
     cursor = candidates[examined] if examined < len(candidates) else 0

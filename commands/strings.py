@@ -116,7 +116,8 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
     return True, old
 
 
-@command("SET", arity=-3, flags="write denyoom", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("SET", arity=-3, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Set the string value of a key",
          syntax="key value [NX | XX] [GET] [EX seconds:integer | PX milliseconds:integer | "
                 "EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | "
@@ -143,14 +144,14 @@ def set_(client: Client, argv: list[bytes]) -> Any:
     return OK if stored else None
 
 
-@command("SETNX", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("SETNX", arity=3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Set the value of a key, only if the key does not exist",
          syntax="key value")
 def setnx(client: Client, argv: list[bytes]) -> Any:
     return int(_set_generic(client, argv[1], argv[2], NX, None, "setnx")[0])
 
 
-@command("SETEX", arity=4, flags="write denyoom", keys=(1, 1, 1), group=GROUP,
+@command("SETEX", arity=4, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Set the value and expiration of a key",
          syntax="key seconds:integer value")
 def setex(client: Client, argv: list[bytes]) -> Any:
@@ -158,7 +159,7 @@ def setex(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("PSETEX", arity=4, flags="write denyoom", keys=(1, 1, 1), group=GROUP,
+@command("PSETEX", arity=4, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.6.0", summary="Set the value and expiration in milliseconds of a key",
          syntax="key milliseconds:integer value")
 def psetex(client: Client, argv: list[bytes]) -> Any:
@@ -166,13 +167,13 @@ def psetex(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("GET", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("GET", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Get the value of a key", syntax="key")
 def get(client: Client, argv: list[bytes]) -> Any:
     return client.db.lookup_typed(argv[1], bytes)
 
 
-@command("GETDEL", arity=2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("GETDEL", arity=2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get the value of a key and delete the key", syntax="key")
 def getdel(client: Client, argv: list[bytes]) -> Any:
     value = _string(client, argv[1])
@@ -181,7 +182,7 @@ def getdel(client: Client, argv: list[bytes]) -> Any:
     return value
 
 
-@command("GETEX", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("GETEX", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get the value of a key and optionally set its expiration",
          syntax="key [EX seconds:integer | PX milliseconds:integer | "
                 "EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | "
@@ -202,7 +203,7 @@ def getex(client: Client, argv: list[bytes]) -> Any:
     return value
 
 
-@command("GETSET", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("GETSET", arity=3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Set the string value of a key and return its old value",
          syntax="key value")
 def getset(client: Client, argv: list[bytes]) -> Any:
@@ -212,7 +213,7 @@ def getset(client: Client, argv: list[bytes]) -> Any:
     return old
 
 
-@command("MGET", arity=-2, flags="readonly fast", keys=(1, -1, 1), group=GROUP,
+@command("MGET", arity=-2, flags="readonly fast", plain=True, keys=(1, -1, 1), group=GROUP,
          since="1.0.0", summary="Get the values of all the given keys",
          complexity="O(N) where N is the number of keys to retrieve.", syntax="key [key ...]")
 def mget(client: Client, argv: list[bytes]) -> Any:
@@ -230,7 +231,7 @@ def _mset_pairs(argv: list[bytes]) -> list[tuple[bytes, bytes]]:
     return list(zip(argv[1::2], argv[2::2]))
 
 
-@command("MSET", arity=-3, flags="write denyoom", keys=(1, -1, 2), group=GROUP,
+@command("MSET", arity=-3, flags="write denyoom", plain=True, keys=(1, -1, 2), group=GROUP,
          since="1.0.1", summary="Set multiple keys to multiple values",
          complexity="O(N) where N is the number of keys to set.",
          syntax="key value [key value ...]")
@@ -240,7 +241,7 @@ def mset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("MSETNX", arity=-3, flags="write denyoom", keys=(1, -1, 2), group=GROUP,
+@command("MSETNX", arity=-3, flags="write denyoom", plain=True, keys=(1, -1, 2), group=GROUP,
          since="1.0.1",
          summary="Set multiple keys to multiple values, only if none of the keys exist",
          complexity="O(N) where N is the number of keys to set.",
@@ -273,26 +274,28 @@ def _incr(client: Client, key: bytes, delta: int) -> int:
 _COUNTER = dict(flags="write denyoom fast", keys=(1, 1, 1), group=GROUP)
 
 
-@command("INCR", arity=2, since="1.0.0", summary="Increment the integer value of a key by one",
+@command("INCR", plain=True, arity=2, since="1.0.0",
+         summary="Increment the integer value of a key by one",
          syntax="key", **_COUNTER)
 def incr(client: Client, argv: list[bytes]) -> Any:
     return _incr(client, argv[1], 1)
 
 
-@command("DECR", arity=2, since="1.0.0", summary="Decrement the integer value of a key by one",
+@command("DECR", plain=True, arity=2, since="1.0.0",
+         summary="Decrement the integer value of a key by one",
          syntax="key", **_COUNTER)
 def decr(client: Client, argv: list[bytes]) -> Any:
     return _incr(client, argv[1], -1)
 
 
-@command("INCRBY", arity=3, since="1.0.0",
+@command("INCRBY", plain=True, arity=3, since="1.0.0",
          summary="Increment the integer value of a key by the given amount",
          syntax="key increment:integer", **_COUNTER)
 def incrby(client: Client, argv: list[bytes]) -> Any:
     return _incr(client, argv[1], int64(argv[2]))
 
 
-@command("DECRBY", arity=3, since="1.0.0",
+@command("DECRBY", plain=True, arity=3, since="1.0.0",
          summary="Decrement the integer value of a key by the given number",
          syntax="key decrement:integer", **_COUNTER)
 def decrby(client: Client, argv: list[bytes]) -> Any:
@@ -302,7 +305,7 @@ def decrby(client: Client, argv: list[bytes]) -> Any:
     return _incr(client, argv[1], -delta)
 
 
-@command("INCRBYFLOAT", arity=3, since="2.6.0",
+@command("INCRBYFLOAT", plain=True, arity=3, since="2.6.0",
          summary="Increment the float value of a key by the given amount",
          syntax="key increment:double", **_COUNTER)
 def incrbyfloat(client: Client, argv: list[bytes]) -> Any:
@@ -324,7 +327,7 @@ def _check_length(client: Client, total: int) -> None:
         raise errors.STRING_TOO_LONG
 
 
-@command("APPEND", arity=3, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("APPEND", arity=3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Append a value to a key", syntax="key value")
 def append(client: Client, argv: list[bytes]) -> Any:
     key, tail = argv[1], argv[2]
@@ -338,7 +341,7 @@ def append(client: Client, argv: list[bytes]) -> Any:
     return len(value)
 
 
-@command("SETRANGE", arity=4, flags="write denyoom", keys=(1, 1, 1), group=GROUP,
+@command("SETRANGE", arity=4, flags="write denyoom", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0",
          summary="Overwrite part of a string at key starting at the specified offset",
          syntax="key offset:integer value")
@@ -359,7 +362,7 @@ def setrange(client: Client, argv: list[bytes]) -> Any:
     return len(value)
 
 
-@command("STRLEN", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("STRLEN", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0", summary="Get the length of the value stored in a key", syntax="key")
 def strlen(client: Client, argv: list[bytes]) -> Any:
     value = _string(client, argv[1])
@@ -390,14 +393,16 @@ _RANGE_COMPLEXITY = ("O(N) where N is the length of the returned string. The com
                      "O(1) for small strings.")
 
 
-@command("GETRANGE", arity=4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="2.4.0",
+@command("GETRANGE", arity=4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="2.4.0",
          summary="Get a substring of the string stored at a key", complexity=_RANGE_COMPLEXITY,
          syntax="key start:integer end:integer")
 def getrange(client: Client, argv: list[bytes]) -> Any:
     return _getrange(client, argv)
 
 
-@command("SUBSTR", arity=4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.0.0",
+@command("SUBSTR", arity=4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.0.0",
          summary="Get a substring of the string stored at a key", complexity=_RANGE_COMPLEXITY,
          syntax="key start:integer end:integer")
 def substr(client: Client, argv: list[bytes]) -> Any:
@@ -459,7 +464,7 @@ def _lcs_walk(a: bytes, b: bytes, table: list[list[int]], min_len: int,
     return bytes(out), ranges
 
 
-@command("LCS", arity=-3, flags="readonly", keys=(1, 2, 1), group=GROUP, since="7.0.0",
+@command("LCS", arity=-3, flags="readonly", plain=True, keys=(1, 2, 1), group=GROUP, since="7.0.0",
          summary="Find longest common substring",
          complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
          syntax="key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:integer] "

@@ -11,28 +11,21 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from respd import errors, scan
 from respd.client import Client
 from respd.command import command
-from respd.commands._collections import elements_removed, elements_written
-from respd.commands.lists import (
-    candidate_keys,
-    index_range,
-    mpop_key_positions,
-    numkeys_and_where,
-    parse_timeout,
-    positive_count,
-    typed_or_skip,
-)
+from respd.commands._collections import (candidate_keys, elements_removed, elements_written,
+                                         typed_or_skip)
+from respd.commands.args import (MAX, MIN, index_range, min_max, mpop_key_positions,
+                                 numkeys_and_where, parse_timeout, positive_count)
 from respd.numbers import INT64_MAX, double, format_double, int64
 from respd.resp import NULL_ARRAY
 from respd.storage.db import type_name
 from respd.storage.zset import LexRange, ScoreRange, ZSet
 
 GROUP = "sorted_set"
-MIN, MAX = 0, 1
 _POP_EVENTS = (b"zpopmin", b"zpopmax")
 _POP_NAMES = (b"ZPOPMIN", b"ZPOPMAX")
 _LONG_MAX = INT64_MAX
@@ -157,32 +150,58 @@ def _pairs_reply(pairs: Iterable[tuple[float, bytes]], withscores: bool,
 # --- ZADD / ZINCRBY ----------------------------------------------------------------------
 
 
-_ZADD_FLAGS = frozenset((b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"))
+class _ZAddOptions(NamedTuple):
+    """ZADD's flags (ZINCRBY is ZADD INCR of one pair); a tuple, so the work unpacks it
+    in one step."""
+
+    nx: bool = False
+    xx: bool = False
+    gt: bool = False
+    lt: bool = False
+    ch: bool = False
+    incr: bool = False
 
 
-def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
-    flags: set[bytes] = set()
+_ZADD_FLAG_BITS = {b"nx": 1, b"xx": 2, b"gt": 4, b"lt": 8, b"ch": 16, b"incr": 32}
+# Every combination built once, indexed by its bits: parsing allocates no record.
+_ZADD_OPTIONS = [_ZAddOptions(*(bool(bits & bit) for bit in (1, 2, 4, 8, 16, 32)))
+                 for bits in range(64)]
+
+
+def _parse_zadd(argv: list[bytes],
+                incr: bool) -> tuple[_ZAddOptions, list[float], list[bytes]]:
+    """zaddGenericCommand's parsing, in its order (which decides the error): the flags,
+    the pairs' count, the flag conflicts, INCR's single pair, then every score.
+    Returns the options, the scores and the members."""
+    bits = 32 if incr else 0
     i = 2
-    while i < len(argv) and argv[i].lower() in _ZADD_FLAGS:
-        flags.add(argv[i].lower())
+    while i < len(argv):
+        bit = _ZADD_FLAG_BITS.get(argv[i].lower())
+        if bit is None:
+            break
+        bits |= bit
         i += 1
-    nx = xx = gt = lt = ch = False
-    if flags:  # most calls have none: no tests (a generator here cost more than parsing)
-        nx, xx, gt, lt, ch = (b"nx" in flags, b"xx" in flags, b"gt" in flags,
-                              b"lt" in flags, b"ch" in flags)
-        incr = incr or b"incr" in flags
-    rest = argv[i:]
-    if not rest or len(rest) % 2:
+    opts = _ZADD_OPTIONS[bits]
+    nargs = len(argv) - i  # score member ...
+    if not nargs or nargs % 2:
         raise errors.SYNTAX
-    if nx and xx:
-        raise errors.ZADD_XX_NX
-    if (gt and nx) or (lt and nx) or (gt and lt):
-        raise errors.ZADD_GT_LT_NX
-    if incr and len(rest) > 2:
-        raise errors.ZADD_INCR_PAIR
-    # One pair is the usual call: spared the slice and map.
-    scores = [double(rest[0])] if len(rest) == 2 else list(map(double, rest[::2]))
-    key = argv[1]
+    if i > 2:  # the usual call has no flag to check
+        if opts.nx and opts.xx:
+            raise errors.ZADD_XX_NX
+        if (opts.gt and opts.nx) or (opts.lt and opts.nx) or (opts.gt and opts.lt):
+            raise errors.ZADD_GT_LT_NX
+        if opts.incr and nargs > 2:
+            raise errors.ZADD_INCR_PAIR
+    if nargs == 2:  # one pair is the usual call: spared the slices and map
+        return opts, [double(argv[i])], [argv[i + 1]]
+    return opts, list(map(double, argv[i::2])), argv[i + 1::2]
+
+
+def _zadd(client: Client, key: bytes, opts: _ZAddOptions, scores: list[float],
+          members: list[bytes]) -> Any:
+    """zaddGenericCommand's work: the reply is the number added (or changed, with CH),
+    or INCR's new score (None when a flag stopped it)."""
+    nx, xx, gt, lt, ch, incr = opts
     db = client.db
     zset = db.lookup_typed(key, ZSet)
     added = updated = processed = 0
@@ -190,13 +209,12 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
     if zset is None:
         if xx:
             return None if incr else 0
-        zset = _new_zset(client, len(scores), len(rest[1]))
+        zset = _new_zset(client, len(scores), len(members[0]))
         db.add(key, zset)
     elif zset.listpack and len(scores) > client.server.config.zset_max_listpack_entries:
         zset.listpack = False
     try:
-        for j, score in enumerate(scores):
-            member = rest[2 * j + 1]
+        for member, score in zip(members, scores):
             current = zset.scores.get(member)
             if current is None:
                 if xx:
@@ -224,7 +242,7 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
     return added + updated if ch else added
 
 
-@command("ZADD", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("ZADD", arity=-4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Add one or more members to a sorted set, or update its "
                                 "score if it already exists",
          complexity="O(log(N)) for each item added, where N is the number of elements in "
@@ -235,21 +253,28 @@ def _zadd_generic(client: Client, argv: list[bytes], incr: bool) -> Any:
                   ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
                   ("6.2.0", "Added the `GT` and `LT` options.")))
 def zadd(client: Client, argv: list[bytes]) -> Any:
-    return _zadd_generic(client, argv, False)
+    # ``ZADD key score member``, the usual call, has no option to parse (as XADD's plain
+    # form): what _parse_zadd would return, without the call.
+    if len(argv) == 4 and argv[2].lower() not in _ZADD_FLAG_BITS:
+        return _zadd(client, argv[1], _ZADD_OPTIONS[0], [double(argv[2])], [argv[3]])
+    opts, scores, members = _parse_zadd(argv, False)
+    return _zadd(client, argv[1], opts, scores, members)
 
 
-@command("ZINCRBY", arity=4, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+@command("ZINCRBY", arity=4, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Increment the score of a member in a sorted set",
          complexity="O(log(N)) where N is the number of elements in the sorted set.",
          syntax="key increment:double member")
 def zincrby(client: Client, argv: list[bytes]) -> Any:
-    return _zadd_generic(client, argv, True)
+    opts, scores, members = _parse_zadd(argv, True)
+    return _zadd(client, argv[1], opts, scores, members)
 
 
 # --- single-member reads and removal ------------------------------------------------------
 
 
-@command("ZREM", arity=-3, flags="write fast", keys=(1, 1, 1), group=GROUP, since="1.2.0",
+@command("ZREM", arity=-3, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.2.0",
          summary="Remove one or more members from a sorted set",
          complexity="O(M*log(N)) with N being the number of elements in the sorted set and "
                     "M the number of elements to be removed.",
@@ -270,7 +295,7 @@ def zrem(client: Client, argv: list[bytes]) -> Any:
     return removed
 
 
-@command("ZSCORE", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZSCORE", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Get the score associated with the given member in a "
                                 "sorted set", syntax="key member")
 def zscore(client: Client, argv: list[bytes]) -> Any:
@@ -278,7 +303,7 @@ def zscore(client: Client, argv: list[bytes]) -> Any:
     return None if zset is None else zset.score(argv[2])
 
 
-@command("ZMSCORE", arity=-3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZMSCORE", arity=-3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get the score associated with the given members in a "
                                 "sorted set",
          complexity="O(N) where N is the number of members being requested.",
@@ -290,7 +315,7 @@ def zmscore(client: Client, argv: list[bytes]) -> Any:
     return [zset.score(member) for member in argv[2:]]
 
 
-@command("ZCARD", arity=2, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZCARD", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Get the number of members in a sorted set", syntax="key")
 def zcard(client: Client, argv: list[bytes]) -> Any:
     zset = _lookup(client, argv[1])
@@ -307,14 +332,14 @@ def _rank(client: Client, argv: list[bytes], reverse: bool) -> Any:
     return len(zset) - 1 - rank if reverse else rank
 
 
-@command("ZRANK", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZRANK", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Determine the index of a member in a sorted set",
          complexity="O(log(N))", syntax="key member")
 def zrank(client: Client, argv: list[bytes]) -> Any:
     return _rank(client, argv, False)
 
 
-@command("ZREVRANK", arity=3, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANK", arity=3, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Determine the index of a member in a sorted set, with "
                                 "scores ordered from high to low",
          complexity="O(log(N))", syntax="key member")
@@ -325,7 +350,7 @@ def zrevrank(client: Client, argv: list[bytes]) -> Any:
 # --- counting ----------------------------------------------------------------------------
 
 
-@command("ZCOUNT", arity=4, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZCOUNT", arity=4, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Count the members in a sorted set with scores within the "
                                 "given values",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
@@ -339,7 +364,7 @@ def zcount(client: Client, argv: list[bytes]) -> Any:
     return stop - start
 
 
-@command("ZLEXCOUNT", arity=4, flags="readonly fast", keys=(1, 1, 1), group=GROUP,
+@command("ZLEXCOUNT", arity=4, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Count the number of members in a sorted set between a "
                                 "given lexicographical range",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
@@ -455,7 +480,8 @@ def _zrange(client: Client, argv: list[bytes], kind: int = -1,
 _RANGE_HISTORY = (("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."),)
 
 
-@command("ZRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP, since="1.2.0",
+@command("ZRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="1.2.0",
          summary="Return a range of members in a sorted set",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements returned.",
@@ -466,7 +492,7 @@ def zrange(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv)
 
 
-@command("ZREVRANGE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANGE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Return a range of members in a sorted set, by index, with "
                                 "scores ordered from high to low",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -476,7 +502,7 @@ def zrevrange(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, RANK, True)
 
 
-@command("ZRANGEBYSCORE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZRANGEBYSCORE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.5", summary="Return a range of members in a sorted set, by score",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements being returned.",
@@ -486,7 +512,7 @@ def zrangebyscore(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, SCORE, False)
 
 
-@command("ZREVRANGEBYSCORE", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANGEBYSCORE", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.2.0", summary="Return a range of members in a sorted set, by score, with "
                                 "scores ordered from high to low",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -496,7 +522,7 @@ def zrevrangebyscore(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, SCORE, True)
 
 
-@command("ZRANGEBYLEX", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZRANGEBYLEX", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Return a range of members in a sorted set, by "
                                 "lexicographical range",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -506,7 +532,7 @@ def zrangebylex(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, LEX, False)
 
 
-@command("ZREVRANGEBYLEX", arity=-4, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZREVRANGEBYLEX", arity=-4, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Return a range of members in a sorted set, by "
                                 "lexicographical range, ordered from higher to lower strings.",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -516,7 +542,7 @@ def zrevrangebylex(client: Client, argv: list[bytes]) -> Any:
     return _zrange(client, argv, LEX, True)
 
 
-@command("ZRANGESTORE", arity=-5, flags="write denyoom", keys=(1, 2, 1), group=GROUP,
+@command("ZRANGESTORE", arity=-5, flags="write denyoom", plain=True, keys=(1, 2, 1), group=GROUP,
          since="6.2.0", summary="Store a range of members from sorted set into another key",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements stored into the destination key.",
@@ -558,7 +584,7 @@ def _zremrange(client: Client, argv: list[bytes], kind: int, event: bytes) -> An
     return removed
 
 
-@command("ZREMRANGEBYRANK", arity=4, flags="write", keys=(1, 1, 1), group=GROUP,
+@command("ZREMRANGEBYRANK", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.0.0", summary="Remove all members in a sorted set within the given indexes",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements removed by the operation.",
@@ -567,7 +593,7 @@ def zremrangebyrank(client: Client, argv: list[bytes]) -> Any:
     return _zremrange(client, argv, RANK, b"zremrangebyrank")
 
 
-@command("ZREMRANGEBYSCORE", arity=4, flags="write", keys=(1, 1, 1), group=GROUP,
+@command("ZREMRANGEBYSCORE", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.2.0", summary="Remove all members in a sorted set within the given scores",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
                     "the number of elements removed by the operation.",
@@ -576,7 +602,7 @@ def zremrangebyscore(client: Client, argv: list[bytes]) -> Any:
     return _zremrange(client, argv, SCORE, b"zremrangebyscore")
 
 
-@command("ZREMRANGEBYLEX", arity=4, flags="write", keys=(1, 1, 1), group=GROUP,
+@command("ZREMRANGEBYLEX", arity=4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP,
          since="2.8.9", summary="Remove all members in a sorted set between the given "
                                 "lexicographical range",
          complexity="O(log(N)+M) with N being the number of elements in the sorted set and M "
@@ -610,7 +636,7 @@ def _zpop(client: Client, argv: list[bytes], where: int) -> Any:
     return _pairs_reply(popped, True, client.resp > 2 and count is not None)
 
 
-@command("ZPOPMIN", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("ZPOPMIN", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Remove and return members with the lowest scores in a "
                                 "sorted set",
          complexity="O(log(N)*M) with N being the number of elements in the sorted set, and "
@@ -620,7 +646,7 @@ def zpopmin(client: Client, argv: list[bytes]) -> Any:
     return _zpop(client, argv, MIN)
 
 
-@command("ZPOPMAX", arity=-2, flags="write fast", keys=(1, 1, 1), group=GROUP,
+@command("ZPOPMAX", arity=-2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="Remove and return members with the highest scores in a "
                                 "sorted set",
          complexity="O(log(N)*M) with N being the number of elements in the sorted set, and "
@@ -674,14 +700,6 @@ def bzpopmax(client: Client, argv: list[bytes]) -> Any:
     return _blocking_zpop(client, argv, MAX)
 
 
-def _min_max(word: bytes) -> int:
-    if word == b"min":
-        return MIN
-    if word == b"max":
-        return MAX
-    raise errors.SYNTAX
-
-
 def _mpop_serve(client: Client, keys: list[bytes], where: int, count: int) -> Any:
     """ZMPOP's reply [key, [[member, score], ...]] from the first key with a zset."""
     found = _first_nonempty(client, keys)
@@ -693,7 +711,8 @@ def _mpop_serve(client: Client, keys: list[bytes], where: int, count: int) -> An
     return [key, _pairs_reply(popped, True, True)]
 
 
-@command("ZMPOP", arity=-4, flags="write", getkeys=lambda argv: mpop_key_positions(argv, 1),
+@command("ZMPOP", arity=-4, flags="write", plain=True,
+         getkeys=lambda argv: mpop_key_positions(argv, 1),
          group=GROUP, since="7.0.0",
          summary="Remove and return members with scores in a sorted set",
          complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
@@ -701,7 +720,7 @@ def _mpop_serve(client: Client, keys: list[bytes], where: int, count: int) -> An
                     "popped.",
          syntax="numkeys:integer key [key ...] MIN|MAX [COUNT count:integer]")
 def zmpop(client: Client, argv: list[bytes]) -> Any:
-    keys, where, count = numkeys_and_where(argv, 1, _min_max)
+    keys, where, count = numkeys_and_where(argv, 1, min_max)
     result = _mpop_serve(client, keys, where, count)
     return NULL_ARRAY if result is None else result
 
@@ -716,7 +735,7 @@ def zmpop(client: Client, argv: list[bytes]) -> Any:
                     "popped.",
          syntax="timeout:double numkeys:integer key [key ...] MIN|MAX [COUNT count:integer]")
 def bzmpop(client: Client, argv: list[bytes]) -> Any:
-    keys, where, count = numkeys_and_where(argv, 2, _min_max)
+    keys, where, count = numkeys_and_where(argv, 2, min_max)
     timeout = parse_timeout(argv[1])
     result = _mpop_serve(client, keys, where, count)
     if result is not None:
@@ -884,7 +903,7 @@ _DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number o
                     "result set.")
 
 
-@command("ZUNIONSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+@command("ZUNIONSTORE", arity=-4, flags="write denyoom", plain=True, keys=(1, 1, 1),
          getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="2.0.0", summary="Add multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
@@ -893,7 +912,7 @@ def zunionstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, UNION)
 
 
-@command("ZINTERSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+@command("ZINTERSTORE", arity=-4, flags="write denyoom", plain=True, keys=(1, 1, 1),
          getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="2.0.0", summary="Intersect multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
@@ -902,7 +921,7 @@ def zinterstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, INTER)
 
 
-@command("ZDIFFSTORE", arity=-4, flags="write denyoom", keys=(1, 1, 1),
+@command("ZDIFFSTORE", arity=-4, flags="write denyoom", plain=True, keys=(1, 1, 1),
          getkeys=lambda a: _setop_keys(a, 2),
          group=GROUP, since="6.2.0", summary="Subtract multiple sorted sets and store the "
                                              "resulting sorted set in a new key",
@@ -912,28 +931,28 @@ def zdiffstore(client: Client, argv: list[bytes]) -> Any:
     return _setop_store(client, argv, DIFF)
 
 
-@command("ZUNION", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZUNION", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="6.2.0", summary="Add multiple sorted sets",
          complexity=_SETOP_COMPLEXITY, syntax=_SETOP_SYNTAX)
 def zunion(client: Client, argv: list[bytes]) -> Any:
     return _setop_reply(client, argv, UNION)
 
 
-@command("ZINTER", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZINTER", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="6.2.0", summary="Intersect multiple sorted sets",
          complexity=_INTER_COMPLEXITY, syntax=_SETOP_SYNTAX)
 def zinter(client: Client, argv: list[bytes]) -> Any:
     return _setop_reply(client, argv, INTER)
 
 
-@command("ZDIFF", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZDIFF", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="6.2.0", summary="Subtract multiple sorted sets",
          complexity=_DIFF_COMPLEXITY, syntax="numkeys:integer key [key ...] [WITHSCORES]")
 def zdiff(client: Client, argv: list[bytes]) -> Any:
     return _setop_reply(client, argv, DIFF)
 
 
-@command("ZINTERCARD", arity=-3, flags="readonly", getkeys=lambda a: _setop_keys(a, 1),
+@command("ZINTERCARD", arity=-3, flags="readonly", plain=True, getkeys=lambda a: _setop_keys(a, 1),
          group=GROUP, since="7.0.0",
          summary="Intersect multiple sorted sets and return the cardinality of the result",
          complexity="O(N*K) worst case with N being the smallest input sorted set, K being "
@@ -947,7 +966,7 @@ def zintercard(client: Client, argv: list[bytes]) -> Any:
 # --- random members and scanning ----------------------------------------------------------
 
 
-@command("ZRANDMEMBER", arity=-2, flags="readonly", keys=(1, 1, 1), group=GROUP,
+@command("ZRANDMEMBER", arity=-2, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="6.2.0", summary="Get one or multiple random elements from a sorted set",
          complexity="O(N) where N is the number of elements returned",
          syntax="key [count:integer [WITHSCORES]]")
@@ -989,7 +1008,8 @@ def _score_text(score: float) -> bytes:
     return format_double(score)
 
 
-@command("ZSCAN", arity=-3, flags="readonly", keys=(1, 1, 1), group=GROUP, since="2.8.0",
+@command("ZSCAN", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="2.8.0",
          summary="Incrementally iterate sorted sets elements and associated scores",
          complexity=scan.COMPLEXITY + ".",  # Redis's ZSCAN docs end in ".."
          syntax="key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]")

@@ -49,11 +49,6 @@ GROUP_CATEGORY = {
 
 Handler = Callable[..., Any]
 
-# Groups whose commands only read and write keys (see Command.plain), and the few
-# commands of other groups that touch no client or server state either.
-_DATA_GROUPS = frozenset({"generic", "string", "list", "hash", "set", "sorted_set", "stream"})
-_PLAIN_EXTRAS = frozenset({"ping", "echo", "select", "publish", "spublish"})
-
 
 @dataclass(eq=False)
 class Command:
@@ -84,9 +79,10 @@ class Command:
     blocking: bool = False
     allowed_when_subscribed: bool = False
     no_multi: bool = False
-    # A data command that cannot change the state dispatch checks before running a
-    # command (authentication, MULTI, subscriptions, pause, blocking, reply mode):
-    # dispatch.run_batch runs it inline while that state is plain.
+    # Declared (``@command(..., plain=True)``) by a command that cannot change the state
+    # dispatch checks before running a command (authentication, MULTI, subscriptions,
+    # pause, blocking, reply mode): dispatch.run_batch runs it inline while that state
+    # is plain.
     plain: bool = False
     # Position in ALL_COMMANDS: each server keeps its INFO commandstats counters in a list
     # indexed by it, so counting a call costs no dict lookup.
@@ -104,8 +100,8 @@ class Command:
         self.no_auth = "no_auth" in self.flags
         self.blocking = "blocking" in self.flags
         self.no_multi = "no_multi" in self.flags
-        self.plain = self.handler is not None and "|" not in self.name and not self.blocking and (
-            self.group in _DATA_GROUPS or self.name in _PLAIN_EXTRAS)
+        if self.plain and (self.handler is None or "|" in self.name or self.blocking):
+            raise ValueError(f"{self.name}: a plain command is a top-level, non-blocking one")
 
     @property
     def fullname(self) -> str:
@@ -198,10 +194,13 @@ def command(
     acl: str | None = None,
     history: tuple[tuple[str, str], ...] = (),
     tips: str = "",
+    plain: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of ``name`` ("GET", "CLIENT LIST").
 
-    ``acl`` names extra ACL categories; by default the group's category is used."""
+    ``acl`` names extra ACL categories; by default the group's category is used.
+    ``plain=True`` lets dispatch run the command inline (see ``Command.plain``): only for
+    commands that read and write keys and touch no client or server state."""
 
     def decorate(fn: Handler) -> Handler:
         first, last, step = keys
@@ -224,6 +223,7 @@ def command(
                 acl=categories,
                 history=history,
                 tips=tuple(tips.split()),
+                plain=plain,
             )
         )
         return fn

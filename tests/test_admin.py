@@ -14,7 +14,8 @@ import pytest
 import redis
 import redis.asyncio
 
-from conftest import ServerProcess, free_port
+from conftest import (END, Pair, ServerProcess, client_with_id, command, exchange, free_port,
+                      pipe, req, wait_until)
 
 WAIT = 5.0  # seconds: the bound on every wait below
 
@@ -185,7 +186,7 @@ def test_client_unblock(r: Any, respd: ServerProcess) -> None:
         result.clear()
         thread = threading.Thread(target=wait)
         thread.start()
-        _until(lambda: r.info("clients")["blocked_clients"] == 1)
+        wait_until(lambda: r.info("clients")["blocked_clients"] == 1, "a blocked client")
         assert r.client_unblock(ident, error=mode == "ERROR")
         thread.join(WAIT)
         assert result == expected
@@ -200,13 +201,32 @@ def test_client_pause_write_holds_writes(r: Any, respd: ServerProcess) -> None:
         assert writer.get("k") is None  # reads still run
         done = threading.Event()
         threading.Thread(target=lambda: (writer.set("k", "v"), done.set())).start()
-        _until(lambda: r.info("clients")["blocked_clients"] == 1)
+        wait_until(lambda: r.info("clients")["blocked_clients"] == 1, "a blocked client")
         assert not done.is_set() and r.get("k") is None
         r.client_unpause()
         assert done.wait(WAIT) and r.get("k") == b"v"
     finally:
         r.client_unpause()
         writer.close()
+
+
+@pytest.mark.parametrize("after", [
+    ["LPUSH q x", "LLEN q"],  # the killed BLPOP is not served: x stays (LLEN 1)
+    ["CLIENT LIST"],  # the killed client is no longer listed
+], ids=["blocked-victim-not-served", "victim-not-listed"])
+def test_killed_client_is_gone_for_the_rest_of_the_pipeline(after: list[str],
+                                                            pair: Pair) -> None:
+    results = []
+    for server in (pair.redis, pair.respd):
+        command(server.port, "FLUSHALL")
+        victim, cid = client_with_id(server.port, req("BLPOP", "q", "0"))
+        wait_until(lambda: b"blocked_clients:1" in command(server.port, "INFO", "clients"),
+                   "the BLPOP to block")
+        out = exchange(server.port, pipe(["CLIENT", "KILL", "ID", cid], *after, ["PING", END]),
+                       END + b"\r\n")
+        victim.close()
+        results.append(out.count(b"id=") if after == ["CLIENT LIST"] else out)
+    assert results[1] == results[0]
 
 
 def test_client_pause_expires(r: Any, respd: ServerProcess) -> None:
@@ -251,6 +271,28 @@ def test_slowlog(r: Any) -> None:
         r.slowlog_reset()
 
 
+def test_slowlog_skips_exec(each: ServerProcess) -> None:
+    c = redis.Redis(port=each.port)
+    try:
+        c.config_set("slowlog-log-slower-than", 0)
+        c.slowlog_reset()
+        exchange(each.port, pipe("MULTI", "INCR a", "EXEC", ["PING", END]), END + b"\r\n")
+        c.config_set("slowlog-log-slower-than", 10000)
+        logged = [e["command"] for e in c.slowlog_get(128)]
+    finally:
+        c.config_set("slowlog-log-slower-than", 10000)
+        c.slowlog_reset()
+        c.close()
+    assert b"EXEC" not in logged  # the commands it ran are logged, not EXEC itself
+    assert b"INCR a" in logged
+
+
+def test_monitor_client_cannot_touch_the_keyspace(pair: Pair) -> None:
+    ref, got = (exchange(s.port, pipe("MONITOR", "SET b 2", "GET b", "HSET h f v"))
+                for s in (pair.redis, pair.respd))
+    assert got == ref == b"+OK\r\n" + b"-ERR Replica can't interact with the keyspace\r\n" * 3
+
+
 def test_monitor(r: Any, respd: ServerProcess) -> None:
     watcher = respd.client()
     with watcher.monitor() as monitor:
@@ -285,7 +327,7 @@ def test_debug_set_active_expire(spawn: Any) -> None:
     time.sleep(0.3)  # three cron passes at hz 10: none may expire it
     assert client.dbsize() == 1
     client.execute_command("DEBUG SET-ACTIVE-EXPIRE", "1")
-    _until(lambda: client.dbsize() == 0)
+    wait_until(lambda: client.dbsize() == 0, "active expiry", WAIT)
     client.close()
 
 
@@ -319,14 +361,6 @@ def test_asyncio_client_admin(respd: ServerProcess) -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def _until(condition: Any) -> None:
-    """Poll, bounded, for a state another connection brings about."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
-
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -7,7 +7,6 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +14,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from conftest import wait_until
 from respd.resp import encode_request
 
 WAIT = 10.0  # upper bound for every wait; never an assertion on speed
@@ -22,10 +22,7 @@ WAIT = 10.0  # upper bound for every wait; never an assertion on speed
 
 def wait_blocked(r: Any, n: int) -> None:
     """Until INFO reports n blocked clients, so the next one queues behind them."""
-    deadline = time.monotonic() + WAIT
-    while r.info("clients")["blocked_clients"] < n:
-        assert time.monotonic() < deadline, f"never saw {n} blocked clients"
-        time.sleep(0.01)
+    wait_until(lambda: r.info("clients")["blocked_clients"] >= n, f"{n} blocked clients", WAIT)
 
 
 class Waiter:

@@ -12,6 +12,7 @@ import redis
 import redis.asyncio
 
 from compat.harness import RawConnection
+from conftest import Pair, command
 
 
 def test_set_get_and_friends(r: Any) -> None:
@@ -246,3 +247,9 @@ def test_hset_counts_are_integers_in_resp3(respd: Any) -> None:
             assert raw.read() == reply, argv
     finally:
         raw.close()
+
+
+def test_hash_max_listpack_entries_default(pair: Pair) -> None:
+    # As the reference binary (Debian's 7.0.15) reports it: 512.
+    ref = command(pair.redis.port, "CONFIG", "GET", "hash-max-listpack-entries")
+    assert command(pair.respd.port, "CONFIG", "GET", "hash-max-listpack-entries") == ref

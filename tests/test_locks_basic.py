@@ -5,11 +5,12 @@ Two independent redis-py clients contend; waits are bounded polls, never timing 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Any
 
 import redis
+
+from conftest import eventually
 
 
 def acquire(client: redis.Redis, name: str, token: bytes, ttl_ms: int) -> bool:
@@ -33,12 +34,7 @@ def release(client: redis.Redis, name: str, token: bytes) -> bool:
 
 def wait_acquire(client: redis.Redis, name: str, token: bytes, ttl_ms: int,
                  timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if acquire(client, name, token, ttl_ms):
-            return True
-        time.sleep(0.01)
-    return False
+    return eventually(lambda: acquire(client, name, token, ttl_ms), timeout)
 
 
 def test_only_one_client_acquires(respd: Any, r: redis.Redis) -> None:

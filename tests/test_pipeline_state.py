@@ -16,143 +16,17 @@ from __future__ import annotations
 import random
 import re
 import socket
-import tempfile
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from compat.harness import RawConnection
-from conftest import (ServerProcess, eventually, free_port, missing, redis_argv,
-                      reference_available, respd_argv, wait_until)
+from conftest import (END, Pair, ServerProcess, command, drain, eventually, exchange, normalise,
+                      pipe, read_reply_stream, req, wait_until)
 from respd import dispatch
 from respd.command import COMMANDS
 from respd.resp import encode_request
 from respd.server import Connection, Server
-
-END = b"zz-end-zz"  # PING END answers ...END\r\n in every mode (RESP2/3, subscribed)
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def req(*args: Any) -> bytes:
-    return encode_request([a if isinstance(a, bytes) else str(a).encode() for a in args])
-
-
-def pipe(*cmds: Any) -> bytes:
-    """Requests from "SET a 1" strings (split on spaces) or argument lists."""
-    return b"".join(req(*c.split()) if isinstance(c, str) else req(*c) for c in cmds)
-
-
-def read_reply_stream(sock: socket.socket, until: bytes | None = None,
-                      quiet: float = 0.3, limit: float = 5.0) -> bytes:
-    """Read until ``until`` ends the data, the server closes, or (without ``until``)
-    nothing more comes for ``quiet`` seconds; never longer than ``limit``."""
-    received = b""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if until is not None and received.endswith(until):
-            break
-        sock.settimeout(quiet)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            if until is None:
-                break
-            continue  # the awaited reply may follow a pause or a block
-        except ConnectionResetError:
-            received += b"<reset>"
-            break
-        if not chunk:
-            received += b"<closed>"
-            break
-        received += chunk
-    return received
-
-
-def exchange(port: int, pieces: bytes | list[bytes], until: bytes | None = None,
-             gap: float = 0.03) -> bytes:
-    """Send the pieces (separate writes, so separate reads on the server) on a fresh
-    connection and return everything the server answered."""
-    if isinstance(pieces, bytes):
-        pieces = [pieces]
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        for i, piece in enumerate(pieces):
-            try:
-                s.sendall(piece)
-            except (BrokenPipeError, ConnectionResetError):
-                break  # closed (QUIT, protocol error): read what it answered
-            if i < len(pieces) - 1:
-                time.sleep(gap)
-        return read_reply_stream(s, until)
-
-
-def command(port: int, *args: Any) -> bytes:
-    """One command on a fresh connection: its whole reply frame."""
-    conn = RawConnection(port)
-    try:
-        conn.send([a if isinstance(a, bytes) else str(a).encode() for a in args])
-        return conn.read(5.0)
-    finally:
-        conn.close()
-
-
-def normalise(data: bytes) -> bytes:
-    """Client ids (HELLO's map) differ between servers."""
-    return re.sub(rb"(\$2\r\nid\r\n):\d+", rb"\1:ID", data)
-
-
-def drain(sock: socket.socket, quiet: float = 0.3) -> bytes:
-    return read_reply_stream(sock, None, quiet=quiet)
-
-
-class Pair:
-    """The reference server and respd, started alike for this module."""
-
-    def __init__(self, redis: ServerProcess, respd: ServerProcess) -> None:
-        self.redis = redis
-        self.respd = respd
-
-    def both(self, data: bytes | list[bytes],
-             until: bytes | None = None) -> tuple[bytes, bytes]:
-        """What each server answers to ``data`` on a fresh connection, from empty."""
-        out = []
-        for server in (self.redis, self.respd):
-            command(server.port, "FLUSHALL")
-            out.append(normalise(exchange(server.port, data, until)))
-        return out[0], out[1]
-
-
-def _start(argv_of: Any, *extra: str) -> ServerProcess:
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="pipeline-state-")
-    return ServerProcess(argv_of(port, *extra), port, workdir).start()
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    if not reference_available():
-        missing("redis-server 7.0.x")
-    options = ("--enable-debug-command", "yes")
-    redis = _start(redis_argv, *options)
-    try:
-        respd = _start(respd_argv, *options)
-    except Exception:
-        redis.stop()
-        raise
-    yield Pair(redis, respd)
-    respd.stop()
-    redis.stop()
-
-
-@pytest.fixture(params=["redis", "respd"])
-def each(request: Any, pair: Pair) -> ServerProcess:
-    """One of the two servers: the assertions hold on both."""
-    server = pair.redis if request.param == "redis" else pair.respd
-    command(server.port, "FLUSHALL")
-    return server
-
 
 # --- client state changing in the middle of a pipeline --------------------------------------
 
@@ -212,27 +86,21 @@ def test_quit_mid_pipeline_runs_nothing_after_it(each: ServerProcess) -> None:
     assert command(each.port, "MGET", "a", "n") == b"*2\r\n$1\r\n1\r\n$-1\r\n"
 
 
-def test_auth_mid_pipeline(pair: Pair) -> None:
-    servers = []
-    try:
-        for argv_of in (redis_argv, respd_argv):
-            servers.append(_start(argv_of, "--requirepass", "pw"))
-        cmds = ["GET a", "SET a 1", "AUTH pw", "SET a 1", "GET a", "AUTH wrong", "GET a",
-                "AUTH default pw", "INCR a", "HELLO 2 AUTH default wrong", "GET a",
-                "HELLO 3 AUTH default pw", "GET nokey", "HGETALL nokey", "RESET", "GET a",
-                "AUTH pw", "GET a", ["PING", END]]
-        replies = [normalise(exchange(s.port, pipe(*cmds), END + b"\r\n")) for s in servers]
-        assert replies[1] == replies[0]
-        assert replies[1].startswith(b"-NOAUTH Authentication required.\r\n" * 2 + b"+OK\r\n")
-        # Unauthenticated pipelines: nothing runs before AUTH, everything after.
-        cmds = ["LPUSH l x", "PING", "ECHO y", "AUTH pw", "LPUSH l x", "LLEN l"]
-        replies = [exchange(s.port, pipe(*cmds, ["PING", END]), END + b"\r\n")
-                   for s in servers]
-        assert replies[1] == replies[0]
-        assert b":1\r\n:1\r\n" in replies[1]
-    finally:
-        for server in servers:
-            server.stop()
+def test_auth_mid_pipeline(pair: Pair, spawn: Any) -> None:
+    servers = [spawn(kind, "--requirepass", "pw") for kind in ("redis", "respd")]
+    cmds = ["GET a", "SET a 1", "AUTH pw", "SET a 1", "GET a", "AUTH wrong", "GET a",
+            "AUTH default pw", "INCR a", "HELLO 2 AUTH default wrong", "GET a",
+            "HELLO 3 AUTH default pw", "GET nokey", "HGETALL nokey", "RESET", "GET a",
+            "AUTH pw", "GET a", ["PING", END]]
+    replies = [normalise(exchange(s.port, pipe(*cmds), END + b"\r\n")) for s in servers]
+    assert replies[1] == replies[0]
+    assert replies[1].startswith(b"-NOAUTH Authentication required.\r\n" * 2 + b"+OK\r\n")
+    # Unauthenticated pipelines: nothing runs before AUTH, everything after.
+    cmds = ["LPUSH l x", "PING", "ECHO y", "AUTH pw", "LPUSH l x", "LLEN l"]
+    replies = [exchange(s.port, pipe(*cmds, ["PING", END]), END + b"\r\n")
+               for s in servers]
+    assert replies[1] == replies[0]
+    assert b":1\r\n:1\r\n" in replies[1]
 
 
 # --- other connections: MONITOR, CLIENT PAUSE, blocked clients, WATCH ------------------------

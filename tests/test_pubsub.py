@@ -19,6 +19,7 @@ import redis
 import redis.asyncio
 
 from compat.harness import RawConnection
+from conftest import END, Pair, client_with_id, command, exchange, pipe, req, wait_until
 from respd.resp import encode_request
 from conftest import eventually
 
@@ -289,6 +290,27 @@ def test_redis_cli_subscribe(respd: Any, r: Any, tool: Any) -> None:
     finally:
         cli.kill()
         cli.wait(WAIT)
+
+
+def test_killed_subscriber_no_longer_counted_by_publish(pair: Pair) -> None:
+    results = []
+    for server in (pair.redis, pair.respd):
+        victim, cid = client_with_id(server.port, req("SUBSCRIBE", "ch"))
+        wait_until(lambda: command(server.port, "PUBSUB", "NUMSUB", "ch").endswith(b":1\r\n"),
+                   "the subscription")
+        results.append(exchange(server.port, pipe(["CLIENT", "KILL", "ID", cid], "PUBLISH ch m",
+                                                  ["PING", END]), END + b"\r\n"))
+        victim.close()
+    assert results[1] == results[0]
+    assert results[1].startswith(b":1\r\n:0\r\n")  # killed, then no receiver
+
+
+def test_subscribe_confirmations_survive_client_reply_off(pair: Pair) -> None:
+    # Confirmations are pushes: CLIENT REPLY OFF silences the PING, not them.
+    ref, got = (exchange(s.port, pipe("CLIENT REPLY OFF", "SUBSCRIBE c d", "PING",
+                                      "UNSUBSCRIBE c"))
+                for s in (pair.redis, pair.respd))
+    assert got == ref and ref.count(b"subscribe") == 3
 
 
 # --- keyspace notifications ------------------------------------------------------------

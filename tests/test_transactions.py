@@ -5,7 +5,6 @@ compat/cases/tx_*.txt."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ import hiredis
 import pytest
 import redis
 import redis.asyncio
+
+from conftest import eventually
 
 AOF_DIR = "appendonlydir"
 
@@ -99,20 +100,12 @@ def test_watch_expiry_flush_and_swapdb_invalidate(r: Any, respd: Any) -> None:
     r.set("w", "1", px=30)
     with r.pipeline() as pipe:
         pipe.watch("w")
-        assert _wait_until_gone(other, "w")
+        assert eventually(lambda: other.pttl("w") == -2, 2.0)
         pipe.multi()
         pipe.ping()
         with pytest.raises(redis.WatchError):
             pipe.execute()
     other.close()
-
-
-def _wait_until_gone(client: Any, key: str) -> bool:
-    for _ in range(200):  # bounded: at most ~2 s
-        if client.pttl(key) == -2:
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_watch_untouched_or_missing_keys_lets_exec_run(r: Any, respd: Any) -> None:
