@@ -307,8 +307,10 @@ def _checked_size(requests: list[list[bytes]]) -> int:
 
 def _checked_size_long(requests: list[list[bytes]], payload: int) -> int:
     """_checked_size for batches with a length above 255 (already type-checked)."""
-    lens = list(map(len, chain.from_iterable(requests)))
-    digits = sum(len(b"%d" % n) for n in lens) + sum(len(b"%d" % len(r)) for r in requests)
+    lens = tuple(map(len, chain.from_iterable(requests)))
+    counts = tuple(map(len, requests))
+    # The decimal digits of all the lengths, formatted in one C call.
+    digits = len(b"%d" * len(lens) % lens) + len(b"%d" * len(counts) % counts)
     return payload + digits + 5 * len(lens) + 3 * len(requests)
 
 

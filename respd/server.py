@@ -364,6 +364,7 @@ def _monitor_escape(arg: bytes) -> bytes:
 # many of its requests: a short pipeline always runs at once.
 PASS_BYTES = 16 * 1024
 PASS_MIN_REQUESTS = 16
+HOLD_OUTPUT_BYTES = 64 * 1024
 
 
 class Connection(asyncio.Protocol):
@@ -482,15 +483,24 @@ class Connection(asyncio.Protocol):
             return
         pending = client.pending
         if pending and client.blocked is None and not client.close_after_reply:
-            batch = [pending.popleft() for _ in range(min(self.share, len(pending)))]
             client.pending = deque()  # what run_batch cannot run goes before the rest
-            run_batch(client, batch)
-            if client.pending:
-                client.pending.extend(pending)
+            if len(pending) <= self.share:
+                run_batch(client, pending)
             else:
-                client.pending = pending
+                popleft = pending.popleft
+                run_batch(client, [popleft() for _ in range(self.share)])
+                if client.pending:
+                    client.pending.extend(pending)
+                else:
+                    client.pending = pending
         self._after_pass(client)
         self.server.flush()
+
+    def _hold_output(self, client: Client) -> None:
+        """Mid-backlog, a client's replies leave with a later share unless they add up:
+        one write per read or so, rather than one per share."""
+        if sum(map(len, client.out)) < HOLD_OUTPUT_BYTES:
+            self.server.pending_writes.pop(client, None)
 
     def _after_pass(self, client: Client) -> None:
         """Schedule the next share, or send the protocol error once all before it ran;
@@ -499,11 +509,15 @@ class Connection(asyncio.Protocol):
             return
         runnable = client.blocked is None and not client.close_after_reply
         if client.pending and runnable:
+            self._hold_output(client)
             if not self.drain_scheduled:
                 self.drain_scheduled = True
                 asyncio.get_running_loop().call_soon(self.drain)
-        elif self.error is not None and runnable:
-            self._protocol_error(client, self.error)
+        else:
+            if client.out:
+                self.server.pending_writes[client] = None  # held output, if any
+            if self.error is not None and runnable:
+                self._protocol_error(client, self.error)
         paused = self.write_paused or bool(client.pending and runnable) or bool(self.error)
         if paused != self.read_paused and not client.close_after_reply:
             self.read_paused = paused
