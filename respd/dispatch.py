@@ -163,6 +163,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
     try:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
     except ReplyError as err:
+        err.__traceback__ = None  # shared error objects would keep every frame alive
         reply = err
     except Exception:
         reply = _internal_error(argv)
@@ -226,6 +227,7 @@ def run_batch(client: Client, requests: Any) -> None:
                     try:
                         reply = handler(client, argv)
                     except ReplyError as err:
+                        err.__traceback__ = None
                         reply = err
                     except Exception:
                         reply = _internal_error(argv)

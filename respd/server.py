@@ -444,7 +444,7 @@ class Connection(asyncio.Protocol):
         """Run this pass's share of a long read; the rest waits for the next passes."""
         share = max(PASS_MIN_REQUESTS, PASS_BYTES * len(requests) // size)
         self.share = share
-        if len(requests) <= share:
+        if len(requests) <= share or self.server.loop is None:  # in process: no passes
             run_batch(client, requests)
             return
         run_batch(client, requests[:share])
@@ -512,7 +512,11 @@ class Connection(asyncio.Protocol):
             self._hold_output(client)
             if not self.drain_scheduled:
                 self.drain_scheduled = True
-                asyncio.get_running_loop().call_soon(self.drain)
+                loop = self.server.loop
+                if loop is not None:
+                    loop.call_soon(self.drain)
+                else:  # in process (tests, benchmarks): no loop to share
+                    self.drain()
         else:
             if client.out:
                 self.server.pending_writes[client] = None  # held output, if any
