@@ -18,6 +18,7 @@ The fuzz machinery is shared with tests/test_fuzz_protocol.py.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import select
 import shutil
@@ -293,8 +294,9 @@ def _burst(port: int, stream: Iterator[bytes], rng: random.Random) -> int:
 def fuzz_in_child(port: int, seed: int, count: int, workers: int = 2) -> None:
     """Run send_frames in ``workers`` child processes (so the sender's own work does not
     stall the bystander thread's clock) and wait for them."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.bystander", "--send",
-                               str(port), str(seed + i), str(count // workers)])
+                               str(port), str(seed + i), str(count // workers)], cwd=root)
              for i in range(workers)]
     for proc in procs:
         if proc.wait() != 0:
