@@ -137,9 +137,10 @@ class PyRequestParser:
         self.args: list[bytes] | None = None  # the multibulk request being read
         self.remaining = 0  # its arguments still to come
         self.bulk_len = -1  # the length of the bulk awaited; -1 while its '$' line is
+        self.args_size = 0  # bytes in args: they count against the query buffer limit
 
     def pending(self) -> int:
-        return len(self.buf) - self.pos
+        return len(self.buf) - self.pos + self.args_size
 
     def parse(self, handback: bool = False,
               first_only: bool = False) -> tuple[list[list[bytes]], ProtocolError | None]:
@@ -171,6 +172,7 @@ class PyRequestParser:
                     break
                 requests.append(self.args)  # type: ignore[arg-type]
                 self.args = None
+                self.args_size = 0
         except ProtocolError as err:
             return requests, err
         finally:
@@ -261,6 +263,7 @@ class PyRequestParser:
             if len(buf) - body < size + 2:
                 return False  # nothing is copied until the whole bulk is here
             args.append(bytes(buf[body : body + size]))
+            self.args_size += size
             self.pos = body + size + 2
             self.bulk_len = -1
             self.remaining -= 1
