@@ -134,6 +134,7 @@ def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
         if not client.authenticated and not cmd.no_auth:
             raise errors.NOAUTH
     except ReplyError as err:
+        err.__traceback__ = None
         client.last_cmd = cmd  # None (CLIENT LIST's NULL) for an unknown command
         # Rejected before running: inside MULTI this dooms the transaction.
         if client.multi is not None:

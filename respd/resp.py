@@ -174,6 +174,7 @@ class PyRequestParser:
                 self.args = None
                 self.args_size = 0
         except ProtocolError as err:
+            err.__traceback__ = None  # its frames would keep the connection alive
             return requests, err
         finally:
             if self.pos:
@@ -363,6 +364,8 @@ class RequestReader:
             while (req := fast.gets()) is not False:
                 append(req)
         except hiredis.ProtocolError:
+            requests = None  # type: ignore[assignment]
+        if requests is None:  # outside the handler: no exception context to keep
             self._fast = hiredis.Reader()
             return self._exact(data, handback=False)
         if not fast.has_data():

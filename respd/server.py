@@ -555,10 +555,11 @@ class Connection(asyncio.Protocol):
         client = self.client
         if client is not None:
             self.server.remove_client(client)
-            # Connection -> client -> transport -> Connection is a cycle: break it so a
-            # closed connection is freed at once, not by a collection pass (many short
-            # connections otherwise make young collections take tenths of a second).
             self.client = None
+        # The transport refers back to this protocol: break the cycles so a closed
+        # connection is freed at once, not by a collection pass (many short connections
+        # otherwise make young collections take tenths of a second).
+        self.transport = None
         self.error = None
 
 
