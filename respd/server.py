@@ -2,10 +2,12 @@
 network side with an ``asyncio.Protocol`` per connection.
 
 The event loop is the only thread.  Per read: parse every complete request, run them in
-order through ``dispatch.execute``, append the encoded replies to the client's output,
-then ``flush``: the AOF buffer is written (and fsynced if asked) before any reply leaves,
-then every client with output gets one ``transport.write``.  A client whose replies back
-up (the transport asks us to pause writing) stops being read until they drain.
+order through ``dispatch.execute`` (about 16 KB of them per event-loop pass: a longer
+read is served in shares, see ``Connection``), append the encoded replies to the
+client's output, then ``flush``: the AOF buffer is written (and fsynced if asked) before
+any reply leaves, then every client with output gets one ``transport.write``.  A client
+whose replies back up (the transport asks us to pause writing) stops being read until
+they drain.
 """
 
 from __future__ import annotations
@@ -364,6 +366,8 @@ def _monitor_escape(arg: bytes) -> bytes:
 # many of its requests: a short pipeline always runs at once.
 PASS_BYTES = 16 * 1024
 PASS_MIN_REQUESTS = 16
+# Replies of a client with a backlog leave once they add up to this (or the backlog is
+# done): a write per share would cost more than the share.
 HOLD_OUTPUT_BYTES = 64 * 1024
 
 
