@@ -369,6 +369,9 @@ PASS_MIN_REQUESTS = 16
 # Replies of a client with a backlog leave once they add up to this (or the backlog is
 # done): a write per share would cost more than the share.
 HOLD_OUTPUT_BYTES = 64 * 1024
+# Unsent replies an unauthenticated client may have: Redis's 16 KB reply buffer plus
+# the 1 KB of reply list it tolerates for such a client.
+UNAUTH_OUTPUT_LIMIT = 16 * 1024 + 1024
 
 
 class Connection(asyncio.Protocol):
@@ -380,7 +383,7 @@ class Connection(asyncio.Protocol):
     error found after requests that have not run yet waits for them (``error``)."""
 
     __slots__ = ("server", "client", "transport", "share", "error", "read_paused",
-                 "write_paused", "drain_scheduled")
+                 "write_paused", "drain_scheduled", "more_input")
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -389,6 +392,7 @@ class Connection(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.drain_scheduled = False
+        self.more_input = False  # an unauthenticated client's read is not all parsed
 
     def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
         server = self.server
@@ -441,7 +445,7 @@ class Connection(asyncio.Protocol):
                         client.addr.decode())
             client.close_after_reply = True
             server.pending_writes[client] = None
-        if client.pending or self.error or self.read_paused:
+        if client.pending or self.error or self.read_paused or self.more_input:
             self._after_pass(client)
         server.flush()
 
@@ -457,8 +461,12 @@ class Connection(asyncio.Protocol):
 
     def _receive_unauthenticated(self, client: Client, data: bytes) -> ProtocolError | None:
         """Until it authenticates, a client's requests are read one at a time under
-        Redis's tighter limits, each after the previous one ran (it may be the AUTH)."""
+        Redis's tighter limits, each after the previous one ran (it may be the AUTH),
+        16 KB of its input per pass as Redis reads it, and it is closed once more than
+        UNAUTH_OUTPUT_LIMIT of replies wait unsent (Redis's guard for such clients)."""
         reader = client.reader
+        total = reader.buffered() + len(data)  # this pass reads PASS_BYTES of it
+        unsent = sum(map(len, client.out)) + self.transport.get_write_buffer_size()
         while True:
             reader.auth_required = not client.authenticated
             try:
@@ -469,8 +477,17 @@ class Connection(asyncio.Protocol):
             if client.pending or client.blocked is not None:
                 client.pending.extend(requests)
             elif requests:
+                queued = len(client.out)
                 run_batch(client, requests)
-            if err is not None or not requests or client.closed or client.close_after_reply:
+                unsent += sum(map(len, client.out[queued:]))
+                if unsent > UNAUTH_OUTPUT_LIMIT and not client.authenticated:
+                    self.server.pubsub.disconnect_over_limit(client, "normal", unsent)
+                    return None
+            left = reader.buffered()
+            if err is not None or not requests or client.closed or client.close_after_reply \
+                    or total - left >= PASS_BYTES:
+                # Past a pass's share the rest waits for the next pass (_read_more).
+                self.more_input = err is None and bool(requests) and bool(left)
                 reader.auth_required = not client.authenticated
                 return err
 
@@ -501,6 +518,22 @@ class Connection(asyncio.Protocol):
         self._after_pass(client)
         self.server.flush()
 
+    def _schedule(self, step: Any) -> None:
+        if not self.drain_scheduled:
+            self.drain_scheduled = True
+            loop = self.server.loop
+            if loop is not None:
+                loop.call_soon(step)
+            else:  # in process (tests, benchmarks): no loop to share
+                step()
+
+    def _read_more(self) -> None:
+        """The rest of an unauthenticated client's read (scheduled by _after_pass)."""
+        self.drain_scheduled = False
+        self.more_input = False
+        if self.client is not None and not self.client.closed:
+            self.data_received(b"")
+
     def _hold_output(self, client: Client) -> None:
         """Mid-backlog, a client's replies leave with a later share unless they add up:
         one write per read or so, rather than one per share."""
@@ -515,19 +548,16 @@ class Connection(asyncio.Protocol):
         runnable = client.blocked is None and not client.close_after_reply
         if client.pending and runnable:
             self._hold_output(client)
-            if not self.drain_scheduled:
-                self.drain_scheduled = True
-                loop = self.server.loop
-                if loop is not None:
-                    loop.call_soon(self.drain)
-                else:  # in process (tests, benchmarks): no loop to share
-                    self.drain()
+            self._schedule(self.drain)
+        elif self.more_input and runnable:
+            self._schedule(self._read_more)
         else:
             if client.out:
                 self.server.pending_writes[client] = None  # held output, if any
             if self.error is not None and runnable:
                 self._protocol_error(client, self.error)
-        paused = self.write_paused or bool(client.pending and runnable) or bool(self.error)
+        paused = (self.write_paused or bool(self.error)
+                  or (runnable and bool(client.pending or self.more_input)))
         if paused != self.read_paused and not client.close_after_reply:
             self.read_paused = paused
             if paused:

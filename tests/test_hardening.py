@@ -396,3 +396,33 @@ def test_error_replies_leave_memory_flat(spawn) -> None:
     grown = rss_kb(server.proc.pid) - before
     conn.close()
     assert grown < 4 * 1024, f"RSS grew by {grown} kB over 100,000 error replies"
+
+
+def test_unauthenticated_client_flooding_replies_is_closed_like_redis(spawn) -> None:
+    # An unauthenticated client that sends without reading: Redis closes it once its
+    # unsent replies pass 16 KB + 1 KB; a few replies are answered normally.
+    ours = spawn("respd", "--requirepass", "pw")
+    theirs = spawn("redis", "--requirepass", "pw")
+    for count in (10, 100, 3000):
+        data = b"PING\r\n" * count
+        assert exchange(ours.port, data) == exchange(theirs.port, data), count
+    assert exchange(ours.port, b"PING\r\n") == b"-NOAUTH Authentication required.\r\n"
+
+
+def test_unauthenticated_then_authenticated_pipeline_like_redis(spawn) -> None:
+    ours = spawn("respd", "--requirepass", "pw")
+    theirs = spawn("redis", "--requirepass", "pw")
+    data = b"PING\r\n" * 100 + b"AUTH pw\r\n" + encode_request([b"PING"]) * 5000
+    replies = []
+    for server in (ours, theirs):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(data)
+            want = len(b"-NOAUTH Authentication required.\r\n") * 100 + 5 + 7 * 5000
+            got = b""
+            while len(got) < want:
+                chunk = s.recv(1 << 20)
+                assert chunk
+                got += chunk
+            replies.append(got)
+    assert replies[0] == replies[1]
+    assert replies[0].endswith(b"+OK\r\n" + b"+PONG\r\n" * 5000)
