@@ -140,8 +140,9 @@ _FORBIDDEN = (b"SHUTDOWN", b"DEBUG", b"SAVE", b"FLUSH", b"PAUSE", b"CONFIG", b"A
               b"SWAPDB", b"MIGRATE", b"SYNC", b"WAIT", b"MONITOR", b"KILL", b"SLEEP",
               b"BLPOP", b"BRPOP", b"BLMOVE", b"BZPOP", b"XREAD", b"BLMPOP", b"BZMPOP",
               b"BRPOPLPUSH", b"RESTORE", b"MODULE", b"LATENCY", b"CLUSTER", b"AUTH",
-              b"KEYS", b"SCAN")  # KEYS/SCAN only unmutated (below): a mutated pattern is fine
-# but a mutated key name could turn them into a scan of the whole keyspace; harmless, slow.
+              b"KEYS", b"SCAN")
+# KEYS and SCAN are sent only as the valid frames above (_is_safe_valid): a mutation could
+# widen their pattern to the whole keyspace, which is slow by design, not a fault.
 
 _ABSURD: list[bytes] = [
     b"*2000000000\r\n", b"*99999999999\r\n", b"*1\r\n$-7\r\n", b"*2147483647\r\n$3\r\nSET\r\n",
