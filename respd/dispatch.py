@@ -146,6 +146,7 @@ def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
         if not client.authenticated and not cmd.no_auth:
             raise errors.NOAUTH
     except ReplyError as err:
+        err.__traceback__ = None
         client.last_cmd = cmd  # None (CLIENT LIST's NULL) for an unknown command
         # Rejected before running: inside MULTI this dooms the transaction.
         if client.multi is not None:
@@ -191,6 +192,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
     try:
         reply = cmd.handler(client, argv)  # type: ignore[misc]
     except ReplyError as err:
+        err.__traceback__ = None  # shared error objects would keep every frame alive
         reply = err
     except Exception:
         reply = _internal_error(argv)
@@ -254,6 +256,7 @@ def run_batch(client: Client, requests: Any) -> None:
                     try:
                         reply = handler(client, argv)
                     except ReplyError as err:
+                        err.__traceback__ = None
                         reply = err
                     except Exception:
                         reply = _internal_error(argv)

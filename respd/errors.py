@@ -532,7 +532,12 @@ INTERNAL = ReplyError("ERR internal error while running the command (see server 
 
 
 def protocol_error(message: str) -> ReplyError:
-    return ReplyError(b"ERR Protocol error: " + message.encode())
+    # latin-1: a byte quoted in the message ("expected '$', got '\xff'") goes out as is.
+    return ReplyError(b"ERR Protocol error: " + message.encode("latin-1"))
+
+
+# respd's own: the request reader failed (a bug); the client is disconnected.
+PROTOCOL_UNREADABLE = "unreadable request"
 
 
 def hello_option(option: bytes) -> ReplyError:

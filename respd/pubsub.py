@@ -197,11 +197,11 @@ class PubSub:
             return
         used = client.transport.get_write_buffer_size()
         if hard and used >= hard:
-            self._disconnect(client, cls, used)
+            self.disconnect_over_limit(client, cls, used)
         elif soft and used >= soft:
             since = self._soft_since.setdefault(client, time.monotonic())
             if time.monotonic() - since > seconds:
-                self._disconnect(client, cls, used)
+                self.disconnect_over_limit(client, cls, used)
         else:
             self._soft_since.pop(client, None)
 
@@ -213,7 +213,7 @@ class PubSub:
             else:
                 self.check_output_limits(client)
 
-    def _disconnect(self, client: "Client", cls: str, used: int) -> None:
+    def disconnect_over_limit(self, client: "Client", cls: str, used: int) -> None:
         log.warning("Client id=%d addr=%s (%s) closed for overcoming of output buffer "
                     "limits (%d bytes pending).", client.id, client.addr.decode(), cls, used)
         self.server.stats["client_output_buffer_disconnections"] += 1

@@ -113,43 +113,81 @@ def split_args(line: bytes) -> list[bytes] | None:
 
 # --- the exact (pure Python) request parser -------------------------------------------------
 
+# What a client that still has to authenticate may declare (Redis's authRequired guard).
+UNAUTH_MAX_MULTIBULK = 10
+UNAUTH_MAX_BULK = 16384
+
+
+def _expected_dollar(byte: int) -> ProtocolError:
+    # Redis's error replies turn '\r' and '\n' into spaces.
+    return ProtocolError("expected '$', got '%s'" % (" " if byte in (10, 13) else chr(byte)))
+
 
 class PyRequestParser:
-    """Redis's request framing, byte for byte.  Slow but exact: used for inline commands
-    and to find the precise error when the fast path meets something odd."""
+    """Redis's request framing, byte for byte, and incremental as Redis's is: a multibulk
+    request being read keeps its state between reads (the arguments so far, how many are
+    still to come, the length of the bulk awaited), so each byte is examined once and
+    memory grows with the bytes received, never with what a header declares."""
 
-    def __init__(self, max_bulk_len: int) -> None:
+    def __init__(self, max_bulk_len: int, auth_required: bool = False) -> None:
         self.buf = bytearray()
         self.pos = 0
         self.max_bulk_len = max_bulk_len
-        # Offset (from the start of the buffer as it was before parse()) up to which the
-        # incomplete request needs no new look: the end of the payload being waited for.
-        self.wait_until = 0
+        self.auth_required = auth_required
+        self.args: list[bytes] | None = None  # the multibulk request being read
+        self.remaining = 0  # its arguments still to come
+        self.bulk_len = -1  # the length of the bulk awaited; -1 while its '$' line is
+        self.args_size = 0  # bytes in args: they count against the query buffer limit
 
     def pending(self) -> int:
-        return len(self.buf) - self.pos
+        return len(self.buf) - self.pos + self.args_size
 
-    def parse(self) -> tuple[list[list[bytes]], ProtocolError | None]:
-        """Every complete request in the buffer, then the error that stops reading, if any."""
+    def parse(self, handback: bool = False,
+              first_only: bool = False) -> tuple[list[list[bytes]], ProtocolError | None]:
+        """Every complete request in the buffer, then the error that stops reading, if
+        any.  ``handback``: stop at the first request boundary after a request where a
+        multibulk request starts (the fast path takes the rest); ``first_only``: stop
+        after one request (an unauthenticated client's limits depend on its AUTH)."""
         requests: list[list[bytes]] = []
-        self.wait_until = len(self.buf)
+        buf = self.buf
         try:
-            while self.pos < len(self.buf):
-                if self.buf[self.pos] == 0x2A:  # '*'
-                    req = self._multibulk()
-                else:
-                    req = self._inline()
-                if req is None:
+            while True:
+                if self.args is None:
+                    if self.pos >= len(buf):
+                        break
+                    if requests and (first_only or (handback and buf[self.pos] == 0x2A)):
+                        break
+                    if buf[self.pos] != 0x2A:  # '*'
+                        req = self._inline()
+                        if req is None:
+                            break
+                        if req:
+                            requests.append(req)
+                        continue
+                    if not self._multibulk_header():
+                        break
+                    if self.args is None:
+                        continue  # "*0" and negative counts are skipped, as Redis does
+                if not self._arguments():
                     break
-                if req:
-                    requests.append(req)
+                requests.append(self.args)  # type: ignore[arg-type]
+                self.args = None
+                self.args_size = 0
         except ProtocolError as err:
+            err.__traceback__ = None  # its frames would keep the connection alive
             return requests, err
         finally:
             if self.pos:
-                del self.buf[: self.pos]
+                del buf[: self.pos]
                 self.pos = 0
         return requests, None
+
+    def take_rest(self) -> bytes:
+        """The unread bytes (at a request boundary), leaving the parser empty."""
+        rest = bytes(self.buf[self.pos :])
+        self.buf.clear()
+        self.pos = 0
+        return rest
 
     def _find(self, char: bytes) -> int:
         """strchr semantics, as Redis searches its query buffer: a NUL byte ends the
@@ -175,47 +213,62 @@ class PyRequestParser:
         self.pos = newline + 1
         return args
 
-    def _line(self, too_big: str) -> bytes | None:
-        """The header line at pos (up to '\\r'), or None until it is complete."""
+    def _line(self, too_big: str) -> int:
+        """The end ('\\r') of the header line at pos, or -1 until it is complete."""
         cr = self._find(b"\r")
         if cr < 0:
             if len(self.buf) - self.pos > PROTO_INLINE_MAX_SIZE:
                 raise ProtocolError(too_big)
-            return None
+            return -1
         if cr - self.pos > len(self.buf) - self.pos - 2:
-            return None  # the '\n' has not arrived yet
-        return bytes(self.buf[self.pos : cr])
+            return -1  # the '\n' has not arrived yet
+        return cr
 
-    def _multibulk(self) -> list[bytes] | None:
-        start = self.pos
-        line = self._line("too big mbulk count string")
-        if line is None:
-            return None
-        count = parse_int(line[1:])
+    def _multibulk_header(self) -> bool:
+        cr = self._line("too big mbulk count string")
+        if cr < 0:
+            return False
+        count = parse_int(bytes(self.buf[self.pos + 1 : cr]))
         if count is None or count > INT_MAX:
             raise ProtocolError("invalid multibulk length")
-        self.pos += len(line) + 2
-        if count <= 0:
-            return []
-        args: list[bytes] = []
-        while len(args) < count:
-            line = self._line("too big bulk count string")
-            if line is None:
-                self.pos = start
-                return None
-            if line[:1] != b"$":
-                raise ProtocolError(f"expected '$', got '{chr(line[0])}'")
-            size = parse_int(line[1:])
-            if size is None or size < 0 or size > self.max_bulk_len:
-                raise ProtocolError("invalid bulk length")
-            body = self.pos + len(line) + 2
-            if len(self.buf) - body < size + 2:
-                self.wait_until = body + size + 2
-                self.pos = start
-                return None
-            args.append(bytes(self.buf[body : body + size]))
+        if count > UNAUTH_MAX_MULTIBULK and self.auth_required:
+            raise ProtocolError("unauthenticated multibulk length")
+        self.pos = cr + 2
+        if count > 0:
+            self.args = []  # grows with the arguments that arrive
+            self.remaining = count
+            self.bulk_len = -1
+        return True
+
+    def _arguments(self) -> bool:
+        """Read arguments of the current request; True once it is complete."""
+        buf = self.buf
+        args = self.args
+        assert args is not None
+        while self.remaining:
+            size = self.bulk_len
+            if size < 0:
+                cr = self._line("too big bulk count string")
+                if cr < 0:
+                    return False
+                if buf[self.pos] != 0x24:  # '$'
+                    raise _expected_dollar(buf[self.pos])
+                size = parse_int(bytes(buf[self.pos + 1 : cr]))
+                if size is None or size < 0 or size > self.max_bulk_len:
+                    raise ProtocolError("invalid bulk length")
+                if size > UNAUTH_MAX_BULK and self.auth_required:
+                    raise ProtocolError("unauthenticated bulk length")
+                self.pos = cr + 2
+                self.bulk_len = size
+            body = self.pos
+            if len(buf) - body < size + 2:
+                return False  # nothing is copied until the whole bulk is here
+            args.append(bytes(buf[body : body + size]))
+            self.args_size += size
             self.pos = body + size + 2
-        return args
+            self.bulk_len = -1
+            self.remaining -= 1
+        return True
 
 
 # --- the reader connections use --------------------------------------------------------------
@@ -258,116 +311,109 @@ def _checked_size(requests: list[list[bytes]]) -> int:
 
 def _checked_size_long(requests: list[list[bytes]], payload: int) -> int:
     """_checked_size for batches with a length above 255 (already type-checked)."""
-    lens = list(map(len, chain.from_iterable(requests)))
-    digits = sum(len(b"%d" % n) for n in lens) + sum(len(b"%d" % len(r)) for r in requests)
+    lens = tuple(map(len, chain.from_iterable(requests)))
+    counts = tuple(map(len, requests))
+    # The decimal digits of all the lengths, formatted in one C call.
+    digits = len(b"%d" * len(lens) % lens) + len(b"%d" * len(counts) % counts)
     return payload + digits + 5 * len(lens) + 3 * len(requests)
 
 
+# A multibulk count of four digits or more: hiredis would allocate the array it declares
+# as soon as it reads the header, so a read holding one (even inside a payload, rarely)
+# goes to the exact parser, which allocates only for what arrives.
+_BIG_COUNT = re.compile(rb"\*\d{4}")
+
+
 class RequestReader:
-    """Fast path: hiredis parses multibulk requests.  hiredis does not say where a
-    request starts, so the reader counts bytes: ``_fed`` bytes were given to hiredis
-    since the last request boundary and ``_consumed`` of them formed the requests it
-    returned.  Equal counts mean a boundary: the remembered chunks are dropped, and a
-    chunk starting with something other than '*' (an inline command) goes to the exact
-    parser.  When hiredis reports an error, or returns something Redis would refuse, the
-    bytes after the last complete request are re-read by the exact parser, which also
-    vets the headers of an incomplete request as soon as they arrive (a huge declared
-    length is refused before its payload comes, as Redis does)."""
+    """Fast path: hiredis parses the whole multibulk requests of a read, in C.  hiredis
+    never keeps state from one read to the next: when a read ends inside a request, the
+    bytes after the last complete one go to the exact parser, which reads (and vets, as
+    Redis does: a huge declared length is refused before its payload comes) that request
+    as the rest of it arrives, then hands what follows back to the fast path.  The exact
+    parser also takes inline commands, reads where hiredis errs or returns something
+    Redis would refuse, reads declaring big multibulk counts, and every read of a client
+    that has yet to authenticate (``auth_required``, Redis's tighter limits)."""
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.max_bulk_len = max_bulk_len
+        self.auth_required = False
         self._fast = hiredis.Reader()
-        self._chunks: list[bytes] = []  # fed to hiredis since the last boundary
-        self._fed = 0
-        self._consumed = 0
-        self._checked = 0  # offset up to which the incomplete request has been vetted
         self._slow: PyRequestParser | None = None
+        self._handback = False  # may the exact parser give the rest back to hiredis?
 
     def buffered(self) -> int:
-        if self._slow is not None:
-            return self._slow.pending()
-        return self._fed - self._consumed
+        return self._slow.pending() if self._slow is not None else 0
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
-        if self._slow is not None:
+        if self._slow is not None or self.auth_required:
             return self._feed_slow(data)
-        at_boundary = not self._fed
-        if at_boundary and data[:1] != b"*":
+        if data[:1] != b"*":
             if (data[-1:] == b"\n" and len(data) < _INLINE_LINE_LIMIT
                     and not _INLINE_SLOW.search(data)):
                 # Whole inline lines with nothing for sdssplitargs to interpret (telnet,
                 # redis-benchmark's inline PING): split in C; empty lines are skipped.
                 return [args for line in data.split(b"\n")[:-1] if (args := line.split())], None
-            self._slow = PyRequestParser(self.max_bulk_len)
-            return self._feed_slow(data)
+            return self._exact(data, handback=True)
+        if _BIG_COUNT.search(data) is not None or len(data) > self.max_bulk_len:
+            return self._exact(data, handback=False)
         fast = self._fast
         fast.feed(data)
-        batch_start = self._consumed
         requests: list[list[bytes]] = []
         append = requests.append
         try:
             while (req := fast.gets()) is not False:
                 append(req)
         except hiredis.ProtocolError:
-            self._chunks.append(data)
-            self._fed += len(data)
-            return self._reparse(batch_start)
-        if at_boundary and not fast.has_data():
-            # The usual read: whole requests only.  Nothing to remember, but the size
-            # check still proves hiredis read them as Redis would.
+            requests = None  # type: ignore[assignment]
+        if requests is None:  # outside the handler: no exception context to keep
+            self._fast = hiredis.Reader()
+            return self._exact(data, handback=False)
+        if not fast.has_data():
+            # The usual read: whole requests only.  The size check proves hiredis read
+            # them as Redis would.
             if _checked_size(requests) != len(data):
-                self._chunks.append(data)
-                self._fed = len(data)
-                return self._reparse(0)
-            if [] in requests:  # "*0" requests are skipped, as Redis does
-                requests = [r for r in requests if r]
-            return requests, None
-        self._chunks.append(data)
-        self._fed += len(data)
-        if requests:
-            size = _checked_size(requests)
-            if size < 0:
-                return self._reparse(batch_start)
-            self._consumed += size
-            if [] in requests:  # "*0" requests are skipped, as Redis does
-                requests = [r for r in requests if r]
-        if self._consumed == self._fed:
-            self._chunks.clear()
-            self._fed = self._consumed = self._checked = 0
-        elif self._consumed > self._fed:
-            # Elements hiredis accepts but Redis refuses (+simple strings): re-read.
-            return self._reparse(batch_start)
-        elif self._fed > self._checked:
-            parser = self._exact_from(self._consumed)
-            parsed, err = parser.parse()
-            if err is not None or parsed:
-                return self._reparse(batch_start)
-            self._checked = self._consumed + parser.wait_until
+                return self._exact(data, handback=False)
+        else:
+            # The read ends inside a request: the exact parser takes it from its start.
+            self._fast = hiredis.Reader()
+            size = _checked_size(requests) if requests else 0
+            if size < 0 or size >= len(data) or data[size] != 0x2A:
+                return self._exact(data, handback=False)
+            rest, err = self._exact(data[size:], handback=True)
+            if err is not None or rest:  # hiredis and Redis disagree: Redis decides
+                self._slow = None
+                return self._exact(data, handback=False)
+        if [] in requests:  # "*0" requests are skipped, as Redis does
+            requests = [r for r in requests if r]
         return requests, None
 
-    def _exact_from(self, offset: int) -> PyRequestParser:
-        parser = PyRequestParser(self.max_bulk_len)
-        parser.buf += b"".join(self._chunks)[offset:]
-        return parser
-
-    def _reparse(self, offset: int) -> tuple[list[list[bytes]], ProtocolError | None]:
-        """hiredis balked (or read something Redis would not): the exact parser takes
-        over from the start of the current batch."""
-        parser = self._exact_from(offset)
-        self._fast = hiredis.Reader()
-        self._chunks = []
-        self._fed = self._consumed = self._checked = 0
-        self._slow = parser
-        return self._feed_slow(b"")
+    def _exact(self, data: bytes,
+               handback: bool) -> tuple[list[list[bytes]], ProtocolError | None]:
+        self._slow = PyRequestParser(self.max_bulk_len)
+        self._handback = handback
+        return self._feed_slow(data)
 
     def _feed_slow(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         slow = self._slow
-        assert slow is not None
+        if slow is None:
+            slow = self._slow = PyRequestParser(self.max_bulk_len)
+            self._handback = False
         slow.buf += data
-        requests, err = slow.parse()
-        if err is None and slow.pending() == 0:
+        slow.auth_required = self.auth_required
+        slow.max_bulk_len = self.max_bulk_len
+        requests, err = slow.parse(handback=self._handback and not self.auth_required,
+                                   first_only=self.auth_required)
+        if err is not None or slow.args is not None:
+            return requests, err
+        if not slow.pending():
             self._slow = None
-        return requests, err
+        elif self._handback and not self.auth_required and requests:
+            # At a boundary with a multibulk request next: back to the fast path.
+            rest = slow.take_rest()
+            self._slow = None
+            more, err = self.feed(rest)
+            return requests + more, err
+        return requests, None
 
 
 # --- replies ---------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 network side with an ``asyncio.Protocol`` per connection.
 
 The event loop is the only thread.  Per read: parse every complete request, run them in
-order through ``dispatch.execute``, append the encoded replies to the client's output,
-then ``flush``: the AOF buffer is written (and fsynced if asked) before any reply leaves,
-then every client with output gets one ``transport.write``.  A client whose replies back
-up (the transport asks us to pause writing) stops being read until they drain.
+order through ``dispatch.execute`` (about 16 KB of them per event-loop pass: a longer
+read is served in shares, see ``Connection``), append the encoded replies to the
+client's output, then ``flush``: the AOF buffer is written (and fsynced if asked) before
+any reply leaves, then every client with output gets one ``transport.write``.  A client
+whose replies back up (the transport asks us to pause writing) stops being read until
+they drain.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from typing import Any
 
 from respd import __version__, errors, listeners
@@ -24,10 +27,10 @@ from respd.client import Client
 from respd.command import ALL_COMMANDS, Command
 from respd.config import Config, on_config_set
 from respd.dispatch import run_batch
-from respd.errors import ReplyError
+from respd.errors import ProtocolError, ReplyError
 from respd.eviction import Evictor
 from respd.log import VERBOSE  # also registers CONFIG SET loglevel
-from respd.resp import encode
+from respd.resp import RequestReader, encode
 from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
@@ -192,8 +195,14 @@ class Server:
             monitor.push(frame)
 
     def resume(self, client: Client) -> None:
-        """Run what a client pipelined while it was blocked."""
-        if client.closed or client.blocked is not None:
+        """Run what a client sent but could not run yet (pipelined while it was blocked
+        or paused, or beyond one pass's share), a share per event-loop pass."""
+        if client.closed:
+            return
+        transport = client.transport
+        conn = transport.get_protocol() if transport is not None else None
+        if isinstance(conn, Connection):
+            conn.drain()
             return
         while client.pending and client.blocked is None and not client.close_after_reply:
             run_batch(client, [client.pending.popleft()])
@@ -202,11 +211,11 @@ class Server:
     def resume_soon(self, client: Client) -> None:
         if client.transport is not None and self.loop is not None:
             self.pending_writes[client] = None
-            if client.pending:
-                self.loop.call_soon(self.resume, client)
+            self.loop.call_soon(self.resume, client)
 
     def flush(self) -> None:
-        """Write the AOF buffer, then every pending reply (Redis's beforeSleep order)."""
+        """Write the AOF buffer, then every pending reply (Redis's beforeSleep order).
+        A client whose transport fails is dropped; the others are written all the same."""
         if self.aof is not None and self.aof.flush():
             return  # appendfsync always: the replies wait for the pass's group fsync
         if not self.pending_writes:
@@ -214,18 +223,30 @@ class Server:
         clients, self.pending_writes = self.pending_writes, {}
         for client in clients:
             transport = client.transport
-            if client.out and transport is not None and not client.closed:
-                data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
-                client.out.clear()
-                self.stats["total_net_output_bytes"] += len(data)
-                transport.write(data)
-                # Limits concern unsent output: nearly always the write sent it all.
-                if transport.get_write_buffer_size():
-                    self.pubsub.check_output_limits(client)  # pubsub and normal classes
-            else:
-                client.out.clear()
-            if client.close_after_reply and transport is not None:
-                transport.close()
+            try:
+                if client.out and transport is not None and not client.closed:
+                    data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
+                    client.out.clear()
+                    self.stats["total_net_output_bytes"] += len(data)
+                    transport.write(data)
+                    # Limits concern unsent output: nearly always the write sent it all.
+                    if transport.get_write_buffer_size():
+                        self.pubsub.check_output_limits(client)  # pubsub and normal classes
+                else:
+                    client.out.clear()
+                if client.close_after_reply and transport is not None:
+                    transport.close()
+            except Exception:
+                self._write_failed(client, transport)
+
+    def _write_failed(self, client: Client, transport: Any) -> None:
+        log.warning("Dropping client %s: writing its replies failed", client.addr.decode(),
+                    exc_info=True)
+        client.out.clear()
+        try:
+            transport.abort()
+        except Exception:  # already closed: connection_lost forgets the client
+            pass
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -359,13 +380,38 @@ def _monitor_escape(arg: bytes) -> bytes:
     return bytes(out)
 
 
-class Connection(asyncio.Protocol):
-    """One TCP client: bytes in, commands run, replies queued for the server's flush."""
+# One event-loop pass runs about this much of one client's input before the other
+# clients get their turn (Redis reads 16 KB of a client per event), and at least this
+# many of its requests: a short pipeline always runs at once.
+PASS_BYTES = 16 * 1024
+PASS_MIN_REQUESTS = 16
+# Replies of a client with a backlog leave once they add up to this (or the backlog is
+# done): a write per share would cost more than the share.
+HOLD_OUTPUT_BYTES = 64 * 1024
+# Unsent replies an unauthenticated client may have: Redis's 16 KB reply buffer plus
+# the 1 KB of reply list it tolerates for such a client.
+UNAUTH_OUTPUT_LIMIT = 16 * 1024 + 1024
 
-    __slots__ = ("server", "client", "transport")
+
+class Connection(asyncio.Protocol):
+    """One TCP client: bytes in, commands run, replies queued for the server's flush.
+
+    Fairness: a read holding more than a pass's share of requests runs the share, keeps
+    the rest in ``client.pending`` and stops reading the client; ``drain`` runs the next
+    share on the following pass (``call_soon``) until the backlog is gone.  A protocol
+    error found after requests that have not run yet waits for them (``error``)."""
+
+    __slots__ = ("server", "client", "transport", "share", "error", "read_paused",
+                 "write_paused", "drain_scheduled", "more_input")
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.share = PASS_MIN_REQUESTS
+        self.error: ProtocolError | None = None
+        self.read_paused = False
+        self.write_paused = False
+        self.drain_scheduled = False
+        self.more_input = False  # an unauthenticated client's read is not all parsed
 
     def connection_made(self, transport: Any) -> None:  # uvloop's is no asyncio.Transport
         server = self.server
@@ -401,47 +447,187 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         client = self.client
-        if client is None or client.closed or client.close_after_reply:
+        if client is None or client.closed or client.close_after_reply or self.error:
             return
         server = self.server
         server.stats["total_net_input_bytes"] += len(data)
         client.last_interaction = time.time()
-        requests, err = client.reader.feed(data)
-        if client.pending or client.blocked is not None:
-            client.pending.extend(requests)
-        elif requests:
-            run_batch(client, requests)
+        if not client.authenticated:
+            err = self._receive_unauthenticated(client, data)
+        else:
+            try:
+                requests, err = client.reader.feed(data)
+            except Exception:  # a reader bug costs this client its connection, not more
+                requests, err = [], self._reader_failed(client)
+            if client.pending or client.blocked is not None:
+                client.pending.extend(requests)
+            elif len(requests) > PASS_MIN_REQUESTS:
+                self._run_share(client, requests, len(data))
+            elif requests:
+                run_batch(client, requests)
         if err is not None:
-            reply = errors.protocol_error(err.message)
-            server.count_error(reply)
-            client.out.append(encode(reply))
-            server.pending_writes[client] = None
-            client.close_after_reply = True
-            log.debug("Protocol error (%s) from client %s", err.message, client.addr.decode())
+            err.__traceback__ = None  # kept until sent: not the parser's frames
+            self.error = err
         elif client.reader.buffered() > server.config.client_query_buffer_limit:
             log.warning("Closing client that reached max query buffer length: %s",
                         client.addr.decode())
             client.close_after_reply = True
             server.pending_writes[client] = None
+        if client.pending or self.error or self.read_paused or self.more_input:
+            self._after_pass(client)
         server.flush()
+
+    def _run_share(self, client: Client, requests: list[list[bytes]], size: int) -> None:
+        """Run this pass's share of a long read; the rest waits for the next passes."""
+        share = max(PASS_MIN_REQUESTS, PASS_BYTES * len(requests) // size)
+        self.share = share
+        if len(requests) <= share or self.server.loop is None:  # in process: no passes
+            run_batch(client, requests)
+            return
+        run_batch(client, requests[:share])
+        client.pending.extend(requests[share:])  # after what run_batch left, if anything
+
+    def _receive_unauthenticated(self, client: Client, data: bytes) -> ProtocolError | None:
+        """Until it authenticates, a client's requests are read one at a time under
+        Redis's tighter limits, each after the previous one ran (it may be the AUTH),
+        16 KB of its input per pass as Redis reads it, and it is closed once more than
+        UNAUTH_OUTPUT_LIMIT of replies wait unsent (Redis's guard for such clients)."""
+        reader = client.reader
+        total = reader.buffered() + len(data)  # this pass reads PASS_BYTES of it
+        unsent = sum(map(len, client.out)) + self.transport.get_write_buffer_size()
+        while True:
+            reader.auth_required = not client.authenticated
+            try:
+                requests, err = reader.feed(data)
+            except Exception:
+                requests, err = [], self._reader_failed(client)
+            data = b""
+            if client.pending or client.blocked is not None:
+                client.pending.extend(requests)
+            elif requests:
+                queued = len(client.out)
+                run_batch(client, requests)
+                unsent += sum(map(len, client.out[queued:]))
+                if unsent > UNAUTH_OUTPUT_LIMIT and not client.authenticated:
+                    self.server.pubsub.disconnect_over_limit(client, "normal", unsent)
+                    return None
+            left = reader.buffered()
+            if err is not None or not requests or client.closed or client.close_after_reply \
+                    or total - left >= PASS_BYTES:
+                # Past a pass's share the rest waits for the next pass (_read_more).
+                self.more_input = err is None and bool(requests) and bool(left)
+                reader.auth_required = not client.authenticated
+                return err
+
+    def _reader_failed(self, client: Client) -> ProtocolError:
+        log.warning("Protocol error from client %s: the request reader failed",
+                    client.addr.decode(), exc_info=True)
+        client.reader = RequestReader(self.server.config.proto_max_bulk_len)
+        return ProtocolError(errors.PROTOCOL_UNREADABLE)
+
+    def drain(self) -> None:
+        """The next share of the client's backlog (scheduled by _after_pass)."""
+        self.drain_scheduled = False
+        client = self.client
+        if client is None or client.closed:
+            return
+        pending = client.pending
+        if pending and client.blocked is None and not client.close_after_reply:
+            client.pending = deque()  # what run_batch cannot run goes before the rest
+            if len(pending) <= self.share:
+                run_batch(client, pending)
+            else:
+                popleft = pending.popleft
+                run_batch(client, [popleft() for _ in range(self.share)])
+                if client.pending:
+                    client.pending.extend(pending)
+                else:
+                    client.pending = pending
+        self._after_pass(client)
+        self.server.flush()
+
+    def _schedule(self, step: Any) -> None:
+        if not self.drain_scheduled:
+            self.drain_scheduled = True
+            loop = self.server.loop
+            if loop is not None:
+                loop.call_soon(step)
+            else:  # in process (tests, benchmarks): no loop to share
+                step()
+
+    def _read_more(self) -> None:
+        """The rest of an unauthenticated client's read (scheduled by _after_pass)."""
+        self.drain_scheduled = False
+        self.more_input = False
+        if self.client is not None and not self.client.closed:
+            self.data_received(b"")
+
+    def _hold_output(self, client: Client) -> None:
+        """Mid-backlog, a client's replies leave with a later share unless they add up:
+        one write per read or so, rather than one per share."""
+        if sum(map(len, client.out)) < HOLD_OUTPUT_BYTES:
+            self.server.pending_writes.pop(client, None)
+
+    def _after_pass(self, client: Client) -> None:
+        """Schedule the next share, or send the protocol error once all before it ran;
+        read the client only while it has no backlog and reads its replies."""
+        if client.closed:
+            return
+        runnable = client.blocked is None and not client.close_after_reply
+        if client.pending and runnable:
+            self._hold_output(client)
+            self._schedule(self.drain)
+        elif self.more_input and runnable:
+            self._schedule(self._read_more)
+        else:
+            if client.out:
+                self.server.pending_writes[client] = None  # held output, if any
+            if self.error is not None and runnable:
+                self._protocol_error(client, self.error)
+        paused = (self.write_paused or bool(self.error)
+                  or (runnable and bool(client.pending or self.more_input)))
+        if paused != self.read_paused and not client.close_after_reply:
+            self.read_paused = paused
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def _protocol_error(self, client: Client, err: ProtocolError) -> None:
+        server = self.server
+        reply = errors.protocol_error(err.message)
+        server.count_error(reply)
+        client.out.append(encode(reply))
+        server.pending_writes[client] = None
+        client.close_after_reply = True
+        log.debug("Protocol error (%s) from client %s", err.message, client.addr.decode())
 
     def pause_writing(self) -> None:
         # Replies are backing up: stop reading this client until they drain.
+        self.write_paused = True
         if self.client is not None and not self.client.closed:
-            self.transport.pause_reading()
+            self._after_pass(self.client)
 
     def resume_writing(self) -> None:
+        self.write_paused = False
         if self.client is not None and not self.client.closed:
-            self.transport.resume_reading()
+            self._after_pass(self.client)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.client is not None:
-            if log.isEnabledFor(VERBOSE) and not self.client.closed:
+        client = self.client
+        if client is not None:
+            if log.isEnabledFor(VERBOSE) and not client.closed:
                 from respd.commands.client import client_info_line
 
                 log.log(VERBOSE, "Client closed connection %s", client_info_line(
-                    self.client, self.client, self.client.last_cmd_name).decode("latin-1"))
-            self.server.remove_client(self.client)
+                    client, client, client.last_cmd_name).decode("latin-1"))
+            self.server.remove_client(client)
+            self.client = None
+        # The transport refers back to this protocol: break the cycles so a closed
+        # connection is freed at once, not by a collection pass (many short connections
+        # otherwise make young collections take tenths of a second).
+        self.transport = None
+        self.error = None
 
 
 def _format_addr(addr: Any) -> bytes:

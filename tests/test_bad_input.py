@@ -50,6 +50,16 @@ BAD_INPUTS = {
     "binary_garbage": bytes(range(256)) * 4,
     "inline_nul": b"ECHO a\x00b\r\n",
     "quotes_inline_ok": b"ECHO \"a\\x00b\"\r\n",
+    # RESP3 types in request position are inline commands (or protocol errors) to Redis.
+    "resp3_map": b"%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    "resp3_set": b"~1\r\n$4\r\nPING\r\n",
+    "resp3_push": b">1\r\n$4\r\nPING\r\n",
+    "resp3_scalars": b"#t\r\n,1.5\r\n_\r\n(123\r\n",
+    "lone_cr_inline": b"PING\rPING\r\n",
+    "lone_cr_count": b"*1\r\r\n$4\r\nPING\r\n",
+    "empty_line_for_bulk": b"*2\r\n$4\r\nECHO\r\n\r\n",
+    "nested_deep": b"*1\r\n" * 20 + b"$4\r\nPING\r\n",
+    "plus_sign_count": b"*+1\r\n$4\r\nPING\r\n",
 }
 
 

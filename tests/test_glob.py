@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+import time
 
-from respd.glob import match
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from respd.glob import match, translate
 
 CASES = [
     (b"*", b"anything", True),
@@ -59,6 +64,64 @@ def test_keys_agrees_with_reference(redis_ref, respd) -> None:
         client = server.client()
         client.flushall()
         client.mset({k: b"1" for k in keys})
+        results.append([sorted(client.keys(p)) for p in patterns])
+        client.flushall()
+        client.close()
+    assert results[0] == results[1]
+
+
+# --- the matcher without backtracking agrees with the backtracking one --------------------
+
+_ALPHABET = [b"a", b"b", b"*", b"?", b"[", b"]", b"^", b"-", b"\\", b"A"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_ALPHABET), max_size=12).map(b"".join),
+       st.lists(st.sampled_from([b"a", b"b", b"A", b"*", b"-", b"]"]), max_size=10).map(b"".join),
+       st.booleans())
+def test_segment_matcher_agrees_with_a_backtracking_regex(pattern: bytes, subject: bytes,
+                                                          nocase: bool) -> None:
+    flags = re.DOTALL | (re.IGNORECASE if nocase else 0)
+    expected = bool(subject) and re.fullmatch(translate(pattern), subject, flags) is not None
+    if pattern == b"":
+        expected = subject == b""
+    assert match(pattern, subject, nocase) is expected
+
+
+# --- abusive patterns: bounded time, Redis's answers ------------------------------------------
+
+WORST_CASES = [
+    (b"a*" * 18 + b"b", b"a" * 120),
+    (b"*a" * 30 + b"*b", b"a" * 5000),
+    (b"*?" * 40 + b"x", b"y" * 5000),
+    (b"*[a-z]" * 40 + b"*!", b"q" * 5000),
+    (b"*" + b"a*" * 500 + b"b", b"a" * 5000),
+]
+
+
+@pytest.mark.parametrize("pattern, subject", WORST_CASES)
+def test_abusive_patterns_answer_at_once(pattern: bytes, subject: bytes) -> None:
+    started = time.monotonic()
+    assert not match(pattern, subject)
+    assert time.monotonic() - started < 2.0  # a generous bound: backtracking takes hours
+
+
+def test_more_than_1000_nested_stars_match_nothing() -> None:
+    subject = b"a" * 1001
+    assert match(b"*a" * 1000, subject)
+    assert not match(b"*a" * 1001, subject)
+    assert match(b"a*" * 1001, subject)  # the last star is not nested: it ends the match
+
+
+def test_abusive_keys_agree_with_reference(redis_ref, respd) -> None:
+    patterns = [b"a*" * 18 + b"b", b"*a" * 999, b"*a" * 1001, b"a*" * 1001, b"*a*a*a*",
+                b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"]
+    results = []
+    for server in (redis_ref, respd):
+        client = server.client(socket_timeout=10)
+        client.flushall()
+        client.set(b"a" * 120, b"1")
+        client.set(b"a" * 1001, b"1")
         results.append([sorted(client.keys(p)) for p in patterns])
         client.flushall()
         client.close()

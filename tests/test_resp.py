@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -205,3 +207,63 @@ def test_reader_agrees_with_the_exact_parser_on_any_read(data: bytes) -> None:
     got, got_error = RequestReader().feed(data)
     assert got == want
     assert (got_error and got_error.message) == (want_error and want_error.message)
+
+
+# --- what a header declares costs nothing; limits as Redis 7.0 has them ------------------------
+
+
+def test_declared_count_costs_nothing_until_arguments_arrive() -> None:
+    reader = RequestReader()
+    assert reader.feed(b"*2000000000\r\n") == ([], None)
+    assert reader.buffered() == 0
+    assert reader.feed(b"$1\r\nx\r\n" * 3) == ([], None)
+    assert reader.buffered() == 3  # the arguments received so far, nothing more
+
+
+def test_a_big_request_in_small_reads_is_read_once() -> None:
+    # Every byte is examined once: 200,000 arguments in 4 KB reads (quadratic before).
+    n = 200_000
+    data = b"*%d\r\n" % n + b"$1\r\nx\r\n" * n + encode_request([b"PING"])
+    reader = RequestReader()
+    got: list[list[bytes]] = []
+    started = time.monotonic()
+    for i in range(0, len(data), 4096):
+        requests, error = reader.feed(data[i : i + 4096])
+        assert error is None
+        got += requests
+    assert time.monotonic() - started < 10  # generous: seconds where it took minutes
+    assert len(got) == 2 and len(got[0]) == n and got[1] == [b"PING"]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"*11\r\n", "unauthenticated multibulk length"),
+        (b"*1\r\n$16385\r\n", "unauthenticated bulk length"),
+    ],
+)
+def test_unauthenticated_limits(data: bytes, message: str) -> None:
+    reader = RequestReader()
+    reader.auth_required = True
+    requests, error = reader.feed(data)
+    assert requests == [] and error is not None and error.message == message
+    reader = RequestReader()
+    reader.auth_required = True
+    assert reader.feed(b"*10\r\n$16384\r\n") == ([], None)
+
+
+def test_unauthenticated_reads_one_request_at_a_time() -> None:
+    reader = RequestReader()
+    reader.auth_required = True
+    data = encode_request([b"AUTH", b"pw"]) + b"*11\r\n" + b"$1\r\nx\r\n" * 11
+    assert reader.feed(data) == ([[b"AUTH", b"pw"]], None)
+    reader.auth_required = False  # the AUTH succeeded
+    requests, error = reader.feed(b"")
+    assert error is None and requests == [[b"x"] * 11]
+
+
+@pytest.mark.parametrize("data, got", [(b"*1\r\n\r\n", " "), (b"*1\r\n\n\r\n", " "),
+                                       (b"*2\r\n$4\r\nECHO\r\nx\r\n", "x")])
+def test_expected_dollar_names_the_byte_found(data: bytes, got: str) -> None:
+    requests, error = RequestReader().feed(data)
+    assert error is not None and error.message == f"expected '$', got '{got}'"
