@@ -617,3 +617,12 @@ def acl_file_unreadable(path: str, reason: str) -> ReplyError:
 def acl_load_failed(problems: bytes) -> ReplyError:
     return ReplyError(b"ERR " + _clean(problems) + b"WARNING: ACL errors detected, no change "
                       b"to the previously active ACL rules was performed")
+
+
+# --- DUMP / RESTORE ------------------------------------------------------------------------
+BUSYKEY = ReplyError("BUSYKEY Target key name already exists.")
+DUMP_PAYLOAD_WRONG = ReplyError("ERR DUMP payload version or checksum are wrong")
+BAD_DATA_FORMAT = ReplyError("ERR Bad data format")
+INVALID_TTL = ReplyError("ERR Invalid TTL value, must be >= 0")
+INVALID_IDLETIME = ReplyError("ERR Invalid IDLETIME value, must be >= 0")
+INVALID_FREQ = ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")

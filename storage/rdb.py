@@ -98,11 +98,13 @@ def _id_lens(sid: int) -> bytes:
 
 
 def _backlen(size: int) -> bytes:
-    """A listpack entry's trailing length, readable right to left."""
+    """lpEncodeBacklen: a listpack entry's trailing length, 7 bits a byte with the low bits
+    last and the continuation bit on all but the first byte (read right to left)."""
     out = [size & 127]
     size >>= 7
     while size:
-        out.append(128 | (size & 127))
+        out[-1] |= 128
+        out.append(size & 127)
         size >>= 7
     return bytes(reversed(out))
 
@@ -143,8 +145,10 @@ def _stream_nodes(stream: Stream) -> Iterator[bytes]:
         yield _str(_raw_id(master_id)) + _str(listpack(items))
 
 
-def _write_stream(stream: Stream) -> Iterator[bytes]:
-    nodes = list(_stream_nodes(stream))
+def write_stream(stream: Stream, node_chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A stream after its type byte: the nodes (each its master ID and listpack, as
+    given), then the metadata and the consumer groups."""
+    nodes = list(node_chunks)
     yield _len(len(nodes))
     yield from nodes
     first = stream.first_id if stream.length else 0
@@ -188,7 +192,7 @@ WRITERS: dict[bytes, tuple[int, Callable[[Any], Iterable[bytes]]]] = {
     b"set": (T_SET, lambda value: _counted(list(value))),
     b"hash": (T_HASH, _write_hash),
     b"zset": (T_ZSET_2, _write_zset),
-    b"stream": (T_STREAM_2, _write_stream),
+    b"stream": (T_STREAM_2, lambda value: write_stream(value, _stream_nodes(value))),
 }
 
 
