@@ -626,3 +626,8 @@ BAD_DATA_FORMAT = ReplyError("ERR Bad data format")
 INVALID_TTL = ReplyError("ERR Invalid TTL value, must be >= 0")
 INVALID_IDLETIME = ReplyError("ERR Invalid IDLETIME value, must be >= 0")
 INVALID_FREQ = ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+
+# --- SORT ----------------------------------------------------------------------------------
+SORT_NOT_DOUBLE = ReplyError("ERR One or more scores can't be converted into double")
+SORT_BY_ACL = ReplyError("ERR BY option of SORT denied due to insufficient ACL permissions.")
+SORT_GET_ACL = ReplyError("ERR GET option of SORT denied due to insufficient ACL permissions.")
