@@ -16,5 +16,6 @@ from respd.commands import hyperloglog  # noqa: F401,E402
 from respd.commands import geo  # noqa: F401,E402
 from respd.commands import dump  # noqa: F401,E402
 from respd.commands import sort  # noqa: F401,E402
+from respd.commands import lolwut  # noqa: F401,E402
 from respd.commands import server  # noqa: F401,E402
 from respd.commands import acl  # noqa: F401,E402

@@ -631,3 +631,9 @@ INVALID_FREQ = ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
 SORT_NOT_DOUBLE = ReplyError("ERR One or more scores can't be converted into double")
 SORT_BY_ACL = ReplyError("ERR BY option of SORT denied due to insufficient ACL permissions.")
 SORT_GET_ACL = ReplyError("ERR GET option of SORT denied due to insufficient ACL permissions.")
+
+# --- SCRIPT DEBUG --------------------------------------------------------------------------
+SCRIPT_DEBUG_PIPELINE = ReplyError("ERR SCRIPT DEBUG must be called outside a pipeline")
+SCRIPT_DEBUG_OPTION = ReplyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+SCRIPT_DEBUG_UNSUPPORTED = ReplyError(
+    "ERR SCRIPT DEBUG YES/SYNC is not supported: respd has no Lua debugger")
