@@ -411,6 +411,8 @@ def _expire(client: Client, argv: list[bytes], relative: bool, unit_ms: int) -> 
         raise errors.NOT_INTEGER
     cmdname = argv[0].lower().decode("latin-1")
     when *= unit_ms
+    if not INT64_MIN <= when <= INT64_MAX:  # the unit conversion overflows
+        raise errors.invalid_expire(cmdname)
     if relative:
         when += client.server.now_ms()
     if not INT64_MIN <= when <= INT64_MAX:
