@@ -562,8 +562,22 @@ def _lfu_policy(client: Client) -> bool:
          since="2.2.3", summary="Inspect the internal encoding of a Redis object",
          syntax="key")
 def object_encoding(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup(argv[2])
-    return None if value is None else ENCODINGS[type(value)](value)
+    db = client.db
+    value = db.lookup(argv[2])
+    if value is None:
+        return None
+    if type(value) is bytes and db.raw_strings.get(argv[2]) is value:
+        return b"raw"
+    return ENCODINGS[type(value)](value)
+
+
+def mark_raw(db: Database, key: bytes) -> None:
+    """Redis edits some strings in place (APPEND to an existing string, SETRANGE, SETBIT,
+    BITFIELD, PFADD, PFMERGE): the object is raw then, whatever its length or content."""
+    raw = db.raw_strings
+    if len(raw) > 2 * len(db.data) + 1024:  # forget keys since rewritten or deleted
+        db.raw_strings = raw = {k: v for k, v in raw.items() if db.data.get(k) is v}
+    raw[key] = db.data[key]
 
 
 @command("OBJECT HELP", arity=2, flags="loading stale", group=GROUP, since="6.2.0",

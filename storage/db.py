@@ -81,6 +81,7 @@ class Database:
         "blocking",
         "avg_ttl",
         "order",
+        "raw_strings",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -94,6 +95,8 @@ class Database:
         # key -> clients blocked on it, first come first served
         self.blocking: dict[bytes, deque[Any]] = {}
         self.order: KeyOrder | None = None  # built by key_order() on first use
+        # key -> its string value, for strings edited in place (OBJECT ENCODING "raw")
+        self.raw_strings: dict[bytes, bytes] = {}
 
     def __len__(self) -> int:
         return len(self.data)
@@ -208,6 +211,7 @@ class Database:
                 self.events.key_ready(self, key)
         self.data = {}
         self.expires = {}
+        self.raw_strings = {}
         self._heap = []
         if self.order is not None:
             self.order = type(self.order)()  # a scan in progress goes on over new keys

@@ -88,6 +88,7 @@ def test_dump_is_byte_identical(both: tuple[Any, Any], name: str) -> None:
     keys = sorted(ref.keys())
     assert keys == sorted(ours.keys())
     for key in keys:
+        assert ref.object("encoding", key) == ours.object("encoding", key), key
         want, got = ref.dump(key), ours.dump(key)
         assert got == want, (key, want[:200], got[:200])
 
