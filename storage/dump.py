@@ -417,7 +417,7 @@ def _read(kind: int, reader: RdbReader, server: "Server") -> Any:
     if kind == rdb.T_ZSET_LISTPACK:
         return _build_zset(((m, float(s)) for m, s in _pairs(lp_items())), server)
     if kind in (rdb.T_STREAM, rdb.T_STREAM_2):
-        return rdb._read_stream(kind, reader, server)
+        return rdb._read_stream(kind, reader, server, exact=True)
     raise RdbError(f"Unknown RDB encoding type {kind}")
 
 
