@@ -14,6 +14,9 @@ from respd.commands import streams  # noqa: F401,E402
 from respd.commands import bitmaps  # noqa: F401,E402
 from respd.commands import hyperloglog  # noqa: F401,E402
 from respd.commands import geo  # noqa: F401,E402
+from respd.commands import dump  # noqa: F401,E402
+from respd.commands import sort  # noqa: F401,E402
+from respd.commands import lolwut  # noqa: F401,E402
 from respd.commands import server  # noqa: F401,E402
 from respd.commands import acl  # noqa: F401,E402
 from respd.commands import memory  # noqa: F401,E402

@@ -12,7 +12,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import delete_key
+from respd.commands.keyspace import delete_key, mark_raw
 from respd.commands.strings import _store
 from respd.numbers import INT64_MAX, parse_int, int64
 from respd.storage.bitfield import (
@@ -90,6 +90,7 @@ def setbit(client: Client, argv: list[bytes]) -> Any:
         base = value or b""
         grown = b"".join((base, bytes(byte - len(base)), bytes((on << shift,))))
         _store(client, key, grown, b"setbit", keep_ttl=True)
+        mark_raw(client.db, key)
         return 0
     current = value[byte]
     old = (current >> shift) & 1
@@ -97,6 +98,7 @@ def setbit(client: Client, argv: list[bytes]) -> Any:
         current ^= 1 << shift
         _store(client, key, b"".join((value[:byte], bytes((current,)), value[byte + 1:])),
                b"setbit", keep_ttl=True)
+        mark_raw(client.db, key)
     return old
 
 
@@ -277,6 +279,8 @@ def _bitfield(client: Client, argv: list[bytes], read_only_command: bool) -> Any
             client.server.dirty += changes - 1  # one per changing operation
         elif grown:  # Redis grew the string in place, without an event or a dirty count
             db.set(key, bytes(data), keep_ttl=True)
+        if changes or grown:
+            mark_raw(db, key)
     return replies
 
 

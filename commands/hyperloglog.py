@@ -13,6 +13,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
+from respd.commands.keyspace import mark_raw
 from respd.resp import OK, Status
 from respd.storage import hll
 from respd.storage.hll import Corrupted, Hll
@@ -41,6 +42,7 @@ def _save(client: Client, key: bytes, work: Hll) -> None:
     """Write the changed HLL back in place: the key keeps its TTL."""
     value = work.to_bytes()
     client.db.set(key, value, keep_ttl=True)
+    mark_raw(client.db, key)
     _COPIES.keep(value, work)
 
 
@@ -101,7 +103,11 @@ def pfcount(client: Client, argv: list[bytes]) -> Any:
         # the cache lives in the string: a read that changes the value (Redis
         # propagates it too)
         cached = hll.with_cached_count(value, card)
-        client.db.set(key, cached, keep_ttl=True)
+        db = client.db
+        was_raw = db.raw_strings.get(key) is value
+        db.set(key, cached, keep_ttl=True)
+        if was_raw:  # Redis writes the cache into the same object
+            mark_raw(db, key)
         _COPIES.replaced(value, cached)
         client.server.dirty += 1
     return card

@@ -417,6 +417,8 @@ def _expire(client: Client, argv: list[bytes], relative: bool, unit_ms: int) -> 
         raise errors.NOT_INTEGER
     cmdname = argv[0].lower().decode("latin-1")
     when *= unit_ms
+    if not INT64_MIN <= when <= INT64_MAX:  # the unit conversion overflows
+        raise errors.invalid_expire(cmdname)
     if relative:
         when += client.server.now_ms()
     if not INT64_MIN <= when <= INT64_MAX:
@@ -567,8 +569,22 @@ def _lfu_policy(client: Client) -> bool:
          since="2.2.3", summary="Inspect the internal encoding of a Redis object",
          syntax="key")
 def object_encoding(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.peek(argv[2])
-    return None if value is None else ENCODINGS[type(value)](value)
+    db = client.db
+    value = db.peek(argv[2])
+    if value is None:
+        return None
+    if type(value) is bytes and db.raw_strings.get(argv[2]) is value:
+        return b"raw"
+    return ENCODINGS[type(value)](value)
+
+
+def mark_raw(db: Database, key: bytes) -> None:
+    """Redis edits some strings in place (APPEND to an existing string, SETRANGE, SETBIT,
+    BITFIELD, PFADD, PFMERGE): the object is raw then, whatever its length or content."""
+    raw = db.raw_strings
+    if len(raw) > 2 * len(db.data) + 1024:  # forget keys since rewritten or deleted
+        db.raw_strings = raw = {k: v for k, v in raw.items() if db.data.get(k) is v}
+    raw[key] = db.data[key]
 
 
 @command("OBJECT HELP", arity=2, flags="loading stale", group=GROUP, since="6.2.0",

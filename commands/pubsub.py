@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from respd import errors
-from respd.client import REPLY_OFF, Client
+from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import command, container
 from respd.dispatch import NO_REPLY
 from respd.glob import compile_pattern
@@ -35,9 +35,11 @@ def _confirm(client: Client, word: bytes, name: bytes | None, kind: str) -> byte
 
 
 def _confirmations(client: Client, frames: list[bytes]) -> Any:
-    """The (un)subscribe confirmations are pushes: CLIENT REPLY OFF does not silence
-    them (Redis's CLIENT_PUSHING)."""
-    if client.reply_mode == REPLY_OFF:
+    """The (un)subscribe confirmations are pushes: CLIENT REPLY OFF and SKIP do not
+    silence them (Redis's CLIENT_PUSHING); this command is the one SKIP skipped."""
+    if client.reply_mode != REPLY_ON:
+        if client.reply_mode == REPLY_SKIP:
+            client.reply_mode = REPLY_ON
         for frame in frames:
             client.push(frame)
         return NO_REPLY

@@ -157,6 +157,21 @@ def script_load(client: Client, argv: list[bytes]) -> Any:
     return engine_for(client.server).compile(argv[2]).sha
 
 
+@command("SCRIPT DEBUG", arity=3, flags="noscript", group=GROUP, since="3.2.0",
+         summary="Set the debug mode for executed scripts.", complexity="O(1)",
+         syntax="YES | SYNC | NO")
+def script_debug(client: Client, argv: list[bytes]) -> Any:
+    """NO is what every client already has; the Lua debugger (YES, SYNC) is refused."""
+    if client.out or client.deny_blocking:  # replies pending: a pipeline or EXEC
+        raise errors.SCRIPT_DEBUG_PIPELINE
+    mode = argv[2].lower()
+    if mode == b"no":
+        return OK
+    if mode in (b"yes", b"sync"):
+        raise errors.SCRIPT_DEBUG_UNSUPPORTED
+    raise errors.SCRIPT_DEBUG_OPTION
+
+
 @command("SCRIPT EXISTS", arity=-3, flags="noscript", group=GROUP, since="2.6.0",
          summary="Check existence of scripts in the script cache.",
          complexity="O(N) with N being the number of scripts to check (so checking a "

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from respd import errors, info, protected
+from respd import errors, info, latency, protected
 from respd.client import Client
 from respd.command import (
     ACL_ORDER, COMMANDS, Command, command, container, docs_entry, help_reply, info_entry,
@@ -360,6 +360,28 @@ def latency_history(client: Client, argv: list[bytes]) -> Any:
          tips="request_policy:all_nodes response_policy:all_succeeded")
 def latency_reset(client: Client, argv: list[bytes]) -> Any:
     return 0
+
+
+@command("LATENCY HISTOGRAM", arity=-2, flags=ADMIN, group=GROUP, since="7.0.0",
+         summary="Return the cumulative distribution of latencies of a subset of commands "
+                 "or all.",
+         complexity="O(N) where N is the number of commands with latency information being "
+                    "retrieved.",
+         syntax="[command ...]", tips=LATENCY_TIPS)
+def latency_histogram(client: Client, argv: list[bytes]) -> Any:
+    """Every command called since the last CONFIG RESETSTAT, or the named ones (a
+    container also brings its subcommands; unknown names are skipped)."""
+    counts = client.server.latency_hist
+    if len(argv) == 2:
+        chosen = walk()
+    else:
+        chosen = []
+        for name in argv[2:]:
+            cmd = lookup_fullname(name)
+            if cmd is not None:
+                chosen += [cmd, *cmd.subcommands.values()]
+    return Map({cmd.name.encode(): latency.histogram(counts[cmd.stat_index])
+                for cmd in chosen if cmd.stat_index >= 0 and any(counts[cmd.stat_index])})
 
 
 @command("LATENCY GRAPH", arity=3, flags=ADMIN, group=GROUP, since="2.8.13",

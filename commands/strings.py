@@ -8,7 +8,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import delete_key, expire_key, persist_key
+from respd.commands.keyspace import delete_key, expire_key, mark_raw, persist_key
 from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add
 from respd.resp import OK, Map
 
@@ -338,6 +338,8 @@ def append(client: Client, argv: list[bytes]) -> Any:
         _check_length(client, len(current) + len(tail))
         value = current + tail
     _store(client, key, value, b"append", keep_ttl=True)
+    if current is not None:
+        mark_raw(client.db, key)
     return len(value)
 
 
@@ -359,6 +361,7 @@ def setrange(client: Client, argv: list[bytes]) -> Any:
     value = b"".join((base[:offset], bytes(max(offset - len(base), 0)), patch,
                       base[offset + len(patch):]))
     _store(client, key, value, b"setrange", keep_ttl=True)
+    mark_raw(client.db, key)
     return len(value)
 
 

@@ -450,17 +450,19 @@ def _range_pairs(zset: ZSet, req: _RangeRequest) -> list[tuple[float, bytes]]:
         return list(zset.slice(start, end + 1, req.reverse))
     if req.offset < 0 or (req.offset > 0 and req.offset >= n):
         return []
+    offset = req.offset
     if isinstance(req.bounds, ScoreRange):
         start, stop = zset.score_span(req.bounds)
     else:
         assert req.bounds is not None
-        start, stop = zset.lex_span(req.bounds)
+        start, stop = zset.lex_span(req.bounds, req.reverse, offset)  # offset skipped
+        offset = 0
     if req.reverse:
-        stop -= req.offset
+        stop -= offset
         if req.limit >= 0:
             start = max(start, stop - req.limit)
     else:
-        start += req.offset
+        start += offset
         if req.limit >= 0:
             stop = min(stop, start + req.limit)
     if start >= stop:

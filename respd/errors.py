@@ -667,3 +667,23 @@ def script_run_failure(name: bytes, message: bytes) -> ReplyError:
     error in the error handler): Redis keeps 100 bytes of the message."""
     return ReplyError(b"ERR Error running script " + name + b", "
                       + _clean(message[:100].strip(b"\r\n")))
+
+
+# --- DUMP / RESTORE ------------------------------------------------------------------------
+BUSYKEY = ReplyError("BUSYKEY Target key name already exists.")
+DUMP_PAYLOAD_WRONG = ReplyError("ERR DUMP payload version or checksum are wrong")
+BAD_DATA_FORMAT = ReplyError("ERR Bad data format")
+INVALID_TTL = ReplyError("ERR Invalid TTL value, must be >= 0")
+INVALID_IDLETIME = ReplyError("ERR Invalid IDLETIME value, must be >= 0")
+INVALID_FREQ = ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+
+# --- SORT ----------------------------------------------------------------------------------
+SORT_NOT_DOUBLE = ReplyError("ERR One or more scores can't be converted into double")
+SORT_BY_ACL = ReplyError("ERR BY option of SORT denied due to insufficient ACL permissions.")
+SORT_GET_ACL = ReplyError("ERR GET option of SORT denied due to insufficient ACL permissions.")
+
+# --- SCRIPT DEBUG --------------------------------------------------------------------------
+SCRIPT_DEBUG_PIPELINE = ReplyError("ERR SCRIPT DEBUG must be called outside a pipeline")
+SCRIPT_DEBUG_OPTION = ReplyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+SCRIPT_DEBUG_UNSUPPORTED = ReplyError(
+    "ERR SCRIPT DEBUG YES/SYNC is not supported: respd has no Lua debugger")

@@ -82,6 +82,10 @@ class Server:
         self.error_stats: dict[bytes, int] = {}
         # [calls, total ns, rejected calls, failed calls] by Command.stat_index
         self.cmd_stats: list[list[int]] = []
+        # LATENCY HISTOGRAM: per command, call counts by power-of-two latency level
+        # (respd.latency); dispatch counts into latency_sink while latency-tracking is no.
+        self.latency_hist: list[list[int]] = []
+        self.latency_sink: list[list[int]] = []
         self.slowlog_threshold_ns = _slowlog_threshold_ns(self.config.slowlog_log_slower_than)
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
@@ -116,6 +120,8 @@ class Server:
         )
         self.error_stats = {}
         self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
+        self.latency_hist = [[0] * 64 for _ in ALL_COMMANDS]
+        self.latency_sink = [[0] * 64 for _ in ALL_COMMANDS]
 
     def command_stats(self, cmd: Command) -> list[int]:
         """[calls, total ns, rejected calls, failed calls] for INFO commandstats."""

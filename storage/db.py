@@ -97,6 +97,7 @@ class Database:
         "clocks",
         "access",
         "sampler",
+        "raw_strings",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -116,6 +117,8 @@ class Database:
         self.clocks: dict[bytes, int] | None = None
         self.access: Any = None  # respd.eviction's clock policy while clocks exist
         self.sampler: list[bytes] | None = None
+        # key -> its string value, for strings edited in place (OBJECT ENCODING "raw")
+        self.raw_strings: dict[bytes, bytes] = {}
 
     def __len__(self) -> int:
         return len(self.data)
@@ -300,6 +303,7 @@ class Database:
                 self.events.key_ready(self, key)
         self.data = {}
         self.expires = {}
+        self.raw_strings = {}
         self._heap = []
         self.mem = 0
         self.sizes = {}

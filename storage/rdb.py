@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
 from respd.numbers import format_double
 from respd.storage.db import TYPE_NAMES
 from respd.storage.snapshot import batched, function_libraries
-from respd.storage.stream import SEQ_MASK, Consumer, Group, Nack, Stream, make_id
+from respd.storage.stream import SEQ_MASK, Consumer, Group, Nack, Node, Stream, make_id
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -98,11 +98,13 @@ def _id_lens(sid: int) -> bytes:
 
 
 def _backlen(size: int) -> bytes:
-    """A listpack entry's trailing length, readable right to left."""
+    """lpEncodeBacklen: a listpack entry's trailing length, 7 bits a byte with the low bits
+    last and the continuation bit on all but the first byte (read right to left)."""
     out = [size & 127]
     size >>= 7
     while size:
-        out.append(128 | (size & 127))
+        out[-1] |= 128
+        out.append(size & 127)
         size >>= 7
     return bytes(reversed(out))
 
@@ -143,8 +145,10 @@ def _stream_nodes(stream: Stream) -> Iterator[bytes]:
         yield _str(_raw_id(master_id)) + _str(listpack(items))
 
 
-def _write_stream(stream: Stream) -> Iterator[bytes]:
-    nodes = list(_stream_nodes(stream))
+def write_stream(stream: Stream, node_chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A stream after its type byte: the nodes (each its master ID and listpack, as
+    given), then the metadata and the consumer groups."""
+    nodes = list(node_chunks)
     yield _len(len(nodes))
     yield from nodes
     first = stream.first_id if stream.length else 0
@@ -188,7 +192,7 @@ WRITERS: dict[bytes, tuple[int, Callable[[Any], Iterable[bytes]]]] = {
     b"set": (T_SET, lambda value: _counted(list(value))),
     b"hash": (T_HASH, _write_hash),
     b"zset": (T_ZSET_2, _write_zset),
-    b"stream": (T_STREAM_2, _write_stream),
+    b"stream": (T_STREAM_2, lambda value: write_stream(value, _stream_nodes(value))),
 }
 
 
@@ -425,14 +429,20 @@ def _commands(kind: int, key: bytes, reader: RdbReader) -> list[list[bytes]]:
     raise RdbError(f"Unsupported RDB object type {kind} (key {key!r})")
 
 
-def _read_stream(kind: int, reader: RdbReader, server: "Server") -> Stream:
+def _read_stream(kind: int, reader: RdbReader, server: "Server", exact: bool = False
+                 ) -> Stream:
+    """A stream's nodes (re-cut by this server's node limits, or as they are when exact),
+    metadata and consumer groups."""
     stream = Stream()
     config = server.config
     for _ in range(reader.count()):
         master_id = int.from_bytes(reader.string(), "big")
         items = parse_listpack(reader.string())
-        _append_node(stream, master_id, items, config.stream_node_max_entries,
-                     config.stream_node_max_bytes)
+        if exact:
+            _load_node(stream, master_id, items)
+        else:
+            _append_node(stream, master_id, items, config.stream_node_max_entries,
+                         config.stream_node_max_bytes)
     reader.count()  # length: the entries appended say it
     stream.last_id = reader.stream_id()
     if kind == T_STREAM_2:
@@ -463,9 +473,9 @@ def _read_stream(kind: int, reader: RdbReader, server: "Server") -> Stream:
     return stream
 
 
-def _append_node(stream: Stream, master_id: int, items: list[int | bytes], max_entries: int,
-                 max_bytes: int) -> None:
-    """Append the live entries of one stream listpack."""
+def _node_entries(master_id: int, items: list[int | bytes]
+                  ) -> Iterator[tuple[int, list[bytes], bool]]:
+    """(ID, fields, deleted?) of every entry of one stream listpack, in order."""
     master_fields = [_as_bytes(x) for x in items[3 : 3 + int(items[2])]]
     pos = 4 + len(master_fields)
     while pos < len(items):
@@ -480,9 +490,34 @@ def _append_node(stream: Stream, master_id: int, items: list[int | bytes], max_e
             pos += 1
         pos += len(fields) if not flags & _SAMEFIELDS else len(master_fields)
         pos += 1  # lp-count
-        if not flags & 1:  # deleted entries are not carried over
-            sid = make_id((master_id >> 64) + ms_diff, (master_id & SEQ_MASK) + seq_diff)
+        sid = make_id((master_id >> 64) + ms_diff, (master_id & SEQ_MASK) + seq_diff)
+        yield sid, fields, bool(flags & 1)
+
+
+def _append_node(stream: Stream, master_id: int, items: list[int | bytes], max_entries: int,
+                 max_bytes: int) -> None:
+    """Append the live entries of one stream listpack (deleted ones are not carried
+    over: the nodes are cut again by this server's limits)."""
+    for sid, fields, deleted in _node_entries(master_id, items):
+        if not deleted:
             stream.append(sid, fields, max_entries, max_bytes)
+
+
+def _load_node(stream: Stream, master_id: int, items: list[int | bytes]) -> None:
+    """Add one stream listpack as a node as it is, deleted entries included (RESTORE: a
+    payload DUMPs back to the same bytes)."""
+    node = Node(master_id, [_as_bytes(x) for x in items[3 : 3 + int(items[2])]])
+    for sid, fields, deleted in _node_entries(master_id, items):
+        node.add(sid, fields, 0, 0)
+        if deleted:
+            node.mark_deleted(len(node) - 1)
+        else:
+            if not stream.length:
+                stream.first_id = sid
+            stream.length += 1
+    if len(node):
+        stream.nodes.append(node)
+        stream.firsts.append(master_id)
 
 
 def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> tuple[int, int]:

@@ -127,13 +127,19 @@ class ZSet:
         stop = order.bisect_left((rng.max,) if rng.maxex else (rng.max, TOP))
         return start, max(start, stop)
 
-    def lex_span(self, rng: LexRange) -> tuple[int, int]:
-        """Lex ranges assume every member has the same score (Redis leaves other cases
-        undefined); the first element's score stands for all."""
+    def lex_span(self, rng: LexRange, reverse: bool = False, offset: int = 0
+                 ) -> tuple[int, int]:
+        """The members in a lex range, past the first ``offset`` of them in the reading
+        direction.  Lex ranges assume every member has the same score; when they do not
+        (undefined in Redis's documentation) this is what Redis's listpack scan finds:
+        from the first member >= min (reverse: the last <= max), skip offset members
+        unchecked, then take members while <= max (reverse: >= min)."""
         order = self.order
         if rng.empty() or not order:
             return 0, 0
         score = order[0][0]
+        if order[-1][0] != score:
+            return self._lex_scan(rng, reverse, offset)
         kind, lo = rng.min
         if kind < 0:
             start = 0
@@ -144,7 +150,43 @@ class ZSet:
             stop = len(order)
         else:
             stop = order.bisect_left((score, hi) if rng.maxex else (score, hi, TOP))
+        if reverse:
+            stop -= offset
+        else:
+            start += offset
         return start, max(start, stop)
+
+    def _lex_scan(self, rng: LexRange, reverse: bool, offset: int) -> tuple[int, int]:
+        members = [member for _, member in self.order]
+        kind_lo, lo = rng.min
+        kind_hi, hi = rng.max
+
+        def gte_min(m: bytes) -> bool:
+            return kind_lo < 0 or (kind_lo == 0 and (m > lo or (m == lo and not rng.minex)))
+
+        def lte_max(m: bytes) -> bool:
+            return kind_hi > 0 or (kind_hi == 0 and (m < hi or (m == hi and not rng.maxex)))
+
+        n = len(members)
+        if not gte_min(members[-1]) or not lte_max(members[0]):  # zzlIsInLexRange
+            return 0, 0
+        if reverse:
+            last = next((i for i in range(n - 1, -1, -1) if lte_max(members[i])), -1)
+            if last < 0 or not gte_min(members[last]):
+                return 0, 0
+            last -= offset
+            first = last + 1
+            while first > 0 and gte_min(members[first - 1]):
+                first -= 1
+            return (first, last + 1) if last >= 0 else (0, 0)
+        first = next((i for i in range(n) if gte_min(members[i])), n)
+        if first == n or not lte_max(members[first]):
+            return 0, 0
+        first += offset
+        stop = first
+        while stop < n and lte_max(members[stop]):
+            stop += 1
+        return first, stop
 
     def slice(self, start: int, stop: int, reverse: bool = False) -> Iterable[tuple[float, bytes]]:
         return self.order.islice(start, stop, reverse=reverse)
