@@ -1,5 +1,5 @@
 """Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE (the work is in
-respd.storage.aof's ``Persistence``)."""
+respd.persistence's ``Persistence``)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from typing import Any, Iterator
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.dispatch import NO_REPLY, call
-from respd.resp import NULL_ARRAY, OK
+from respd.dispatch import call
+from respd.resp import NO_REPLY, NULL_ARRAY, OK
 
 GROUP = "transactions"
 

@@ -17,12 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from respd import errors
-from respd.errors import ReplyError
+from respd.errors import ConfigError, ReplyError
 from respd.glob import match as glob_match
-
-
-class ConfigError(ValueError):
-    """A bad value: the message is what CONFIG SET reports after 'argument(s) must be'."""
+from respd.notify import format_flags, parse_flags
+from respd.numbers import parse_int
 
 
 # --- value kinds -------------------------------------------------------------------------
@@ -60,8 +58,6 @@ class Kind:
 
 def _int_kind(lo: int, hi: int) -> Kind:
     def parse(raw: bytes) -> int:
-        from respd.numbers import parse_int
-
         value = parse_int(raw)
         if value is None:
             raise ConfigError("argument couldn't be parsed into an integer")
@@ -82,18 +78,6 @@ def _enum_kind(*choices: str) -> Kind:
         return value
 
     return Kind(parse, lambda v: v.encode())
-
-
-def _parse_notify(raw: bytes) -> int:
-    from respd.notify import parse_flags  # imported late: respd.notify imports this module
-
-    return parse_flags(raw)
-
-
-def _format_notify(flags: int) -> bytes:
-    from respd.notify import format_flags
-
-    return format_flags(flags)
 
 
 INT = _int_kind(-(2**63), 2**63 - 1)
@@ -221,7 +205,7 @@ param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
 param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
-param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
+param("notify-keyspace-events", Kind(parse_flags, format_flags), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
 param("enable-debug-command", _enum_kind("no", "yes", "local"), "yes", mutable=False)
 param("enable-protected-configs", _enum_kind("no", "yes", "local"), "no", mutable=False)

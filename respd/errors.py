@@ -26,6 +26,11 @@ class ReplyError(Exception):
         return self.line.split(b" ", 1)[0]
 
 
+class ConfigError(ValueError):
+    """A bad config value: the message is what CONFIG SET reports after 'argument(s) must
+    be' (and what the config file loader prints)."""
+
+
 class ProtocolError(Exception):
     """Malformed request bytes: Redis replies with the message and closes the connection."""
 
@@ -141,6 +146,7 @@ NOPROTO = ReplyError("NOPROTO unsupported protocol version")
 PROTOVER_NOT_INT = ReplyError("ERR Protocol version is not an integer or out of range")
 CLIENT_NAME_SPACES = ReplyError("ERR Client names cannot contain spaces, newlines or special characters.")
 NO_SUCH_CLIENT = ReplyError("ERR No such client")
+MAX_CLIENTS = ReplyError("ERR max number of clients reached")  # sent before closing
 
 
 def hello_option(option: bytes) -> ReplyError:

@@ -19,15 +19,19 @@ import socket
 import time
 from typing import Any
 
+import respd.commands  # noqa: F401  the command table: the one import of the command families in respd/
 from respd import __version__, errors
 from respd.blocking import Blocking
 from respd.client import Client
-from respd.command import ALL_COMMANDS, Command
+from respd.command import ALL_COMMANDS
 from respd.config import Config, on_config_set
-from respd.dispatch import run_batch
+from respd.dispatch import rerun_blocked, run_batch
 from respd.errors import ReplyError
+from respd.info import Instantaneous
+from respd.pause import Pause
+from respd.persistence import Persistence
+from respd.pubsub import PubSub
 from respd.resp import encode
-from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
 log = logging.getLogger("respd")
@@ -53,9 +57,6 @@ class Clock:
 
 class Server:
     def __init__(self, config: Config | None = None) -> None:
-        import respd.commands  # noqa: F401  (registers every command family)
-        from respd.pubsub import PubSub
-
         self.config = config or Config()
         self.clock = Clock()
         # The DatabaseEvents clock, bound once: every TTL check and SET PX reads it.
@@ -64,7 +65,7 @@ class Server:
         self.clients: dict[int, Client] = {}
         self._next_client_id = 1
         self.pending_writes: dict[Client, None] = {}
-        self.blocking = Blocking(self)
+        self.blocking = Blocking(self, rerun_blocked)
         self.pubsub = PubSub(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dirty = 0
@@ -79,6 +80,7 @@ class Server:
         self.slowlog_threshold_ns = _slowlog_threshold_ns(self.config.slowlog_log_slower_than)
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
+        self.call_end = 0  # perf_counter_ns at the end of the last command run (dispatch.call)
         self.reset_stats()
         self._servers: list[asyncio.base_events.Server] = []
         self._shutdown: asyncio.Future[None] | None = None
@@ -86,9 +88,19 @@ class Server:
         self.last_save = int(time.time())
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
-        self.paused_until_ms = 0
+        self.pause = Pause(self)  # CLIENT PAUSE
+        self.instantaneous: Instantaneous | None = None  # INFO's rates, from the first INFO
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
+
+    @property
+    def checks_needed(self) -> bool:
+        """Whether a check of dispatch's processCommand order (dispatch._refusal) may
+        refuse or postpone a command of an authenticated client in the plain state.
+        False on a plain server: dispatch.run_batch then runs plain commands straight
+        through call().  A new server-wide check adds its switch here (ACL users,
+        maxmemory)."""
+        return self.pause.until_ms != 0
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -105,10 +117,6 @@ class Server:
         )
         self.error_stats = {}
         self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
-
-    def command_stats(self, cmd: Command) -> list[int]:
-        """[calls, total ns, rejected calls, failed calls] for INFO commandstats."""
-        return self.cmd_stats[cmd.stat_index]
 
     def all_command_stats(self) -> dict[str, list[int]]:
         """The counters of every command used since the last reset, by name."""
@@ -353,7 +361,7 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         if len(server.clients) >= server.config.maxclients:
             server.stats["rejected_connections"] += 1
-            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.write(encode(errors.MAX_CLIENTS))
             transport.close()
             self.client = None
             return
