@@ -236,12 +236,13 @@ def run_batch(client: Client, requests: Any) -> None:
             reply = call(client, cmd, argv, start)
             # resp.encode's first cases, from its tables: a call here costs more than
             # they do on the commonest replies.
+            t = type(reply)
             if reply is OK:
                 append(_OK_LINE)
-            elif type(reply) is bytes:
+            elif t is bytes:
                 n = len(reply)
                 append((BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
-            elif type(reply) is int:
+            elif t is int:
                 append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
             else:
                 append(encode(reply, resp))
