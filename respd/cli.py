@@ -14,7 +14,9 @@ import sys
 from typing import Sequence
 
 from respd import REDIS_VERSION, __version__
-from respd.config import LIST, OBUF, PARAMS, SAVE, Config, ConfigError, add_user_directive
+import respd.server  # noqa: F401  the command table, which `user` lines name
+from respd.acl import add_user_directive
+from respd.config import LIST, OBUF, PARAMS, SAVE, Config, ConfigError
 from respd.resp import split_args
 
 

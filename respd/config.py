@@ -17,12 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from respd import errors
-from respd.errors import ReplyError
+from respd.errors import ConfigError, ReplyError
 from respd.glob import match as glob_match
-
-
-class ConfigError(ValueError):
-    """A bad value: the message is what CONFIG SET reports after 'argument(s) must be'."""
+from respd.notify import format_flags, parse_flags
+from respd.numbers import parse_int
 
 
 # --- value kinds -------------------------------------------------------------------------
@@ -60,8 +58,6 @@ class Kind:
 
 def _int_kind(lo: int, hi: int) -> Kind:
     def parse(raw: bytes) -> int:
-        from respd.numbers import parse_int
-
         value = parse_int(raw)
         if value is None:
             raise ConfigError("argument couldn't be parsed into an integer")
@@ -82,18 +78,6 @@ def _enum_kind(*choices: str) -> Kind:
         return value
 
     return Kind(parse, lambda v: v.encode())
-
-
-def _parse_notify(raw: bytes) -> int:
-    from respd.notify import parse_flags  # imported late: respd.notify imports this module
-
-    return parse_flags(raw)
-
-
-def _format_notify(flags: int) -> bytes:
-    from respd.notify import format_flags
-
-    return format_flags(flags)
 
 
 INT = _int_kind(-(2**63), 2**63 - 1)
@@ -238,7 +222,7 @@ param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
 param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
-param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
+param("notify-keyspace-events", Kind(parse_flags, format_flags), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
 
 # Persistence.
@@ -292,36 +276,10 @@ param("metrics-key-patterns", LIST, "*")
 param("metrics-max-series", UINT, "10000")
 
 # ACL (respd.acl).  `user` lines are not a parameter (CONFIG GET/SET do not know them):
-# add_user_directive collects them for the server to load at startup.
+# respd.acl.add_user_directive collects them for the server to load at startup.
 param("aclfile", STRING, "", mutable=False)
 param("acl-pubsub-default", _enum_kind("allchannels", "resetchannels"), "resetchannels")
 param("acllog-max-len", _int_kind(0, 2**63 - 1), "128")
-
-
-def add_user_directive(config: "Config", args: list[bytes]) -> None:
-    """A config-file `user <name> <rule> ...` line, validated now as Redis does
-    (ACLAppendUserForLoading); raises ConfigError with Redis's text."""
-    from respd.acl import RuleError, UnmatchedParenthesis, merge_selector_args, User
-
-    if not args:
-        raise ConfigError("Bad directive or wrong number of arguments")
-    if any(existing[0] == args[0] for existing in config.acl_users):
-        raise ConfigError(f"Error in user declaration '{args[0].decode('latin-1')}': "
-                          "Duplicate user found. A user can only be defined once in "
-                          "config files")
-    try:
-        rules = merge_selector_args(args[1:])
-    except UnmatchedParenthesis as err:
-        raise ConfigError(f"Error in user declaration "
-                          f"'{args[1 + err.index].decode('latin-1')}': Wrong format") from None
-    probe = User(b"probe", config.acl_pubsub_default == "allchannels")
-    for op in rules:
-        try:
-            probe.apply(op, config.acl_pubsub_default == "allchannels")
-        except RuleError as err:
-            raise ConfigError(f"Error in user declaration '{op.decode('latin-1')}': "
-                              f"{err.reason}") from None
-    config.acl_users.append([args[0], *rules])
 
 
 # Memory limits and eviction (respd.eviction, respd.memory).
@@ -394,7 +352,7 @@ class Config:
         for p in PARAMS.values():
             setattr(self, _attr(p.name), p.kind.parse(p.default))
         self.config_file: str | None = None
-        self.acl_users: list[list[bytes]] = []  # `user` directives (add_user_directive)
+        self.acl_users: list[list[bytes]] = []  # `user` directives (acl.add_user_directive)
 
     def __getattr__(self, name: str) -> Any:  # only reached for unknown names
         raise AttributeError(name)

@@ -117,10 +117,9 @@ class Instantaneous:
 
     @staticmethod
     def of(server: "Server") -> "Instantaneous":
-        found = getattr(server, "instantaneous", None)
+        found = server.instantaneous
         if found is None:
-            found = Instantaneous(server)
-            setattr(server, "instantaneous", found)
+            found = server.instantaneous = Instantaneous(server)
         found.start()
         return found
 
@@ -256,9 +255,7 @@ def memory_fields(server: "Server") -> Fields:
 
 def _scripting_memory(server: "Server") -> tuple[int, int, int, int]:
     """(Lua VM bytes, cached scripts, functions, libraries), without creating the VM."""
-    from respd.commands.scripting import _engines
-
-    engine = _engines.get(server)
+    engine = server.scripts
     if engine is None:
         return 0, 0, 0, 0
     try:
@@ -270,12 +267,8 @@ def _scripting_memory(server: "Server") -> tuple[int, int, int, int]:
 
 @section("persistence")
 def persistence_fields(server: "Server") -> Fields:
-    # The persistence subsystem (respd.storage.aof.Persistence) knows its own state.
-    persistence = getattr(server, "persistence", None)
-    if persistence is not None:
-        return list(persistence.info())
-    return [("loading", 0), ("rdb_changes_since_last_save", server.dirty),
-            ("rdb_last_save_time", server.last_save), ("aof_enabled", 0)]
+    # The persistence subsystem (respd.persistence.Persistence) knows its own state.
+    return server.persistence.info()
 
 
 @section("stats")
@@ -312,7 +305,7 @@ def stats_fields(server: "Server") -> Fields:
         ("keyspace_misses", s["keyspace_misses"]),
         ("pubsub_channels", len(server.pubsub.channels)),
         ("pubsub_patterns", len(server.pubsub.patterns)),
-        ("pubsubshard_channels", len(getattr(server.pubsub, "shard_channels", ()))),
+        ("pubsubshard_channels", len(server.pubsub.shard_channels)),
         ("latest_fork_usec", 0),
         ("total_forks", 0),
         ("migrate_cached_sockets", 0),

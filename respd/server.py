@@ -21,17 +21,21 @@ import time
 from collections import deque
 from typing import Any
 
-from respd import __version__, errors, listeners
+import respd.commands  # noqa: F401  the command table: the one import of the command families in respd/
+from respd import __version__, errors, latency, listeners
 from respd.blocking import Blocking
-from respd.client import Client
-from respd.command import ALL_COMMANDS, Command
+from respd.client import Client, client_info_line
+from respd.command import ALL_COMMANDS
 from respd.config import Config, on_config_set
-from respd.dispatch import run_batch
+from respd.dispatch import rerun_blocked, run_batch
 from respd.errors import ProtocolError, ReplyError
 from respd.eviction import Evictor
+from respd.info import Instantaneous
 from respd.log import VERBOSE  # also registers CONFIG SET loglevel
+from respd.pause import Pause
+from respd.persistence import Persistence
+from respd.pubsub import PubSub
 from respd.resp import RequestReader, encode
-from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
 log = logging.getLogger("respd")
@@ -57,9 +61,7 @@ class Clock:
 
 class Server:
     def __init__(self, config: Config | None = None) -> None:
-        import respd.commands  # noqa: F401  (registers every command family)
         from respd.acl import Acl
-        from respd.pubsub import PubSub
 
         self.config = config or Config()
         self.clock = Clock()
@@ -70,7 +72,7 @@ class Server:
         self.acl = Acl(self)  # users and the ACL log; before any client exists
         self._next_client_id = 1
         self.pending_writes: dict[Client, None] = {}
-        self.blocking = Blocking(self)
+        self.blocking = Blocking(self, rerun_blocked)
         self.pubsub = PubSub(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dirty = 0
@@ -86,16 +88,19 @@ class Server:
         # (respd.latency); dispatch counts into latency_sink while latency-tracking is no.
         self.latency_hist: list[list[int]] = []
         self.latency_sink: list[list[int]] = []
+        self.latency_rows: list[list[int]] = []  # one of the two above
         self.slowlog_threshold_ns = _slowlog_threshold_ns(self.config.slowlog_log_slower_than)
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
+        self.call_end = 0  # perf_counter_ns at the end of the last command run (dispatch.call)
         self.reset_stats()
         self.listeners = listeners.Listeners(self, lambda: Connection(self))
         self._shutdown: asyncio.Future[None] | None = None
         self.last_save = int(time.time())
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
-        self.paused_until_ms = 0
+        self.pause = Pause(self)  # CLIENT PAUSE
+        self.instantaneous: Instantaneous | None = None  # INFO's rates, from the first INFO
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
         self.maxmemory = 0  # config.maxmemory, mirrored by respd.eviction
@@ -104,6 +109,16 @@ class Server:
         self.supervision: Any = None  # respd.process.Supervision, set by the command line
         self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
         self.http: Any = None  # respd.http.HttpListener when http-port is set
+        self.scripts: Any = None  # respd.scripting.ScriptEngine, made by its first use
+
+    @property
+    def checks_needed(self) -> bool:
+        """Whether a check of dispatch's processCommand order (dispatch._refusal) may
+        refuse or postpone a command of an authenticated client in the plain state.
+        False on a plain server: dispatch.run_batch then runs plain commands straight
+        through call().  A new server-wide check adds its switch here (ACL users,
+        maxmemory)."""
+        return self.pause.until_ms != 0 or self.memory_limited
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -120,12 +135,7 @@ class Server:
         )
         self.error_stats = {}
         self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
-        self.latency_hist = [[0] * 64 for _ in ALL_COMMANDS]
-        self.latency_sink = [[0] * 64 for _ in ALL_COMMANDS]
-
-    def command_stats(self, cmd: Command) -> list[int]:
-        """[calls, total ns, rejected calls, failed calls] for INFO commandstats."""
-        return self.cmd_stats[cmd.stat_index]
+        latency.reset(self, len(ALL_COMMANDS))
 
     def all_command_stats(self) -> dict[str, list[int]]:
         """The counters of every command used since the last reset, by name."""
@@ -425,7 +435,7 @@ class Connection(asyncio.Protocol):
         self.client = None
         peer = transport.get_extra_info("peername")
         if len(server.clients) >= server.config.maxclients:
-            refusal = b"-ERR max number of clients reached\r\n"
+            refusal = encode(errors.MAX_CLIENTS)
         elif listeners.denied_by_protected_mode(server, peer):
             refusal = listeners.DENIED
         else:
@@ -623,8 +633,6 @@ class Connection(asyncio.Protocol):
         client = self.client
         if client is not None:
             if log.isEnabledFor(VERBOSE) and not client.closed:
-                from respd.commands.client import client_info_line
-
                 log.log(VERBOSE, "Client closed connection %s", client_info_line(
                     client, client, client.last_cmd_name).decode("latin-1"))
             self.server.remove_client(client)

@@ -12,7 +12,7 @@ Invariants:
   a heap (exact, unlike Redis's sampling), skipping stale heap entries;
 - every change to a key's value calls ``modified(key)`` (Redis's signalModifiedKey):
   WATCHers are invalidated and clients blocked on the key are told it may be ready;
-- ``order`` (respd.scan.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
+- ``order`` (storage.sets.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
   the keys of ``data``: only set/add/delete/expire_now/flush/swap_contents change the key
   set, and each keeps it current (one ``is None`` test for databases never scanned);
 - memory accounting (read by respd.memory): ``mem`` is the length of every key and string
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from respd.errors import WRONGTYPE
 
 if TYPE_CHECKING:
-    from respd.scan import KeyOrder
+    from respd.storage.sets import KeyOrder
 
 
 class DatabaseEvents(Protocol):
@@ -331,7 +331,7 @@ class Database:
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
         database is asked, then kept current by every write."""
         if self.order is None:
-            from respd.scan import KeyOrder  # respd.scan imports storage, which imports us
+            from respd.storage.sets import KeyOrder  # storage.sets imports this module
 
             self.order = KeyOrder(self.data)
         return self.order
