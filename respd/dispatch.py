@@ -115,6 +115,14 @@ def execute(client: Client, argv: list[bytes]) -> Any:
 
         if pause_postpones(client, cmd, argv):
             return BLOCKED
+    # Replication (after the OOM check, before MULTI queueing): -READONLY on a read-only
+    # replica, -MASTERDOWN on a stale one, -NOREPLICAS under min-replicas-to-write.
+    if server.write_guard and not client.loading:
+        from respd.replication import refuse_write  # only while replicating
+
+        refused = refuse_write(client, cmd, argv)
+        if refused is not None:
+            return _rejected(client, cmd, refused)
     # A MONITOR client is a replica to Redis: it may not read or write keys.
     if client.is_monitor and (cmd.is_write or cmd.is_readonly or "may_replicate" in cmd.flags):
         return _rejected(client, cmd, errors.REPLICA_KEYSPACE)
@@ -204,8 +212,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         server.count_error(reply)
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
-    # Without an AOF nothing consumes propagated commands: skip collecting them.
-    if server.dirty != dirty and server.aof is not None and not client.loading:
+    # Without an AOF or a replication backlog nothing consumes propagated commands.
+    if server.dirty != dirty and server.propagating and not client.loading:
         if client.propagate_as is None:
             server.propagated.append((client.db.index, argv))
         else:
@@ -316,8 +324,8 @@ def _plain_state(client: Client) -> bool:
             and not client.loading and client.transport is not None
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
-            and not server.paused_until_ms and not server.monitors and server.aof is None
-            and not server.memory_limited)
+            and not server.paused_until_ms and not server.monitors and not server.propagating
+            and not server.memory_limited and not server.write_guard)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:

@@ -552,6 +552,19 @@ def config_set_failed(name: bytes, reason: str) -> ReplyError:
 # --- replicas (a MONITOR client counts as one) ----------------------------------------------
 REPLICA_KEYSPACE = ReplyError("ERR Replica can't interact with the keyspace")
 
+# --- replication ---------------------------------------------------------------------------
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
+MASTERDOWN = ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
+                        "is set to 'no'.")
+NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
+NOMASTERLINK = ReplyError("NOMASTERLINK Can't SYNC while not connected with my master")
+WAIT_ON_REPLICA = ReplyError(
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to "
+    "replicas are just local and are not propagated.")
+UNBLOCKED_ROLE_CHANGE = ReplyError("UNBLOCKED force unblock from blocking operation, "
+                                   "instance state changed (master -> replica?)")
+
 
 # --- ACL ---------------------------------------------------------------------------------
 # Permission denials (processCommand), their EXEC-time and script variants, ACL command

@@ -25,6 +25,8 @@ from respd.command import ALL_COMMANDS, Command
 from respd.config import Config, on_config_set
 from respd.dispatch import run_batch
 from respd.errors import ReplyError
+from respd import replication
+from respd.replication import Replication
 from respd.eviction import Evictor
 from respd.resp import encode
 from respd.storage.aof import Persistence
@@ -85,6 +87,11 @@ class Server:
         self.listeners = listeners.Listeners(self, lambda: Connection(self))
         self._shutdown: asyncio.Future[None] | None = None
         self.last_save = int(time.time())
+        # Propagated commands are collected only while something reads them: the AOF or
+        # the replication backlog (see update_propagating); dispatch tests this flag.
+        self.propagating = False
+        self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
+        self.replication = Replication(self)  # respd.replication: backlog, replicas, link
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
         self.paused_until_ms = 0
@@ -157,6 +164,22 @@ class Server:
         batch, self.propagated = self.propagated, []
         if self.aof is not None:
             self.aof.feed(batch)
+        # A replica passes on its primary's stream as received (respd.replica), never
+        # its own changes (keys it expires are deleted by the primary's DEL).
+        if self.replication.backlog is not None and self.replication.master is None:
+            self.replication.feed(batch)
+
+    @property
+    def aof(self) -> Any:
+        return self._aof
+
+    @aof.setter
+    def aof(self, value: Any) -> None:
+        self._aof = value
+        self.update_propagating()
+
+    def update_propagating(self) -> None:
+        self.propagating = self._aof is not None or self.replication.backlog is not None
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -176,6 +199,8 @@ class Server:
         self.pubsub.remove_client(client)
         self.monitors.pop(client, None)
         self.pending_writes.pop(client, None)
+        if client.flags_extra:  # "S": an attached replica
+            self.replication.replica_gone(client)
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         from respd.resp import Status
@@ -232,6 +257,7 @@ class Server:
         self._shutdown = self.loop.create_future()
         self.persistence.startup()  # load the dataset before accepting connections
         await self.listeners.open_all()
+        replication.startup(self)  # the replicaof directive
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
         config = self.config
         log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d "
@@ -294,6 +320,7 @@ class Server:
                     client.transport.close()
         self.pubsub.cron()
         self.persistence.cron()
+        self.replication.cron()
         self.memory.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
