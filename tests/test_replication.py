@@ -259,3 +259,54 @@ def test_min_replicas_to_write(spawn: Any) -> None:
     replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port))
     wait_synced(primary, replica)
     assert p.set("k", "v")
+
+
+def test_replica_directives_reach_the_primary(spawn: Any) -> None:
+    """masteruser/masterauth, replica-announce-ip/port, replica-priority, replica-announced."""
+    primary = spawn("redis", *REDIS_PRIMARY, "--requirepass", "secret")
+    p = primary.client(password="secret")
+    p.execute_command("ACL", "SETUSER", "repl", "on", ">pw", "+@all", "~*")
+    p.set("k", "v")
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port),
+                    "--masteruser", "repl", "--masterauth", "pw",
+                    "--replica-announce-ip", "127.0.0.9", "--replica-announce-port", "4444",
+                    "--replica-priority", "7", "--replica-announced", "no")
+    rep = replica.client()
+    wait_until(lambda: rep.get("k") == b"v", "the replica authenticates and syncs")
+    info = p.info("replication")
+    assert info["slave0"]["ip"] == "127.0.0.9" and info["slave0"]["port"] == 4444
+    mine = rep.info("replication")
+    assert mine["slave_priority"] == 7 and mine["replica_announced"] == 0
+
+
+def test_stale_replica_refuses_reads(spawn: Any) -> None:
+    from conftest import free_port
+
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(free_port()))
+    rep = replica.client()
+    assert rep.get("k") is None  # stale data is served by default
+    rep.config_set("replica-serve-stale-data", "no")
+    # As Redis: everything but the commands flagged stale (INFO, CONFIG, REPLICAOF...).
+    for command in (("GET", "k"), ("PING",)):
+        with pytest.raises(Exception, match="Link with MASTER is down and replica-serve-stale"):
+            rep.execute_command(*command)
+    info = rep.info("replication")
+    assert info["master_link_status"] == "down" and "master_link_down_since_seconds" in info
+
+
+def test_small_backlog_forces_full_resync_and_pings_flow(spawn: Any) -> None:
+    primary = spawn("respd", "--repl-backlog-size", "16kb", "--repl-ping-replica-period", "1",
+                    "--repl-diskless-sync", "no")
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port))
+    wait_synced(primary, replica)
+    p = primary.client()
+    start = p.info("replication")["master_repl_offset"]
+    wait_until(lambda: p.info("replication")["master_repl_offset"] > start,
+               "PINGs advance the offset without writes")
+    rep = replica.client()
+    rep.execute_command("CLIENT", "KILL", "TYPE", "master")
+    p.set("big", "x" * 40000)  # more than the backlog holds while the link is down
+    wait_synced(primary, replica)
+    assert rep.strlen("big") == 40000
+    stats = p.info("stats")
+    assert stats["sync_full"] == 2 and stats["sync_partial_err"] == 1
