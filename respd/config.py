@@ -279,9 +279,18 @@ param("lazyfree-lazy-user-flush", BOOL, "no")
 param("active-expire-effort", _int_kind(1, 10), "1")
 param("replica-read-only", BOOL, "yes", aliases=("slave-read-only",))
 
-# Replication (respd.replication, respd.replica).  replicaof is "host port" or empty,
+# Replication (respd.replication, respd.replica).  replicaof is [host, port] or empty,
 # set by the config file or REPLICAOF (CONFIG SET refuses it, as Redis).
-param("replicaof", STRING, "", mutable=False, aliases=("slaveof",))
+
+
+def _parse_replicaof(raw: bytes) -> list[str]:
+    words = raw.decode("latin-1").split()
+    if len(words) not in (0, 2):
+        raise ConfigError("wrong number of arguments")
+    return words
+
+
+param("replicaof", Kind(_parse_replicaof, LIST.format), "", mutable=False, aliases=("slaveof",))
 param("masterauth", STRING, "")
 param("masteruser", STRING, "")
 param("repl-backlog-size", MEMORY, "1048576")

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("respd")
 
 
+# Stream commands an AOF does not log (it writes its own SELECTs).
+_NOT_LOGGED = frozenset({b"select", b"ping", b"replconf"})
+
+
 class LinkError(Exception):
     pass
 
@@ -207,10 +211,13 @@ class MasterLink:
                 raise LinkError("Protocol error from master: " + err.message)
             client = self.client
             assert client is not None
+            aof = server.aof
             for argv in requests:
                 execute(client, argv)
                 # After the command: a GETACK it ran acknowledged the bytes before it.
                 repl.feed_raw(encode_request(argv))
+                if aof is not None and argv[0].lower() not in _NOT_LOGGED:
+                    aof.feed([(client.db.index, argv)])  # a replica's AOF logs the stream
             if server.blocking.ready:
                 server.blocking.serve_ready()
             server.flush()

@@ -281,8 +281,8 @@ for _name in ("replica-read-only", "replica-serve-stale-data", "min-replicas-to-
 
 def startup(server: "Server") -> None:
     update_write_guard(server)
-    target = server.config.replicaof.split()
-    if len(target) == 2:
+    target = server.config.replicaof
+    if target:
         replicate_from(server, target[0], int(target[1]))
 
 
@@ -301,7 +301,7 @@ def replicate_from(server: "Server", host: str, port: int) -> None:
                 server.blocking.unblock(client, errors.UNBLOCKED_ROLE_CHANGE)
     _disconnect_replicas(server)  # they learn the new history by reconnecting
     repl.master = MasterLink(server, host, port)
-    server.config.replicaof = f"{host} {port}"
+    server.config.replicaof = [host, str(port)]
     update_write_guard(server)
 
 
@@ -314,7 +314,7 @@ def replicate_none(server: "Server") -> None:
     repl.master = None
     repl.shift_replid()
     repl.selected_db = -1
-    server.config.replicaof = ""
+    server.config.replicaof = []
     _disconnect_replicas(server)
     update_write_guard(server)
 

@@ -162,8 +162,9 @@ class Server:
 
     def propagate_pending(self) -> None:
         batch, self.propagated = self.propagated, []
-        if self.aof is not None:
-            self.aof.feed(batch)
+        aof = self._aof
+        if aof is not None:
+            aof.feed(batch)
         # A replica passes on its primary's stream as received (respd.replica), never
         # its own changes (keys it expires are deleted by the primary's DEL).
         if self.replication.backlog is not None and self.replication.master is None:
@@ -230,7 +231,8 @@ class Server:
 
     def flush(self) -> None:
         """Write the AOF buffer, then every pending reply (Redis's beforeSleep order)."""
-        if self.aof is not None and self.aof.flush():
+        aof = self._aof  # the attribute behind the aof property: this runs per read
+        if aof is not None and aof.flush():
             return  # appendfsync always: the replies wait for the pass's group fsync
         if not self.pending_writes:
             return

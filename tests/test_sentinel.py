@@ -125,8 +125,8 @@ def test_sentinel_fails_over_a_killed_respd_primary(cluster: list[ServerProcess]
     wait_until(lambda: o.info("replication").get("master_port") == new_port
                and o.info("replication")["master_link_status"] == "up",
                "the other replica follows the new primary", timeout=20)
-    # Sentinel rewrote the configuration of the promoted replica (no replicaof left).
-    with open(os.path.join(new_primary.workdir, "respd.conf")) as f:
-        assert "replicaof" not in f.read()
+    # Sentinel rewrote the configurations (CONFIG REWRITE inside its MULTI/EXEC).
+    with open(os.path.join(other.workdir, "respd.conf")) as f:
+        assert f"replicaof 127.0.0.1 {new_port}" in f.read().splitlines()
     print(f"\nfailover: writer recovered {recovered_at - killed_at:.2f}s after SIGKILL; "
           f"{len(acked)} acknowledged writes, {len(lost)} lost")
