@@ -310,3 +310,42 @@ def test_small_backlog_forces_full_resync_and_pings_flow(spawn: Any) -> None:
     assert rep.strlen("big") == 40000
     stats = p.info("stats")
     assert stats["sync_full"] == 2 and stats["sync_partial_err"] == 1
+
+
+def test_demoted_primary_unblocks_its_blocked_clients(spawn: Any) -> None:
+    other = spawn("respd")
+    server = spawn("respd")
+    blocked = server.client(socket_timeout=5)
+    admin = server.client()
+    import threading
+
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(
+        _try(lambda: blocked.blpop("queue", 0))))
+    thread.start()
+    wait_until(lambda: admin.info("clients")["blocked_clients"] == 1, "BLPOP parks")
+    admin.execute_command("REPLICAOF", "127.0.0.1", str(other.port))
+    thread.join(5)
+    assert "UNBLOCKED force unblock from blocking operation, instance state changed " \
+           "(master -> replica?)" in str(result[0])
+
+
+def _try(fn: Any) -> Any:
+    try:
+        return fn()
+    except Exception as err:  # the error reply is the result
+        return err
+
+
+def test_replica_aof_logs_the_stream(spawn: Any, tmp_path: Any) -> None:
+    primary = spawn("respd")
+    replica = spawn("respd", "--appendonly", "yes", "--replicaof", "127.0.0.1",
+                    str(primary.port), workdir=str(tmp_path))
+    wait_synced(primary, replica)
+    p = primary.client()
+    p.rpush("l", "a", "b")
+    wait_synced(primary, replica)
+    replica.stop()
+    # Restarted on its own AOF, as a primary: the replicated writes are there.
+    again = spawn("respd", "--appendonly", "yes", workdir=str(tmp_path))
+    assert again.client().lrange("l", 0, -1) == [b"a", b"b"]
