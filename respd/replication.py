@@ -251,11 +251,11 @@ def refuse_write(client: "Client", cmd: Any, argv: list[bytes]) -> Any:
     repl = server.replication
     config = server.config
     link = repl.master
-    if link is not None:
-        if not link.up and not config.replica_serve_stale_data and "stale" not in cmd.flags:
-            return errors.MASTERDOWN
+    if link is not None:  # processCommand's order: READONLY, then MASTERDOWN
         if config.replica_read_only and cmd.is_write:
             return errors.READONLY
+        if not link.up and not config.replica_serve_stale_data and "stale" not in cmd.flags:
+            return errors.MASTERDOWN
         return None
     if config.min_replicas_to_write and cmd.is_write \
             and repl.good_replicas() < config.min_replicas_to_write:
