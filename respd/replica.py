@@ -212,12 +212,16 @@ class MasterLink:
             client = self.client
             assert client is not None
             aof = server.aof
-            for argv in requests:
-                execute(client, argv)
-                # After the command: a GETACK it ran acknowledged the bytes before it.
-                repl.feed_raw(encode_request(argv))
-                if aof is not None and argv[0].lower() not in _NOT_LOGGED:
-                    aof.feed([(client.db.index, argv)])  # a replica's AOF logs the stream
+            server.obeying_master = True
+            try:
+                for argv in requests:
+                    execute(client, argv)
+                    # After the command: a GETACK it ran acknowledged the bytes before it.
+                    repl.feed_raw(encode_request(argv))
+                    if aof is not None and argv[0].lower() not in _NOT_LOGGED:
+                        aof.feed([(client.db.index, argv)])  # a replica's AOF logs the stream
+            finally:
+                server.obeying_master = False
             if server.blocking.ready:
                 server.blocking.serve_ready()
             server.flush()

@@ -301,6 +301,7 @@ def replicate_from(server: "Server", host: str, port: int) -> None:
                 server.blocking.unblock(client, errors.UNBLOCKED_ROLE_CHANGE)
     _disconnect_replicas(server)  # they learn the new history by reconnecting
     repl.master = MasterLink(server, host, port)
+    server.hides_expired = True
     server.config.replicaof = [host, str(port)]
     update_write_guard(server)
 
@@ -312,6 +313,7 @@ def replicate_none(server: "Server") -> None:
         return
     repl.master.stop()
     repl.master = None
+    server.hides_expired = False
     repl.shift_replid()
     repl.selected_db = -1
     server.config.replicaof = []

@@ -91,6 +91,8 @@ class Server:
         # the replication backlog (see update_propagating); dispatch tests this flag.
         self.propagating = False
         self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
+        self.hides_expired = False  # a replica: expired keys wait for the primary's DEL
+        self.obeying_master = False  # running the primary's stream (respd.replica)
         self.replication = Replication(self)  # respd.replication: backlog, replicas, link
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
@@ -309,7 +311,7 @@ class Server:
         assert self.loop is not None
         now = self.now_ms()
         for db in self.dbs:
-            if db.expires and self.active_expire_enabled:
+            if db.expires and self.active_expire_enabled and not self.hides_expired:
                 db.active_expire(now, 1000)
         if self.propagated:
             self.propagate_pending()

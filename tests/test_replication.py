@@ -349,3 +349,23 @@ def test_replica_aof_logs_the_stream(spawn: Any, tmp_path: Any) -> None:
     # Restarted on its own AOF, as a primary: the replicated writes are there.
     again = spawn("respd", "--appendonly", "yes", workdir=str(tmp_path))
     assert again.client().lrange("l", 0, -1) == [b"a", b"b"]
+
+
+@pytest.mark.parametrize("kind", ["respd", "redis"])
+def test_replica_hides_expired_keys_until_the_primary_deletes(spawn: Any, kind: str) -> None:
+    """Redis's replica semantics, checked on redis-server too: reads hide a logically
+    expired key, DBSIZE still counts it, the primary's DEL removes it."""
+    primary = spawn(kind, "--enable-debug-command", "yes", *(
+        REDIS_PRIMARY if kind == "redis" else ()))
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port))
+    p = primary.client()
+    p.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    p.set("short", "v", px=1500)
+    wait_synced(primary, replica)
+    rep = replica.client()
+    assert rep.get("short") == b"v"
+    wait_until(lambda: rep.get("short") is None, "the key expires logically")
+    assert p.dbsize() == 1  # still on the primary too (no active expiry)
+    assert rep.exists("short") == 0 and rep.dbsize() == 1
+    assert p.get("short") is None  # the primary expires it and sends DEL
+    wait_until(lambda: rep.dbsize() == 0, "the primary's DEL arrives")
