@@ -7,7 +7,7 @@ from typing import Any
 
 from respd import errors
 from respd.client import Client
-from respd.command import command
+from respd.command import COMMANDS, command
 from respd.dispatch import NO_REPLY
 from respd.errors import ReplyError
 from respd.numbers import parse_int
@@ -93,7 +93,9 @@ def _replicaof(client: Client, argv: list[bytes]) -> Any:
     if argv[1].lower() == b"no" and argv[2].lower() == b"one":
         replicate_none(server)
         return OK
-    port = _int(argv[2])
+    port = parse_int(argv[2])
+    if port is None or not 0 <= port <= 65535:
+        raise errors.INVALID_MASTER_PORT
     host = argv[1].decode("latin-1")
     link = server.replication.master
     if link is not None and link.host == host and link.port == port:
@@ -152,3 +154,8 @@ def wait(client: Client, argv: list[bytes]) -> Any:
     if timeout and server.loop is not None:
         server.loop.call_later(timeout / 1000 + 0.001, repl.serve_waiting)
     return blocked
+
+
+# WAIT parks its client: never run on run_batch's inline path (Redis flags it only
+# noscript, so the blocking flag that would say so is not set).
+COMMANDS[b"wait"].plain = False

@@ -310,6 +310,7 @@ param("replica-announce-ip", STRING, "", aliases=("slave-announce-ip",))
 param("replica-announce-port", _int_kind(0, 65535), "0", aliases=("slave-announce-port",))
 param("replica-lazy-flush", BOOL, "no", aliases=("slave-lazy-flush",))
 param("replica-ignore-maxmemory", BOOL, "yes", aliases=("slave-ignore-maxmemory",))
+param("replica-ignore-disk-write-errors", BOOL, "no")
 param("min-replicas-to-write", _int_kind(0, 2**31 - 1), "0", aliases=("min-slaves-to-write",))
 param("min-replicas-max-lag", _int_kind(0, 2**31 - 1), "10", aliases=("min-slaves-max-lag",))
 

@@ -557,6 +557,7 @@ READONLY = ReplyError("READONLY You can't write against a read only replica.")
 MASTERDOWN = ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
                         "is set to 'no'.")
 NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
+INVALID_MASTER_PORT = ReplyError("ERR Invalid master port")
 NOMASTERLINK = ReplyError("NOMASTERLINK Can't SYNC while not connected with my master")
 WAIT_ON_REPLICA = ReplyError(
     "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "

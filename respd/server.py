@@ -202,8 +202,7 @@ class Server:
         self.pubsub.remove_client(client)
         self.monitors.pop(client, None)
         self.pending_writes.pop(client, None)
-        if client.flags_extra:  # "S": an attached replica
-            self.replication.replica_gone(client)
+        self.replication.replica_gone(client)  # a replica, or a client that sent REPLCONF
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         from respd.resp import Status

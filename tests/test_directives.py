@@ -173,6 +173,7 @@ NOT_YET_HONOURED = {
     "repl-timeout": "implemented (idle links are dropped) but not tested",
     "repl-backlog-ttl": "implemented (the backlog is freed) but not tested",
     "replica-ignore-maxmemory": "a replica's master client is obeyed; no test of eviction on replicas",
+    "replica-ignore-disk-write-errors": "a replica's AOF write errors are handled as a primary's",
 }
 
 TABLES = (IMPLEMENTED, REFUSED, NO_OBSERVABLE_EFFECT, NOT_YET_HONOURED)
