@@ -9,7 +9,6 @@ from respd import errors
 from respd.client import Client
 from respd.command import COMMANDS, command
 from respd.dispatch import NO_REPLY
-from respd.errors import ReplyError
 from respd.numbers import parse_int
 from respd.replication import replicate_from, replicate_none
 from respd.resp import OK, Status
@@ -59,7 +58,7 @@ def replconf(client: Client, argv: list[bytes]) -> Any:
         elif option == b"rdb-only" or option == b"rdb-filter-only":
             pass
         else:
-            raise ReplyError(b"ERR Unrecognized REPLCONF option: " + argv[i])
+            raise errors.unrecognized_replconf(argv[i])
     return OK
 
 
@@ -67,6 +66,12 @@ def replconf(client: Client, argv: list[bytes]) -> Any:
          since="2.8.0", summary="Internal command used for replication",
          syntax="replicationid offset", complexity="", acl="admin dangerous")
 def psync(client: Client, argv: list[bytes]) -> Any:
+    repl = client.server.replication
+    if len(argv) > 3 and argv[3].lower() == b"failover":
+        # The primary hands over to us (FAILOVER): promote first, then continue it.
+        if argv[1].decode("latin-1") != repl.replid:
+            raise errors.PSYNC_FAILOVER_REPLID
+        replicate_none(client.server)
     return _sync(client, argv[1], _int(argv[2]), True)
 
 
@@ -82,6 +87,8 @@ def _sync(client: Client, replid: bytes, offset: int, psync: bool) -> Any:
     if client.flags_extra == "S" and repl.replicas.get(client) is not None \
             and repl.replicas[client].online:
         return NO_REPLY  # already synchronised
+    if repl.failover is not None:
+        raise errors.SYNC_WHILE_FAILING_OVER
     if repl.master is not None and not repl.master.up:
         raise errors.NOMASTERLINK
     repl.psync(client, replid, offset, psync)
@@ -154,6 +161,64 @@ def wait(client: Client, argv: list[bytes]) -> Any:
     if timeout and server.loop is not None:
         server.loop.call_later(timeout / 1000 + 0.001, repl.serve_waiting)
     return blocked
+
+
+@command("FAILOVER", arity=-1, flags="admin noscript stale", group=GROUP, since="6.2.0",
+         summary="Start a coordinated failover between this server and one of its replicas.",
+         syntax="[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]",
+         complexity="O(1)", acl="admin dangerous")
+def failover_command(client: Client, argv: list[bytes]) -> Any:
+    from respd import failover
+
+    server = client.server
+    repl = server.replication
+    target: tuple[str, int] | None = None
+    timeout = 0
+    force = abort = False
+    i = 1
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"to" and i + 2 < len(argv) and target is None:
+            target = (argv[i + 1].decode("latin-1"), _int(argv[i + 2]))
+            i += 3
+        elif word == b"timeout" and i + 1 < len(argv) and not timeout:
+            timeout = _int(argv[i + 1])
+            if timeout <= 0:
+                raise errors.FAILOVER_TIMEOUT
+            i += 2
+        elif word == b"force" and not force:
+            force = True
+            i += 1
+        elif word == b"abort" and not abort:
+            abort = True
+            i += 1
+        else:
+            raise errors.SYNTAX
+    if abort:
+        if len(argv) != 2:
+            raise errors.SYNTAX
+        if repl.failover is None:
+            raise errors.FAILOVER_NONE
+        failover.abort(server, "Failover manually aborted")
+        return OK
+    # failoverCommand's order of refusals.
+    if repl.failover is not None:
+        raise errors.FAILOVER_IN_PROGRESS
+    if repl.master is not None:
+        raise errors.FAILOVER_ON_REPLICA
+    if not any(s.online for s in repl.replicas.values()):
+        raise errors.FAILOVER_NO_REPLICAS
+    if force and (not timeout or target is None):
+        raise errors.FAILOVER_FORCE
+    if target is not None:
+        found = [s for c, s in repl.replicas.items()
+                 if (failover.replica_ip(c, s), s.port) == target]
+        if not found:
+            raise errors.FAILOVER_NOT_REPLICA
+        if not found[0].online:
+            raise errors.FAILOVER_NOT_ONLINE
+    failover.start(client, target, timeout, force)
+    return OK
 
 
 # WAIT parks its client: never run on run_batch's inline path (Redis flags it only

@@ -127,10 +127,19 @@ class MasterLink:
             await ask(b"REPLCONF", b"ip-address", config.replica_announce_ip.encode())
         await ask(b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")
         repl = server.replication
+        handing_over = repl.failover is not None  # FAILOVER: the target promotes itself
         if repl.backlog is not None or repl.offset:
-            reply = await ask(b"PSYNC", repl.replid.encode(), b"%d" % (repl.offset + 1))
+            reply = await ask(b"PSYNC", repl.replid.encode(), b"%d" % (repl.offset + 1),
+                              *((b"FAILOVER",) if handing_over else ()))
         else:
             reply = await ask(b"PSYNC", b"?", b"-1")
+        if handing_over:
+            from respd import failover
+
+            if reply.startswith((b"+FULLRESYNC", b"+CONTINUE")):
+                failover.finish(server)
+            else:  # the target refused: stay the primary
+                asyncio.get_running_loop().call_soon(failover.rejected, server)
         self.state = "sync"
         if reply.startswith(b"+FULLRESYNC"):
             _, replid, offset = reply.split()

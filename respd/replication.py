@@ -71,6 +71,7 @@ class Replication:
         self.master: Any = None  # respd.replica.MasterLink while a replica
         self.last_ping = 0.0
         self.waiting: list[tuple["Client", int, int, Any]] = []  # WAIT clients
+        self.failover: Any = None  # respd.failover.Failover during FAILOVER
         self.sync_full = 0
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
@@ -176,6 +177,10 @@ class Replication:
         state.ack_time = time.time()
         if self.waiting:
             self.serve_waiting()
+        if self.failover is not None:
+            from respd import failover
+
+            failover.update(self.server)
 
     # --- min-replicas-to-write, WAIT -------------------------------------------------------
 
@@ -227,6 +232,10 @@ class Replication:
             self.server.update_propagating()
         if self.waiting:
             self.serve_waiting()
+        if self.failover is not None:
+            from respd import failover
+
+            failover.update(self.server)
         if self.master is not None:
             self.master.cron()
 
@@ -296,8 +305,11 @@ def replicate_from(server: "Server", host: str, port: int) -> None:
         repl.master.stop()
     else:
         # Clients blocked on a primary would wait for writes that now come from elsewhere.
+        from respd.commands.client import PAUSE_KEYS
+
         for client in list(server.clients.values()):
-            if client.blocked is not None:
+            # Not the clients a pause holds back (FAILOVER's own): they run afterwards.
+            if client.blocked is not None and client.blocked.keys is not PAUSE_KEYS:
                 server.blocking.unblock(client, errors.UNBLOCKED_ROLE_CHANGE)
     _disconnect_replicas(server)  # they learn the new history by reconnecting
     repl.master = MasterLink(server, host, port)
@@ -322,8 +334,10 @@ def replicate_none(server: "Server") -> None:
 
 
 def _disconnect_replicas(server: "Server") -> None:
-    for client in list(server.replication.replicas):
-        if client.transport is not None:
+    """Attached replicas reconnect to learn the new history (not a client still in its
+    handshake, such as a primary handing over with PSYNC FAILOVER)."""
+    for client, state in list(server.replication.replicas.items()):
+        if state.online and client.transport is not None:
             client.transport.close()
 
 
@@ -366,7 +380,7 @@ def info_fields(server: "Server") -> list[tuple[str, Any]]:
                                     f"offset={state.ack_offset},lag={int(now - state.ack_time)}"))
     backlog = repl.backlog
     fields += [
-        ("master_failover_state", "no-failover"),
+        ("master_failover_state", repl.failover.state if repl.failover else "no-failover"),
         ("master_replid", repl.replid),
         ("master_replid2", repl.replid2),
         ("master_repl_offset", repl.offset),

@@ -369,3 +369,27 @@ def test_replica_hides_expired_keys_until_the_primary_deletes(spawn: Any, kind: 
     assert rep.exists("short") == 0 and rep.dbsize() == 1
     assert p.get("short") is None  # the primary expires it and sends DEL
     wait_until(lambda: rep.dbsize() == 0, "the primary's DEL arrives")
+
+
+@pytest.mark.parametrize("target_kind", ["respd", "redis"])
+def test_failover_hands_over_to_a_replica(spawn: Any, target_kind: str) -> None:
+    """FAILOVER TO: writes pause, the replica catches up, promotes itself on PSYNC
+    FAILOVER, and the old primary follows it with a partial resynchronisation."""
+    primary = spawn("respd")
+    replica = spawn(target_kind, "--replicaof", "127.0.0.1", str(primary.port))
+    wait_synced(primary, replica)
+    p = primary.client()
+    p.set("before", 1)
+    rep = replica.client()
+    with pytest.raises(Exception, match="FAILOVER target HOST and PORT is not a replica"):
+        p.execute_command("FAILOVER", "TO", "127.0.0.1", "1")
+    assert p.execute_command("FAILOVER", "TO", "127.0.0.1", str(replica.port),
+                             "TIMEOUT", "5000") == b"OK"
+    wait_until(lambda: rep.info("replication")["role"] == "master", "the target is promoted")
+    wait_until(lambda: p.info("replication").get("master_link_status") == "up",
+               "the old primary follows it")
+    assert p.info("replication")["master_failover_state"] == "no-failover"
+    rep.set("after", 2)
+    wait_until(lambda: p.get("after") == b"2", "writes flow the other way")
+    assert p.get("before") == b"1"
+    assert rep.info("stats")["sync_full"] == 0  # the old primary continued: +CONTINUE
