@@ -134,6 +134,9 @@ def sunsubscribe(client: Client, argv: list[bytes]) -> Any:
                     "client).",
          syntax="channel message")
 def publish(client: Client, argv: list[bytes]) -> Any:
+    repl = client.server.replication
+    if repl.backlog is not None and repl.master is None:  # Redis replicates PUBLISH
+        repl.feed([(client.db.index, argv)])
     return client.server.pubsub.publish(argv[1], argv[2])
 
 

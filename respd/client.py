@@ -166,12 +166,14 @@ CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"slave": "replica",
 
 def client_type(client: Client) -> str:
     # Monitors count as normal clients, as in Redis's getClientType.
+    if client.flags_extra:  # replication: "S" an attached replica, "M" our primary
+        return "replica" if client.flags_extra == "S" else "master"
     return "pubsub" if client.in_pubsub_mode else "normal"
 
 
 def _flags(client: Client) -> str:
     """Flag letters in catClientInfoString's order."""
-    flags = ""
+    flags = client.flags_extra  # "S" a replica, "M" the primary (replication)
     if client.is_monitor:
         flags += "O"
     if client.in_pubsub_mode:
@@ -218,6 +220,8 @@ def kill_client(target: Client, me: Client) -> None:
     counts), as Redis frees it inside CLIENT KILL."""
     if target is me:
         target.close_after_reply = True
+    elif target.flags_extra == "M":  # the replication link reconnects by itself
+        target.server.replication.master.kill()
     elif target.transport is not None:
         transport = target.transport
         target.server.remove_client(target)

@@ -275,6 +275,41 @@ param("http-bind", STRING, "127.0.0.1", mutable=False)
 param("metrics-key-patterns", LIST, "*")
 param("metrics-max-series", UINT, "10000")
 
+# Replication (respd.replication, respd.replica).  replicaof is [host, port] or empty,
+# set by the config file or REPLICAOF (CONFIG SET refuses it, as Redis).
+
+
+def _parse_replicaof(raw: bytes) -> list[str]:
+    words = raw.decode("latin-1").split()
+    if len(words) not in (0, 2):
+        raise ConfigError("wrong number of arguments")
+    return words
+
+
+param("replicaof", Kind(_parse_replicaof, LIST.format), "", mutable=False, aliases=("slaveof",))
+param("masterauth", STRING, "")
+param("masteruser", STRING, "")
+param("repl-backlog-size", MEMORY, "1048576")
+param("repl-backlog-ttl", UINT, "3600")
+param("repl-ping-replica-period", _int_kind(1, 2**31 - 1), "10",
+      aliases=("repl-ping-slave-period",))
+param("repl-timeout", _int_kind(1, 2**31 - 1), "60")
+param("repl-diskless-sync", BOOL, "yes")
+param("repl-diskless-sync-delay", _int_kind(0, 2**31 - 1), "5")
+param("repl-diskless-sync-max-replicas", _int_kind(0, 2**31 - 1), "0")
+param("repl-diskless-load", _enum_kind("disabled", "on-empty-db", "swapdb"), "disabled")
+param("repl-disable-tcp-nodelay", BOOL, "no")
+param("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",))
+param("replica-priority", _int_kind(0, 2**31 - 1), "100", aliases=("slave-priority",))
+param("replica-announced", BOOL, "yes", aliases=("slave-announced",))
+param("replica-announce-ip", STRING, "", aliases=("slave-announce-ip",))
+param("replica-announce-port", _int_kind(0, 65535), "0", aliases=("slave-announce-port",))
+param("replica-lazy-flush", BOOL, "no", aliases=("slave-lazy-flush",))
+param("replica-ignore-maxmemory", BOOL, "yes", aliases=("slave-ignore-maxmemory",))
+param("replica-ignore-disk-write-errors", BOOL, "no")
+param("min-replicas-to-write", _int_kind(0, 2**31 - 1), "0", aliases=("min-slaves-to-write",))
+param("min-replicas-max-lag", _int_kind(0, 2**31 - 1), "10", aliases=("min-slaves-max-lag",))
+
 # ACL (respd.acl).  `user` lines are not a parameter (CONFIG GET/SET do not know them):
 # respd.acl.add_user_directive collects them for the server to load at startup.
 param("aclfile", STRING, "", mutable=False)

@@ -11,7 +11,8 @@ Redis 7.0 checks (server.c processCommand), and where each lives here:
     ACL (command, keys, channels)                _refusal (respd.acl)
     cluster redirection                          - (no cluster mode)
     OOM for denyoom commands (maxmemory)         _refusal (respd.eviction)
-    MISCONF, min-replicas, read-only replica     - (no replication)
+    MISCONF                                      -
+    min-replicas, read-only and stale replica    _refusal (respd.replication)
     RESP2 subscribed-mode rule                   _refusal
     replica (a MONITOR client) touching keys     _refusal
     CLIENT PAUSE postpones                       _refusal (respd.pause)
@@ -134,6 +135,9 @@ def _refusal(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         return denied
     if server.memory_limited and (oom := server.memory.admit(client, cmd, argv)) is not None:
         return oom  # maxmemory(-clients): evicts first, -OOM for denyoom commands
+    if server.write_guard and not client.loading \
+            and (refused := server.replication.refuse_write(client, cmd)) is not None:
+        return refused  # -NOREPLICAS, -READONLY, -MASTERDOWN
     if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
             and cmd.name not in _SUBSCRIBED_ALLOWED:
         return errors.not_allowed_in_subscribed(cmd.name)
@@ -171,8 +175,9 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
     of the previous one (``server.call_end``), so it includes building the previous
     reply, as Redis's includes building its own."""
     server = client.server
-    aof = server.aof
-    if aof is not None:  # without an AOF nothing consumes propagated commands
+    # Without an AOF or a replication backlog nothing consumes propagated commands.
+    propagating = server.propagating
+    if propagating:
         dirty = server.dirty
         client.propagate_as = None
     if not start:
@@ -199,7 +204,7 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
     server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
-    if aof is not None and server.dirty != dirty and not client.loading:
+    if propagating and server.dirty != dirty and not client.loading:
         if client.propagate_as is None:
             server.propagated.append((client.db.index, argv))
         else:
@@ -285,7 +290,7 @@ def run_batch(client: Client, requests: Any) -> None:
 def _plain_state(client: Client) -> bool:
     """Nothing for execute to decide but the command itself: an authenticated network
     client whose user may run anything (no ACL check), not in MULTI, not subscribed in RESP2, not a monitor, not blocked, closing
-    or silenced; no check needed on the server (Server.checks_needed) and no AOF (whose
+    or silenced; no check needed on the server (Server.checks_needed) and nothing
     writes are handed over after each command)."""
     server = client.server
     return (client.authenticated and not client.acl_restricted and client.multi is None
@@ -295,7 +300,7 @@ def _plain_state(client: Client) -> bool:
             and not client.is_monitor
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
-            and not server.checks_needed and server.aof is None)
+            and not server.checks_needed and not server.propagating)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:

@@ -563,6 +563,37 @@ def protected_command_not_allowed(command: str, option: str) -> ReplyError:
         "you can run it from a local connection, otherwise you need to set this option in "
         "the configuration file, and then restart the server.")
 
+# --- replication ---------------------------------------------------------------------------
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
+MASTERDOWN = ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
+                        "is set to 'no'.")
+NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
+INVALID_MASTER_PORT = ReplyError("ERR Invalid master port")
+
+
+def unrecognized_replconf(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unrecognized REPLCONF option: " + option)
+
+
+FAILOVER_ON_REPLICA = ReplyError("ERR FAILOVER is not valid when server is a replica.")
+FAILOVER_NO_REPLICAS = ReplyError("ERR FAILOVER requires connected replicas.")
+FAILOVER_IN_PROGRESS = ReplyError("ERR FAILOVER already in progress.")
+FAILOVER_NONE = ReplyError("ERR No failover in progress.")
+FAILOVER_TIMEOUT = ReplyError("ERR FAILOVER timeout must be greater than 0")
+FAILOVER_FORCE = ReplyError("ERR FAILOVER with force option requires both a timeout and "
+                            "target HOST and IP.")
+FAILOVER_NOT_REPLICA = ReplyError("ERR FAILOVER target HOST and PORT is not a replica.")
+FAILOVER_NOT_ONLINE = ReplyError("ERR FAILOVER target replica is not online.")
+PSYNC_FAILOVER_REPLID = ReplyError("ERR PSYNC FAILOVER replid must match my replid.")
+SYNC_WHILE_FAILING_OVER = ReplyError("NOMASTERLINK Can't SYNC while failing over")
+NOMASTERLINK = ReplyError("NOMASTERLINK Can't SYNC while not connected with my master")
+WAIT_ON_REPLICA = ReplyError(
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to "
+    "replicas are just local and are not propagated.")
+UNBLOCKED_ROLE_CHANGE = ReplyError("UNBLOCKED force unblock from blocking operation, "
+                                   "instance state changed (master -> replica?)")
+
 
 # --- The request reader --------------------------------------------------------------------
 # respd's own: the request reader failed (a bug); the client is disconnected.

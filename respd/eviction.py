@@ -209,14 +209,8 @@ class Evictor:
                 reject = True  # queueing could grow memory without bound
             elif name == "exec" and not reject:
                 reject = any(self._denyoom(client, c, a) for c, a in client.multi)
-        if not reject:
-            return None
-        if client.multi is not None:
-            client.multi_error = True
-            if name == "exec":
-                client.discard_transaction()
-                return errors.exec_aborted_by(errors.OOM)
-        return errors.OOM
+        # dispatch's rejection dooms the transaction and wraps an EXEC's error
+        return errors.OOM if reject else None
 
     def _denyoom(self, client: "Client", cmd: "Command", argv: list[bytes]) -> bool:
         """getCommandFlags' denyoom: a script declaring flags is denyoom unless it says

@@ -275,7 +275,6 @@ def persistence_fields(server: "Server") -> Fields:
 def stats_fields(server: "Server") -> Fields:
     s = server.stats
     rates = Instantaneous.of(server)
-    no_replication = ("sync_full", "sync_partial_ok", "sync_partial_err")
     no_defrag = ("active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
                  "active_defrag_key_misses", "total_active_defrag_time",
                  "current_active_defrag_time")
@@ -293,7 +292,9 @@ def stats_fields(server: "Server") -> Fields:
         ("instantaneous_input_repl_kbps", 0.0),
         ("instantaneous_output_repl_kbps", 0.0),
         ("rejected_connections", s["rejected_connections"]),
-        *((name, 0) for name in no_replication),
+        ("sync_full", server.replication.sync_full),
+        ("sync_partial_ok", server.replication.sync_partial_ok),
+        ("sync_partial_err", server.replication.sync_partial_err),
         ("expired_keys", s["expired_keys"]),
         ("expired_stale_perc", float(s["expired_stale_perc"])),
         ("expired_time_cap_reached_count", 0),
@@ -325,19 +326,9 @@ def stats_fields(server: "Server") -> Fields:
 
 @section("replication")
 def replication_fields(server: "Server") -> Fields:
-    return [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", server.run_id),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", 1048576),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    from respd.replication import info_fields
+
+    return info_fields(server)
 
 
 @section("cpu")

@@ -27,8 +27,10 @@ from respd.blocking import Blocking
 from respd.client import Client, client_info_line
 from respd.command import ALL_COMMANDS
 from respd.config import Config, on_config_set
+from respd import replication
 from respd.dispatch import rerun_blocked, run_batch
 from respd.errors import ProtocolError, ReplyError
+from respd.replication import Replication
 from respd.eviction import Evictor
 from respd.info import Instantaneous
 from respd.log import VERBOSE  # also registers CONFIG SET loglevel
@@ -97,6 +99,13 @@ class Server:
         self.listeners = listeners.Listeners(self, lambda: Connection(self))
         self._shutdown: asyncio.Future[None] | None = None
         self.last_save = int(time.time())
+        # Propagated commands are collected only while something reads them: the AOF or
+        # the replication backlog (see update_propagating); dispatch tests this flag.
+        self.propagating = False
+        self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
+        self.hides_expired = False  # a replica: expired keys wait for the primary's DEL
+        self.obeying_master = False  # running the primary's stream (respd.replica)
+        self.replication = Replication(self)  # respd.replication: backlog, replicas, link
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
         self.pause = Pause(self)  # CLIENT PAUSE
@@ -118,7 +127,7 @@ class Server:
         False on a plain server: dispatch.run_batch then runs plain commands straight
         through call().  A new server-wide check adds its switch here (ACL users,
         maxmemory)."""
-        return self.pause.until_ms != 0 or self.memory_limited
+        return self.pause.until_ms != 0 or self.memory_limited or self.write_guard
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -176,8 +185,25 @@ class Server:
 
     def propagate_pending(self) -> None:
         batch, self.propagated = self.propagated, []
-        if self.aof is not None:
-            self.aof.feed(batch)
+        aof = self._aof
+        if aof is not None:
+            aof.feed(batch)
+        # A replica passes on its primary's stream as received (respd.replica), never
+        # its own changes (keys it expires are deleted by the primary's DEL).
+        if self.replication.backlog is not None and self.replication.master is None:
+            self.replication.feed(batch)
+
+    @property
+    def aof(self) -> Any:
+        return self._aof
+
+    @aof.setter
+    def aof(self, value: Any) -> None:
+        self._aof = value
+        self.update_propagating()
+
+    def update_propagating(self) -> None:
+        self.propagating = self._aof is not None or self.replication.backlog is not None
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -197,6 +223,7 @@ class Server:
         self.pubsub.remove_client(client)
         self.monitors.pop(client, None)
         self.pending_writes.pop(client, None)
+        self.replication.replica_gone(client)  # a replica, or a client that sent REPLCONF
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         from respd.resp import Status
@@ -232,7 +259,8 @@ class Server:
     def flush(self) -> None:
         """Write the AOF buffer, then every pending reply (Redis's beforeSleep order).
         A client whose transport fails is dropped; the others are written all the same."""
-        if self.aof is not None and self.aof.flush():
+        aof = self._aof  # the attribute behind the aof property: this runs per read
+        if aof is not None and aof.flush():
             return  # appendfsync always: the replies wait for the pass's group fsync
         if not self.pending_writes:
             return
@@ -276,6 +304,7 @@ class Server:
             self.http = HttpListener(self)
             await self.http.start()
         await self.listeners.open_all()
+        replication.startup(self)  # the replicaof directive
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
         config = self.config
         log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d "
@@ -327,7 +356,7 @@ class Server:
         assert self.loop is not None
         now = self.now_ms()
         for db in self.dbs:
-            if db.expires and self.active_expire_enabled:
+            if db.expires and self.active_expire_enabled and not self.hides_expired:
                 db.active_expire(now, 1000)
         if self.propagated:
             self.propagate_pending()
@@ -340,6 +369,7 @@ class Server:
                     client.transport.close()
         self.pubsub.cron()
         self.persistence.cron()
+        self.replication.cron()
         self.memory.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)

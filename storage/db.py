@@ -46,6 +46,11 @@ class DatabaseEvents(Protocol):
 
     def now_ms(self) -> int: ...
 
+    # A replica hides logically expired keys from its clients without deleting them,
+    # and shows them to the commands of its primary's stream.
+    hides_expired: bool
+    obeying_master: bool
+
     def key_expired(self, db: "Database", key: bytes) -> None: ...
 
     def key_ready(self, db: "Database", key: bytes) -> None: ...
@@ -160,6 +165,9 @@ class Database:
         """Lazy expiry: delete key if its time has passed."""
         when = self.expires.get(key)
         if when is not None and when <= self.events.now_ms():
+            events = self.events
+            if events.hides_expired:  # a replica: the primary's DEL removes it
+                return not events.obeying_master  # which sees the key as it still is
             self.expire_now(key)
             return True
         return False
