@@ -54,6 +54,7 @@ def parse_bool(raw: bytes) -> bool:
 class Kind:
     parse: Callable[[bytes], Any]
     format: Callable[[Any], bytes]
+    words: bool = False  # the value is several words (bind a b, save 3600 1, replicaof h p)
 
 
 def _int_kind(lo: int, hi: int) -> Kind:
@@ -86,7 +87,8 @@ PORT = _int_kind(0, 65535)
 MEMORY = Kind(parse_memory, lambda v: b"%d" % v)
 BOOL = Kind(parse_bool, lambda v: b"yes" if v else b"no")
 STRING = Kind(lambda raw: raw.decode("latin-1"), lambda v: v.encode("latin-1"))
-LIST = Kind(lambda raw: raw.decode("latin-1").split(), lambda v: " ".join(v).encode("latin-1"))
+LIST = Kind(lambda raw: raw.decode("latin-1").split(), lambda v: " ".join(v).encode("latin-1"),
+            words=True)
 
 
 def _parse_save(raw: bytes) -> list[tuple[int, int]]:
@@ -107,7 +109,7 @@ def _parse_hz(raw: bytes) -> int:
 
 
 HZ = Kind(_parse_hz, lambda v: b"%d" % v)
-SAVE = Kind(_parse_save, lambda v: b" ".join(b"%d %d" % p for p in v))
+SAVE = Kind(_parse_save, lambda v: b" ".join(b"%d %d" % p for p in v), words=True)
 
 
 def _parse_obuf(raw: bytes) -> dict[str, tuple[int, int, int]]:
@@ -137,7 +139,7 @@ def _format_obuf(v: dict[str, tuple[int, int, int]]) -> bytes:
                     for cls, (h, s, sec) in v.items()).encode()
 
 
-OBUF = Kind(_parse_obuf, _format_obuf)
+OBUF = Kind(_parse_obuf, _format_obuf, words=True)
 
 
 def _parse_octal(raw: bytes) -> int:
@@ -286,7 +288,7 @@ def _parse_replicaof(raw: bytes) -> list[str]:
     return words
 
 
-param("replicaof", Kind(_parse_replicaof, LIST.format), "", mutable=False, aliases=("slaveof",))
+param("replicaof", Kind(_parse_replicaof, LIST.format, words=True), "", mutable=False, aliases=("slaveof",))
 param("masterauth", STRING, "")
 param("masteruser", STRING, "")
 param("repl-backlog-size", MEMORY, "1048576")
