@@ -116,6 +116,8 @@ def execute(client: Client, argv: list[bytes]) -> Any:
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         client.multi.append((cmd, argv))
         return QUEUED
+    if client.tracking is not None:  # client-side caching: its invalidations follow the reply
+        return client.server.tracking.execute(client, cmd, argv, call, _after_command)
     reply = call(client, cmd, argv)
     _after_command(client.server)
     return reply
@@ -197,6 +199,8 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
         stats[3] += 1
         server.count_error(reply)
     server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
+    if server.tracking_reads and cmd.is_readonly:  # client-side caching remembers the keys
+        server.tracking.remember(client, cmd, argv)
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
     if aof is not None and server.dirty != dirty and not client.loading:
@@ -292,7 +296,7 @@ def _plain_state(client: Client) -> bool:
             and client.blocked is None
             and not client.close_after_reply and client.reply_mode == REPLY_ON
             and not client.loading and client.transport is not None
-            and not client.is_monitor
+            and not client.is_monitor and client.tracking is None
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
             and not server.checks_needed and server.aof is None)

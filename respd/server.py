@@ -37,6 +37,7 @@ from respd.persistence import Persistence
 from respd.pubsub import PubSub
 from respd.resp import RequestReader, encode
 from respd.storage.db import Database
+from respd.tracking import Tracking
 
 log = logging.getLogger("respd")
 
@@ -110,6 +111,8 @@ class Server:
         self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
         self.http: Any = None  # respd.http.HttpListener when http-port is set
         self.scripts: Any = None  # respd.scripting.ScriptEngine, made by its first use
+        self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
+        self.tracking_reads = False  # a default-mode tracking client exists: call() records
 
     @property
     def checks_needed(self) -> bool:
@@ -197,6 +200,8 @@ class Server:
         self.pubsub.remove_client(client)
         self.monitors.pop(client, None)
         self.pending_writes.pop(client, None)
+        if client.tracking is not None:
+            self.tracking.disable(client)
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         from respd.resp import Status

@@ -34,6 +34,7 @@ HERE = "tests/test_directives.py"
 # that sets it)
 IMPLEMENTED = {
     "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
+    "tracking-table-max-keys": "tests/test_tracking.py::test_table_max_keys_evicts_with_invalidations",
     "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
     "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",
     "metrics-max-series": "tests/test_metrics.py::test_series_are_capped",
