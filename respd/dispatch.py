@@ -52,7 +52,7 @@ from respd import acl, errors, pause, protected
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command, lookup
 from respd.errors import ReplyError
-from respd.latency import LATENCY_STEP_NS
+from respd.latency import LATENCY_STEP_NS, command_sample
 from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, QUEUED, encode
 
 log = logging.getLogger("respd")
@@ -201,6 +201,8 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
     server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
     if server.tracking_reads and cmd.is_readonly:  # client-side caching remembers the keys
         server.tracking.remember(client, cmd, argv)
+    if duration >= server.latency_threshold_ns:  # latency-monitor-threshold (off: 2**62)
+        command_sample(server, "fast" in cmd.flags, duration)
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
     if aof is not None and server.dirty != dirty and not client.loading:

@@ -112,6 +112,10 @@ class Server:
         self.http: Any = None  # respd.http.HttpListener when http-port is set
         self.scripts: Any = None  # respd.scripting.ScriptEngine, made by its first use
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
+        # The latency monitor (respd.latency): events, and the threshold call() tests.
+        self.latency_events: dict[bytes, latency.Event] = {}
+        self.latency_threshold_ns = 0
+        latency.init_monitor(self)
         self.tracking_reads = False  # a default-mode tracking client exists: call() records
 
     @property
