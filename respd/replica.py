@@ -166,8 +166,7 @@ class MasterLink:
         header = line.rstrip(b"\r\n")[1:]
         if header.startswith(b"EOF:"):
             mark = header[4:]
-            data = await reader.readuntil(mark) if len(mark) == 40 else b""
-            data = data[: -len(mark)]
+            data = await _read_until_mark(reader, mark) if len(mark) == 40 else b""
         else:
             data = await reader.readexactly(int(header))
         load_image(self.server, data)
@@ -250,6 +249,19 @@ class MasterLink:
 
     def link_status(self) -> str:
         return "up" if self.up else "down"
+
+
+async def _read_until_mark(reader: asyncio.StreamReader, mark: bytes) -> bytes:
+    """A diskless payload, up to its end mark.  readuntil alone gives up once the
+    payload outgrows the reader's buffer limit (64 KB): take what it has scanned and
+    go on, never reading past the mark (the command stream follows it)."""
+    data = bytearray()
+    while True:
+        try:
+            data += await reader.readuntil(mark)
+            return bytes(data[: -len(mark)])
+        except asyncio.LimitOverrunError as err:
+            data += await reader.readexactly(err.consumed)
 
 
 def load_image(server: "Server", data: bytes) -> None:

@@ -1,0 +1,32 @@
+"""Full synchronisations larger than a stream reader's buffer: a diskless payload
+(``$EOF:<mark>`` framing, no length) of several MB reaches a respd replica whole, from a
+respd primary and from redis-server, and the command stream after the mark follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conftest import wait_until
+
+pytestmark = pytest.mark.slow
+
+KEYS = 100_000
+
+
+@pytest.mark.parametrize("primary_kind", ["respd", "redis"])
+def test_large_diskless_full_sync(spawn: Any, primary_kind: str) -> None:
+    options = ("--repl-diskless-sync-delay", "0") if primary_kind == "redis" else ()
+    primary = spawn(primary_kind, *options, "--repl-diskless-sync", "yes",
+                    "--enable-debug-command", "yes")
+    p = primary.client()
+    p.execute_command("DEBUG", "POPULATE", KEYS, "key", 32)
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port))
+    r = replica.client()
+    wait_until(lambda: r.info("replication")["master_link_status"] == "up",
+               "the full sync", timeout=60)
+    assert r.dbsize() == KEYS
+    assert r.get(f"key:{KEYS - 1}") == p.get(f"key:{KEYS - 1}")
+    p.set("after-the-mark", "1")
+    wait_until(lambda: r.get("after-the-mark") == b"1", "the stream after the payload")
