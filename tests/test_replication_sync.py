@@ -30,3 +30,20 @@ def test_large_diskless_full_sync(spawn: Any, primary_kind: str) -> None:
     assert r.get(f"key:{KEYS - 1}") == p.get(f"key:{KEYS - 1}")
     p.set("after-the-mark", "1")
     wait_until(lambda: r.get("after-the-mark") == b"1", "the stream after the payload")
+
+
+def test_redis_server_finds_the_end_of_a_diskless_payload(spawn: Any) -> None:
+    """A real redis-server replica finds a diskless payload's end only when the mark is
+    the last thing it read: the stream (a PING at once, writes made meanwhile) must wait
+    for its first REPLCONF ACK, as Redis's primary does."""
+    primary = spawn("respd", "--repl-diskless-sync", "yes", "--enable-debug-command", "yes")
+    p = primary.client()
+    p.execute_command("DEBUG", "POPULATE", KEYS, "key", 32)
+    replica = spawn("redis", "--replicaof", "127.0.0.1", str(primary.port))
+    for i in range(200):  # while the sync runs
+        p.set(f"during:{i}", i)
+    r = replica.client()
+    wait_until(lambda: r.info("replication")["master_link_status"] == "up",
+               "the full sync", timeout=30)
+    wait_until(lambda: r.dbsize() == KEYS + 200, "the writes made during the sync")
+    assert r.get("during:199") == b"199"
