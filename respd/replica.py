@@ -18,6 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from respd.errors import ReplyError
 from respd.resp import RequestReader, encode_request
 
 if TYPE_CHECKING:
@@ -278,15 +279,13 @@ def load_image(server: "Server", data: bytes) -> None:
     client.acl_restricted = False
     dirty = server.dirty
     execute(client, [b"FUNCTION", b"FLUSH"])
-    keys, _ = rdb.load(data, server, lambda argv: _load_run(client, argv))
+
+    def run(argv: list[bytes]) -> None:  # once per key: nothing looked up per call
+        reply = execute(client, argv)
+        if type(reply) is ReplyError:
+            raise LinkError("Failed loading the RDB from MASTER: "
+                            + reply.line.decode("latin-1"))
+
+    keys, _ = rdb.load(data, server, run)
     server.dirty = dirty
     log.info("MASTER <-> REPLICA sync: Loading DB in memory: %d keys", keys)
-
-
-def _load_run(client: "Client", argv: list[bytes]) -> None:
-    from respd.dispatch import execute
-    from respd.errors import ReplyError
-
-    reply = execute(client, argv)
-    if type(reply) is ReplyError:
-        raise LinkError("Failed loading the RDB from MASTER: " + reply.line.decode("latin-1"))
