@@ -18,6 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from respd.errors import ReplyError
 from respd.resp import RequestReader, encode_request
 
 if TYPE_CHECKING:
@@ -166,8 +167,7 @@ class MasterLink:
         header = line.rstrip(b"\r\n")[1:]
         if header.startswith(b"EOF:"):
             mark = header[4:]
-            data = await reader.readuntil(mark) if len(mark) == 40 else b""
-            data = data[: -len(mark)]
+            data = await _read_until_mark(reader, mark) if len(mark) == 40 else b""
         else:
             data = await reader.readexactly(int(header))
         load_image(self.server, data)
@@ -252,6 +252,19 @@ class MasterLink:
         return "up" if self.up else "down"
 
 
+async def _read_until_mark(reader: asyncio.StreamReader, mark: bytes) -> bytes:
+    """A diskless payload, up to its end mark.  readuntil alone gives up once the
+    payload outgrows the reader's buffer limit (64 KB): take what it has scanned and
+    go on, never reading past the mark (the command stream follows it)."""
+    data = bytearray()
+    while True:
+        try:
+            data += await reader.readuntil(mark)
+            return bytes(data[: -len(mark)])
+        except asyncio.LimitOverrunError as err:
+            data += await reader.readexactly(err.consumed)
+
+
 def load_image(server: "Server", data: bytes) -> None:
     """Replace the dataset with the primary's RDB image."""
     from respd.dispatch import execute
@@ -266,15 +279,13 @@ def load_image(server: "Server", data: bytes) -> None:
     client.acl_restricted = False
     dirty = server.dirty
     execute(client, [b"FUNCTION", b"FLUSH"])
-    keys, _ = rdb.load(data, server, lambda argv: _load_run(client, argv))
+
+    def run(argv: list[bytes]) -> None:  # once per key: nothing looked up per call
+        reply = execute(client, argv)
+        if type(reply) is ReplyError:
+            raise LinkError("Failed loading the RDB from MASTER: "
+                            + reply.line.decode("latin-1"))
+
+    keys, _ = rdb.load(data, server, run)
     server.dirty = dirty
     log.info("MASTER <-> REPLICA sync: Loading DB in memory: %d keys", keys)
-
-
-def _load_run(client: "Client", argv: list[bytes]) -> None:
-    from respd.dispatch import execute
-    from respd.errors import ReplyError
-
-    reply = execute(client, argv)
-    if type(reply) is ReplyError:
-        raise LinkError("Failed loading the RDB from MASTER: " + reply.line.decode("latin-1"))

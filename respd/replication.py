@@ -44,7 +44,7 @@ class ReplicaState:
     """What the primary knows about one attached replica (Redis's slave fields)."""
 
     __slots__ = ("port", "ip", "capa_eof", "capa_psync2", "ack_offset", "ack_time",
-                 "online")
+                 "online", "held")
 
     def __init__(self) -> None:
         self.port = 0
@@ -54,6 +54,9 @@ class ReplicaState:
         self.ack_offset = 0
         self.ack_time = time.time()
         self.online = False
+        # After a diskless payload the stream waits for the replica's first ACK, as in
+        # Redis: a replica finds the payload's end mark only as the last bytes it read.
+        self.held: bytearray | None = None
 
 
 class Replication:
@@ -108,7 +111,10 @@ class Replication:
             self.backlog_start += excess
         for client, state in self.replicas.items():
             if state.online:
-                client.push(data)
+                if state.held is None:
+                    client.push(data)
+                else:
+                    state.held += data
 
     # --- synchronisation -----------------------------------------------------------------
 
@@ -154,6 +160,7 @@ class Replication:
         if state.capa_eof and self.server.config.repl_diskless_sync:
             mark = os.urandom(20).hex().encode()
             client.push(header + b"$EOF:" + mark + b"\r\n" + data + mark)
+            state.held = bytearray()
         else:
             client.push(header + b"$%d\r\n" % len(data) + data)
         state.online = True
@@ -177,6 +184,9 @@ class Replication:
             return
         state.ack_offset = max(state.ack_offset, offset)
         state.ack_time = time.time()
+        if state.held is not None:
+            client.push(bytes(state.held))
+            state.held = None
         if self.waiting:
             self.serve_waiting()
         if self.failover is not None:

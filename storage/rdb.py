@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
 
@@ -60,8 +61,32 @@ def _crc_table() -> list[int]:
 _CRC_TABLE = _crc_table()
 
 
+def _slice_tables() -> list[list[int]]:
+    """Slicing-by-8: table k is the CRC of a byte followed by k zero bytes."""
+    tables = [_CRC_TABLE]
+    for _ in range(7):
+        prev = tables[-1]
+        tables.append([(c >> 8) ^ _CRC_TABLE[c & 0xFF] for c in prev])
+    return tables
+
+
+_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7 = _slice_tables()
+# Eight bytes per step as one native integer: only where that integer is little-endian.
+_SLICE = sys.byteorder == "little"
+
+
 def crc64(crc: int, data: bytes) -> int:
     table = _CRC_TABLE
+    if _SLICE and len(data) >= 64:
+        # A full RDB is tens of MB: eight bytes per step is ~3x the byte loop.
+        whole = len(data) & ~7
+        t0, t1, t2, t3, t4, t5, t6, t7 = _T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7
+        for word in memoryview(data)[:whole].cast("Q"):
+            x = crc ^ word
+            crc = (t7[x & 0xFF] ^ t6[(x >> 8) & 0xFF] ^ t5[(x >> 16) & 0xFF]
+                   ^ t4[(x >> 24) & 0xFF] ^ t3[(x >> 32) & 0xFF] ^ t2[(x >> 40) & 0xFF]
+                   ^ t1[(x >> 48) & 0xFF] ^ t0[x >> 56])
+        data = data[whole:]
     for byte in data:
         crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc
@@ -197,17 +222,27 @@ WRITERS: dict[bytes, tuple[int, Callable[[Any], Iterable[bytes]]]] = {
 
 
 class _Out:
-    """A file that keeps the running CRC-64 of what goes through it."""
+    """A file that keeps the running CRC-64 of what goes through it.  Writes are
+    gathered into blocks first: the CRC is fast only over long runs of bytes."""
+
+    BLOCK = 1 << 16
 
     def __init__(self, f: BinaryIO, checksum: bool) -> None:
         self.f = f
         self.checksum = checksum
         self.crc = 0
+        self.pending = bytearray()
 
     def write(self, data: bytes) -> None:
+        self.pending += data
+        if len(self.pending) >= self.BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
         if self.checksum:
-            self.crc = crc64(self.crc, data)
-        self.f.write(data)
+            self.crc = crc64(self.crc, self.pending)
+        self.f.write(self.pending)
+        self.pending = bytearray()
 
 
 def _aux(name: bytes, value: bytes) -> bytes:
@@ -242,6 +277,7 @@ def dump(f: BinaryIO, server: "Server", aof_base: bool = False) -> None:
             for chunk in write(value):
                 out.write(chunk)
     out.write(bytes((OP_EOF,)))
+    out.flush()
     f.write(struct.pack("<Q", out.crc))
 
 
