@@ -16,7 +16,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from respd import REDIS_VERSION, __version__
+from respd import REDIS_VERSION, __version__, latency
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -371,7 +371,7 @@ def errorstats_fields(server: "Server") -> Fields:
 
 @section("latencystats")
 def latencystats_fields(server: "Server") -> Fields:
-    return []
+    return latency.percentile_fields(server)
 
 
 @section("cluster")

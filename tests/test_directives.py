@@ -35,6 +35,9 @@ HERE = "tests/test_directives.py"
 IMPLEMENTED = {
     "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
     "latency-monitor-threshold": "tests/test_latency_monitor.py::test_slow_command_is_an_event",
+    "latency-tracking": "tests/test_latency_histogram.py::test_info_latencystats_like_redis",
+    "latency-tracking-info-percentiles":
+        "tests/test_latency_histogram.py::test_info_latencystats_like_redis",
     "tracking-table-max-keys": "tests/test_tracking.py::test_table_max_keys_evicts_with_invalidations",
     "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
     "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",
@@ -175,7 +178,6 @@ NO_OBSERVABLE_EFFECT = {
 # (the latency monitor, MISCONF, RDB compression).  Each must be
 # implemented or refused; this list may only shrink.
 NOT_YET_HONOURED = {
-    "latency-tracking": "INFO latencystats is empty",
     "stop-writes-on-bgsave-error": "writes are never refused with MISCONF",
     "rdbcompression": "RDB strings are always written uncompressed",
     "repl-timeout": "implemented (idle links are dropped) but not tested",
