@@ -216,7 +216,7 @@ class Evictor:
         """getCommandFlags' denyoom: a script declaring flags is denyoom unless it says
         allow-oom or no-writes (scriptFlagsToCmdFlags)."""
         if cmd.name in _SCRIPT_COMMANDS and len(argv) > 1:
-            flags = _script_flags(self.server, cmd.name, argv[1])
+            flags = script_flags(self.server, cmd.name, argv[1])
             if flags is not None:
                 return not flags & {b"allow-oom", b"no-writes"}
         return cmd.denyoom
@@ -469,7 +469,7 @@ class Evictor:
         return max((p[0] for p in peaks), default=0), max((p[1] for p in peaks), default=0)
 
 
-def _script_flags(server: "Server", name: str, ref: bytes) -> set[bytes] | None:
+def script_flags(server: "Server", name: str, ref: bytes) -> set[bytes] | None:
     """The flags a script or function declared, or None for an EVAL script without a
     shebang (or one not found: the command itself reports that)."""
     from respd.scripting import engine_for, parse_shebang
