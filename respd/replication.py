@@ -146,7 +146,9 @@ class Replication:
         self.create_backlog()
         self.selected_db = -1  # the next command carries its SELECT
         image = io.BytesIO()
-        rdb.dump(image, self.server)
+        # Built in-process, so left uncompressed: LZF in Python would hold the event loop
+        # far longer, and a replica loads either form.
+        rdb.dump(image, self.server, compress=False)
         data = image.getvalue()
         # SYNC (a pre-PSYNC replica) gets the payload without the +FULLRESYNC line.
         header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync \
