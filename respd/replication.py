@@ -16,6 +16,7 @@ the image is the dataset exactly at ``offset`` and the replica continues from th
 from __future__ import annotations
 
 import io
+import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from respd.config import on_config_set
 from respd.pause import PAUSE_KEYS
 from respd.resp import encode_request
 from respd.storage import rdb
+
+log = logging.getLogger("respd")
 
 if TYPE_CHECKING:
     from respd.client import Client
@@ -230,8 +233,12 @@ class Replication:
                     client.transport.close()  # Redis: "Disconnecting timedout replica"
         elif self.backlog is not None and self.master is None and config.repl_backlog_ttl \
                 and now - self.no_replicas_since > config.repl_backlog_ttl:
+            # Redis also starts a new history, so no old replica can continue it.
             self.backlog = None
+            self.replid, self.replid2, self.second_offset = new_replid(), "0" * 40, -1
             self.server.update_propagating()
+            log.info("Replication backlog freed after %d seconds without connected replicas.",
+                     config.repl_backlog_ttl)
         if self.waiting:
             self.serve_waiting()
         if self.failover is not None:

@@ -45,6 +45,7 @@ IMPLEMENTED = {
     "rdbcompression":
         "tests/test_rdb_compression.py::test_rdbcompression_files_load_in_redis_and_respd",
     "repl-timeout": "tests/test_repl_links.py::test_primary_drops_a_replica_that_stops_acknowledging",
+    "repl-backlog-ttl": "tests/test_repl_links.py::test_backlog_freed_after_its_ttl",
     "tracking-table-max-keys": "tests/test_tracking.py::test_table_max_keys_evicts_with_invalidations",
     "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
     "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",
@@ -185,7 +186,6 @@ NO_OBSERVABLE_EFFECT = {
 # (the latency monitor, MISCONF, RDB compression).  Each must be
 # implemented or refused; this list may only shrink.
 NOT_YET_HONOURED = {
-    "repl-backlog-ttl": "implemented (the backlog is freed) but not tested",
     "replica-ignore-maxmemory": "a replica's master client is obeyed; no test of eviction on replicas",
 }
 

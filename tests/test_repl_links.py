@@ -162,3 +162,32 @@ def test_replica_drops_a_silent_primary(spawn: Any, fake_primary: FakePrimary,
     fake_primary.pinging.clear()  # silence: "MASTER timeout", then a new connection
     wait_until(lambda: fake_primary.connections >= 2, "the replica to connect again", 30)
     assert "MASTER timeout" in replica.log()
+
+
+@pytest.mark.parametrize("kind", ["redis", "respd"])
+def test_backlog_freed_after_its_ttl(spawn: Any, kind: str) -> None:
+    server = spawn(kind, *PRIMARY_OPTIONS, "--repl-backlog-ttl", "1")
+    client = server.client()
+    assert client.info("replication")["repl_backlog_active"] == 0
+    sock = _fake_replica(server)
+    wait_until(lambda: _replicas(server) == 1, "the replica online")
+    info = client.info("replication")
+    assert info["repl_backlog_active"] == 1
+    sock.close()
+    wait_until(lambda: client.info("replication")["repl_backlog_active"] == 0,
+               "the backlog freed", 30)
+    after = client.info("replication")
+    assert after["master_replid"] != info["master_replid"]
+    assert str(after["master_replid2"]).strip("0") == ""  # redis-py reads it as 0
+
+
+@pytest.mark.parametrize("kind", ["redis", "respd"])
+def test_backlog_kept_with_ttl_zero(spawn: Any, kind: str) -> None:
+    server = spawn(kind, *PRIMARY_OPTIONS, "--repl-backlog-ttl", "0")
+    client = server.client()
+    sock = _fake_replica(server)
+    wait_until(lambda: _replicas(server) == 1, "the replica online")
+    sock.close()
+    wait_until(lambda: _replicas(server) == 0, "the replica gone")
+    assert not eventually(lambda: client.info("replication")["repl_backlog_active"] == 0,
+                          timeout=3)
