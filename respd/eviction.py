@@ -189,9 +189,9 @@ class Evictor:
     def admit(self, client: "Client", cmd: "Command", argv: list[bytes]) -> ReplyError | None:
         """processCommand's maxmemory step: evict, then refuse a command that would
         grow memory when nothing more can be freed.  None lets the command run."""
-        if client.loading:  # the AOF is obeyed, like a master (mustObeyClient)
-            return None
         server = self.server
+        if client.loading and not server.obeying_master:  # AOF loading: nothing is evicted
+            return None
         if server.config.maxmemory_clients:
             self.evict_clients()
             if client.close_after_reply:
@@ -230,9 +230,12 @@ class Evictor:
     # --- performEvictions ---------------------------------------------------------------------
 
     def _safe(self) -> bool:
-        """isSafeToPerformEvictions: not while clients are paused (the dataset must
-        stay still) nor while a busy script serves other clients."""
+        """isSafeToPerformEvictions: not on a replica that ignores maxmemory (it stays
+        its primary's copy), not while clients are paused (the dataset must stay still)
+        nor while a busy script serves other clients."""
         server = self.server
+        if server.replication.master is not None and server.config.replica_ignore_maxmemory:
+            return False
         if server.pause.until_ms and server.pause.until_ms > server.now_ms():
             return False
         engine = server.scripts

@@ -191,3 +191,33 @@ def test_backlog_kept_with_ttl_zero(spawn: Any, kind: str) -> None:
     wait_until(lambda: _replicas(server) == 0, "the replica gone")
     assert not eventually(lambda: client.info("replication")["repl_backlog_active"] == 0,
                           timeout=3)
+
+
+# --- replica-ignore-maxmemory ----------------------------------------------------------------
+
+VALUE = b"v" * 10_000
+
+
+@pytest.mark.parametrize("kind", ["redis", "respd"])
+@pytest.mark.parametrize("ignore", ["yes", "no"])
+def test_replica_ignore_maxmemory(spawn: Any, kind: str, ignore: str) -> None:
+    """A replica over its maxmemory keeps every key of its primary (yes, the default),
+    or evicts by its own policy as the primary's writes arrive (no)."""
+    primary = spawn(kind)
+    replica = spawn(kind, "--replicaof", "127.0.0.1", str(primary.port),
+                    "--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random",
+                    "--replica-ignore-maxmemory", ignore)
+    wait_until(lambda: _link_up(replica), "the link up")
+    writer = primary.client()
+    for i in range(400):  # 4 MB
+        writer.set(f"k{i}", VALUE)
+    client = replica.client()
+    offset = writer.info("replication")["master_repl_offset"]
+    wait_until(lambda: client.info("replication")["slave_repl_offset"] >= offset,
+               "the replica to catch up")
+    client.get("k0")  # a command of the replica's own client
+    stats = client.info("stats")
+    if ignore == "yes":
+        assert client.dbsize() == 400 and stats["evicted_keys"] == 0
+    else:
+        assert client.dbsize() < 400 and stats["evicted_keys"] > 0
