@@ -762,7 +762,7 @@ def tracking_prefix_overlap(prefix: bytes, other: bytes, provided: bool) -> Repl
                       + b" prefix '" + _clean(other) + b"'. Prefixes for a single client "
                       b"must not overlap.")
 
-# --- MISCONF: writes refused after a failed background save (respd.persistence) ---
+# --- MISCONF: writes refused after a failed background save (respd.misconf) ---
 MISCONF_RDB = ReplyError(
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
     "to disk. Commands that may modify the data set are disabled, because this instance is "
