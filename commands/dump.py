@@ -26,7 +26,7 @@ GROUP = "generic"
          syntax="key")
 def dump(client: Client, argv: list[bytes]) -> Any:
     value = client.db.lookup(argv[1])
-    return None if value is None else serializer.dump(value)
+    return None if value is None else serializer.dump(value, client.server.config.rdbcompression)
 
 
 def _options(argv: list[bytes]) -> tuple[bool, bool]:

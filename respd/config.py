@@ -163,6 +163,27 @@ def _only_no(feature: str) -> Kind:
     return Kind(parse, BOOL.format)
 
 
+def _parse_percentiles(raw: bytes) -> list[float]:
+    values = []
+    for word in raw.split():
+        try:
+            value = float(word)
+        except ValueError:
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= value <= 100.0:  # NaN fails this too
+            raise ConfigError(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        values.append(value)
+    return values
+
+
+def format_percentile(value: float) -> str:
+    """Redis prints a percentile with %f, trailing zeros trimmed: 50, 99.9, 33.333333."""
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
+PERCENTILES = Kind(_parse_percentiles,
+                   lambda v: " ".join(map(format_percentile, v)).encode(), words=True)
 OCTAL = Kind(_parse_octal, lambda v: b"%o" % v)
 NO_REPLICATION = _only_no("replication")
 NO_CLUSTER = _only_no("cluster mode")
@@ -224,6 +245,7 @@ param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
 param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
+param("latency-tracking-info-percentiles", PERCENTILES, "50 99 99.9")
 param("tracking-table-max-keys", UINT, "1000000")
 param("notify-keyspace-events", Kind(parse_flags, format_flags), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))

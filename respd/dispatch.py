@@ -11,7 +11,7 @@ Redis 7.0 checks (server.c processCommand), and where each lives here:
     ACL (command, keys, channels)                _refusal (respd.acl)
     cluster redirection                          - (no cluster mode)
     OOM for denyoom commands (maxmemory)         _refusal (respd.eviction)
-    MISCONF                                      -
+    MISCONF                                      _refusal (server.disk_error: respd.misconf)
     min-replicas, read-only and stale replica    _refusal (respd.replication)
     RESP2 subscribed-mode rule                   _refusal
     replica (a MONITOR client) touching keys     _refusal
@@ -137,6 +137,9 @@ def _refusal(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         return denied
     if server.memory_limited and (oom := server.memory.admit(client, cmd, argv)) is not None:
         return oom  # maxmemory(-clients): evicts first, -OOM for denyoom commands
+    if server.disk_error is not None \
+            and (misconf := server.disk_error.refusal(client, cmd, argv)) is not None:
+        return misconf  # a failed background save (stop-writes-on-bgsave-error)
     if server.write_guard and not client.loading \
             and (refused := server.replication.refuse_write(client, cmd)) is not None:
         return refused  # -NOREPLICAS, -READONLY, -MASTERDOWN

@@ -761,3 +761,11 @@ def tracking_prefix_overlap(prefix: bytes, other: bytes, provided: bool) -> Repl
     return ReplyError(b"ERR Prefix '" + _clean(prefix) + b"' overlaps with " + where
                       + b" prefix '" + _clean(other) + b"'. Prefixes for a single client "
                       b"must not overlap.")
+
+# --- MISCONF: writes refused after a failed background save (respd.misconf) ---
+MISCONF_RDB = ReplyError(
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+    "to disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+    "RDB error.")

@@ -189,9 +189,9 @@ class Evictor:
     def admit(self, client: "Client", cmd: "Command", argv: list[bytes]) -> ReplyError | None:
         """processCommand's maxmemory step: evict, then refuse a command that would
         grow memory when nothing more can be freed.  None lets the command run."""
-        if client.loading:  # the AOF is obeyed, like a master (mustObeyClient)
-            return None
         server = self.server
+        if client.loading and not server.obeying_master:  # AOF loading: nothing is evicted
+            return None
         if server.config.maxmemory_clients:
             self.evict_clients()
             if client.close_after_reply:
@@ -216,7 +216,7 @@ class Evictor:
         """getCommandFlags' denyoom: a script declaring flags is denyoom unless it says
         allow-oom or no-writes (scriptFlagsToCmdFlags)."""
         if cmd.name in _SCRIPT_COMMANDS and len(argv) > 1:
-            flags = _script_flags(self.server, cmd.name, argv[1])
+            flags = script_flags(self.server, cmd.name, argv[1])
             if flags is not None:
                 return not flags & {b"allow-oom", b"no-writes"}
         return cmd.denyoom
@@ -230,9 +230,12 @@ class Evictor:
     # --- performEvictions ---------------------------------------------------------------------
 
     def _safe(self) -> bool:
-        """isSafeToPerformEvictions: not while clients are paused (the dataset must
-        stay still) nor while a busy script serves other clients."""
+        """isSafeToPerformEvictions: not on a replica that ignores maxmemory (it stays
+        its primary's copy), not while clients are paused (the dataset must stay still)
+        nor while a busy script serves other clients."""
         server = self.server
+        if server.replication.master is not None and server.config.replica_ignore_maxmemory:
+            return False
         if server.pause.until_ms and server.pause.until_ms > server.now_ms():
             return False
         engine = server.scripts
@@ -469,7 +472,7 @@ class Evictor:
         return max((p[0] for p in peaks), default=0), max((p[1] for p in peaks), default=0)
 
 
-def _script_flags(server: "Server", name: str, ref: bytes) -> set[bytes] | None:
+def script_flags(server: "Server", name: str, ref: bytes) -> set[bytes] | None:
     """The flags a script or function declared, or None for an EVAL script without a
     shebang (or one not found: the command itself reports that)."""
     from respd.scripting import engine_for, parse_shebang

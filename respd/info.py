@@ -16,7 +16,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from respd import REDIS_VERSION, __version__
+from respd import REDIS_VERSION, __version__, latency
 
 if TYPE_CHECKING:
     from respd.server import Server
@@ -366,12 +366,12 @@ def commandstats_fields(server: "Server") -> Fields:
 @section("errorstats")
 def errorstats_fields(server: "Server") -> Fields:
     return [("errorstat_" + code.decode("latin-1"), f"count={n}")
-            for code, n in server.error_stats.items()]
+            for code, n in sorted(server.error_stats.items())]  # a rax in Redis: sorted
 
 
 @section("latencystats")
 def latencystats_fields(server: "Server") -> Fields:
-    return []
+    return latency.percentile_fields(server)
 
 
 @section("cluster")

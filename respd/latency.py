@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from respd.config import on_config_set
+from respd.command import walk
+from respd.config import format_percentile, on_config_set
 from respd.resp import Map
 
 if TYPE_CHECKING:
@@ -58,6 +59,38 @@ def histogram(counts: list[int]) -> Map:
             total += n
             out[_label(level)] = total
     return Map({b"calls": total, b"histogram_usec": out})
+
+
+def value_at_percentile(counts: list[int], percentile: float) -> float:
+    """hdr_value_at_percentile in microseconds, at this histogram's resolution: the
+    highest duration of the level holding the call at that rank (the lowest for 0)."""
+    total = sum(counts)
+    rank = max(int(percentile / 100 * total + 0.5), 1)
+    seen = 0
+    for level, n in enumerate(counts):
+        seen += n
+        if seen >= rank:
+            break
+    level = min(level, _TOP)
+    if percentile == 0.0:
+        return LATENCY_STEP_NS * 2 ** (level - 1) / 1000 if level else 0.0
+    return (LATENCY_STEP_NS * 2 ** level - 1) / 1000
+
+
+def percentile_fields(server: "Server") -> list[tuple[str, str]]:
+    """INFO latencystats: for every command called since CONFIG RESETSTAT, the
+    configured percentiles (latency-tracking-info-percentiles); empty while
+    latency-tracking is no."""
+    if not server.config.latency_tracking:
+        return []
+    wanted = server.config.latency_tracking_info_percentiles
+    fields = []
+    for cmd in walk():
+        if cmd.stat_index < 0 or not any(counts := server.latency_hist[cmd.stat_index]):
+            continue
+        fields.append(("latency_percentiles_usec_" + cmd.name, ",".join(
+            f"p{format_percentile(p)}={value_at_percentile(counts, p):.3f}" for p in wanted)))
+    return fields
 
 
 # --- the latency monitor (latency-monitor-threshold, LATENCY LATEST/HISTORY/RESET) -------

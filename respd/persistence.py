@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from respd import errors
+from respd import errors, misconf
 from respd.config import on_config_set
 from respd.dispatch import execute
 from respd.errors import ReplyError
@@ -447,6 +447,7 @@ class Persistence:
         except OSError as err:
             log.warning("Can't save in background: fork: %s", err.strerror)
             self.last_bgsave_ok = False
+            misconf.update(server)
             return False
         self.child = Child(pid, "rdb", temp, time.monotonic())
         self.dirty_at_fork = server.dirty
@@ -456,6 +457,7 @@ class Persistence:
 
     def _snapshot_done(self, temp: str, ok: bool, started: float) -> None:
         self.last_bgsave_ok = ok
+        misconf.update(self.server)
         self.saves += ok
         self.last_bgsave_secs = int(time.monotonic() - started)
         if not ok:

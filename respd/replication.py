@@ -16,6 +16,7 @@ the image is the dataset exactly at ``offset`` and the replica continues from th
 from __future__ import annotations
 
 import io
+import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from respd.config import on_config_set
 from respd.pause import PAUSE_KEYS
 from respd.resp import encode_request
 from respd.storage import rdb
+
+log = logging.getLogger("respd")
 
 if TYPE_CHECKING:
     from respd.client import Client
@@ -152,7 +155,9 @@ class Replication:
         self.create_backlog()
         self.selected_db = -1  # the next command carries its SELECT
         image = io.BytesIO()
-        rdb.dump(image, self.server)
+        # Built in-process, so left uncompressed: LZF in Python would hold the event loop
+        # far longer, and a replica loads either form.
+        rdb.dump(image, self.server, compress=False)
         data = image.getvalue()
         # SYNC (a pre-PSYNC replica) gets the payload without the +FULLRESYNC line.
         header = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync \
@@ -238,8 +243,12 @@ class Replication:
                     client.transport.close()  # Redis: "Disconnecting timedout replica"
         elif self.backlog is not None and self.master is None and config.repl_backlog_ttl \
                 and now - self.no_replicas_since > config.repl_backlog_ttl:
+            # Redis also starts a new history, so no old replica can continue it.
             self.backlog = None
+            self.replid, self.replid2, self.second_offset = new_replid(), "0" * 40, -1
             self.server.update_propagating()
+            log.info("Replication backlog freed after %d seconds without connected replicas.",
+                     config.repl_backlog_ttl)
         if self.waiting:
             self.serve_waiting()
         if self.failover is not None:

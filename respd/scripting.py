@@ -1085,6 +1085,8 @@ class ScriptEngine:
         if cmd.is_write:
             if self.read_only:
                 raise errors.SCRIPT_WRITE_IN_READONLY
+            if self.server.disk_error is not None and not self.caller.loading:
+                raise self.server.disk_error.error  # scriptVerifyWriteCommandAllow
             # scriptVerifyOOM: flagged scripts were judged before running (allow-oom).
             if cmd.denyoom and self.compat_mode and self.server.memory.script_refuses(
                     self.caller, self.wrote):

@@ -34,6 +34,7 @@ from respd.replication import Replication
 from respd.eviction import Evictor
 from respd.info import Instantaneous
 from respd.log import VERBOSE  # also registers CONFIG SET loglevel
+from respd.misconf import DiskError
 from respd.pause import Pause
 from respd.persistence import Persistence
 from respd.pubsub import PubSub
@@ -104,6 +105,7 @@ class Server:
         # the replication backlog (see update_propagating); dispatch tests this flag.
         self.propagating = False
         self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
+        self.disk_error: DiskError | None = None  # MISCONF in force (respd.misconf)
         self.hides_expired = False  # a replica: expired keys wait for the primary's DEL
         self.obeying_master = False  # running the primary's stream (respd.replica)
         self.replication = Replication(self)  # respd.replication: backlog, replicas, link
@@ -134,7 +136,8 @@ class Server:
         False on a plain server: dispatch.run_batch then runs plain commands straight
         through call().  A new server-wide check adds its switch here (ACL users,
         maxmemory)."""
-        return self.pause.until_ms != 0 or self.memory_limited or self.write_guard
+        return (self.pause.until_ms != 0 or self.memory_limited or self.write_guard
+                or self.disk_error is not None)
 
     # --- statistics ----------------------------------------------------------------------
 

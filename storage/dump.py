@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from respd.numbers import parse_int
 from respd.storage import rdb
 from respd.storage.hashes import HashValue
+from respd.storage.lzf import compress as lzf_compress
 from respd.storage.lists import ListValue
-from respd.storage.rdb import RdbError, RdbReader, _len
+from respd.storage.rdb import RdbError, RdbReader, StringWriter, _len
 from respd.storage.sets import SetValue
 from respd.storage.stream import SEQ_MASK, Node, Stream
 from respd.storage.zset import ZSet
@@ -36,102 +37,6 @@ _FOOTER = struct.pack("<H", RDB_VERSION)
 _INT32 = 1 << 31
 _QUICKLIST_NODE_BYTES = 8192  # list-max-listpack-size -2
 _PACKED = 2  # quicklist container: a listpack node
-
-
-# --- LZF (liblzf 3.6 as Redis builds it: HLOG 16, VERY_FAST) -------------------------------
-
-def _slot(h: int) -> int:
-    return ((h >> 8) - h * 5) & 0xFFFF
-
-
-def lzf_compress(data: bytes, out_len: int) -> bytes | None:
-    """liblzf's lzf_compress: None when the result would not fit in out_len bytes."""
-    in_len = len(data)
-    if not in_len or not out_len:
-        return None
-    htab: dict[int, int] = {}  # hash slot -> position; absent = 0, never a valid match
-    out = bytearray(b"\x00")  # out[run] holds the current literal run's length - 1
-    run = 0
-    lit = 0
-    ip = 0
-    hval = (data[0] << 8) | data[1] if in_len > 1 else 0
-    while ip < in_len - 2:
-        hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-        slot = _slot(hval)
-        ref = htab.get(slot, 0)
-        htab[slot] = ip
-        off = ip - ref - 1
-        if (0 <= off < 8192 and ref > 0 and data[ref + 2] == data[ip + 2]
-                and data[ref] == data[ip] and data[ref + 1] == data[ip + 1]):
-            op = len(out)
-            if op + 4 >= out_len and op - (lit == 0) + 4 >= out_len:
-                return None
-            if lit:
-                out[run] = lit - 1
-            else:
-                del out[-1]  # no literals: drop the run's length byte
-            maxlen = min(in_len - ip - 2, 264)
-            length = 2
-            if maxlen > 16:  # liblzf compares 16 bytes unconditionally first
-                for _ in range(16):
-                    length += 1
-                    if data[ref + length] != data[ip + length]:
-                        break
-                else:
-                    length += 1
-                    while length < maxlen and data[ref + length] == data[ip + length]:
-                        length += 1
-            else:
-                length += 1
-                while length < maxlen and data[ref + length] == data[ip + length]:
-                    length += 1
-            length -= 2
-            ip += 1
-            if length < 7:
-                out.append((off >> 8) + (length << 5))
-            else:
-                out.append((off >> 8) + (7 << 5))
-                out.append(length - 7)
-            out.append(off & 0xFF)
-            run = len(out)
-            out.append(0)
-            lit = 0
-            ip += length + 1
-            if ip >= in_len - 2:
-                break
-            ip -= 2  # hash the last two positions of the match
-            hval = (data[ip] << 8) | data[ip + 1]
-            for _ in range(2):
-                hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-                htab[_slot(hval)] = ip
-                ip += 1
-        else:
-            if len(out) >= out_len:
-                return None
-            lit += 1
-            out.append(data[ip])
-            ip += 1
-            if lit == 32:
-                out[run] = 31
-                run = len(out)
-                out.append(0)
-                lit = 0
-    if len(out) + 3 > out_len:
-        return None
-    while ip < in_len:
-        lit += 1
-        out.append(data[ip])
-        ip += 1
-        if lit == 32:
-            out[run] = 31
-            run = len(out)
-            out.append(0)
-            lit = 0
-    if lit:
-        out[run] = lit - 1
-    else:
-        del out[-1]
-    return bytes(out)
 
 
 # --- strings -------------------------------------------------------------------------------
@@ -226,11 +131,11 @@ def _quicklist_nodes(items: Iterable[bytes]) -> Iterator[list[bytes]]:
         yield node
 
 
-def _list(value: ListValue) -> Iterator[bytes]:
+def _list(value: ListValue, string: StringWriter) -> Iterator[bytes]:
     nodes = list(_quicklist_nodes(value))
     yield _len(len(nodes))
     for node in nodes:
-        yield _len(_PACKED) + rdb_string(listpack(node))
+        yield _len(_PACKED) + string(listpack(node))
 
 
 def _intset(members: list[bytes]) -> bytes:
@@ -242,22 +147,22 @@ def _intset(members: list[bytes]) -> bytes:
         v.to_bytes(width, "little", signed=True) for v in values)
 
 
-def _set(value: SetValue) -> Iterator[bytes]:
+def _set(value: SetValue, string: StringWriter) -> Iterator[bytes]:
     if value.compact:
-        yield rdb_string(_intset(value.keys))
+        yield string(_intset(value.keys))
         return
     yield _len(len(value))
     for member in value.keys:
-        yield rdb_string(member)
+        yield string(member)
 
 
-def _hash(value: HashValue) -> Iterator[bytes]:
+def _hash(value: HashValue, string: StringWriter) -> Iterator[bytes]:
     if value.compact:
-        yield rdb_string(listpack([lp_entry(x) for pair in value.items() for x in pair]))
+        yield string(listpack([lp_entry(x) for pair in value.items() for x in pair]))
         return
     yield _len(len(value))
     for field, item in value.items():
-        yield rdb_string(field) + rdb_string(item)
+        yield string(field) + string(item)
 
 
 def d2string(score: float) -> bytes:
@@ -273,16 +178,16 @@ def d2string(score: float) -> bytes:
     return b"%.17g" % score
 
 
-def _zset(value: ZSet) -> Iterator[bytes]:
+def _zset(value: ZSet, string: StringWriter) -> Iterator[bytes]:
     if value.listpack:
         entries = []
         for score, member in value:
             entries += (lp_entry(member), lp_entry(d2string(score)))
-        yield rdb_string(listpack(entries))
+        yield string(listpack(entries))
         return
     yield _len(len(value))
     for score, member in value.slice(0, len(value), reverse=True):
-        yield rdb_string(member) + struct.pack("<d", score)
+        yield string(member) + struct.pack("<d", score)
 
 
 def _node_listpack(node: Node) -> bytes:
@@ -307,19 +212,20 @@ def _node_listpack(node: Node) -> bytes:
     return listpack(entries)
 
 
-def _stream_nodes(stream: Stream) -> Iterator[bytes]:
+def _stream_nodes(stream: Stream, string: StringWriter) -> Iterator[bytes]:
     for node in stream.nodes:
         first = node.master_ms << 64 | node.master_seq
-        yield rdb_string(first.to_bytes(16, "big")) + rdb_string(_node_listpack(node))
+        yield string(first.to_bytes(16, "big")) + string(_node_listpack(node))
 
 
-# Type -> (RDB type byte, value -> encoded chunks).
-_WRITERS: dict[type, tuple[int, Callable[[Any], Iterable[bytes]]]] = {
-    bytes: (rdb.T_STRING, lambda value: (rdb_string(value),)),
+# Type -> (RDB type byte, (value, string writer) -> encoded chunks).
+_WRITERS: dict[type, tuple[int, Callable[[Any, StringWriter], Iterable[bytes]]]] = {
+    bytes: (rdb.T_STRING, lambda value, string: (string(value),)),
     ListValue: (rdb.T_LIST_QUICKLIST_2, _list),
     HashValue: (rdb.T_HASH, _hash),
     ZSet: (rdb.T_ZSET_2, _zset),
-    Stream: (rdb.T_STREAM_2, lambda value: rdb.write_stream(value, _stream_nodes(value))),
+    Stream: (rdb.T_STREAM_2,
+             lambda value, string: rdb.write_stream(value, _stream_nodes(value, string), string)),
 }
 
 
@@ -333,10 +239,15 @@ def _kind(value: Any) -> int:
     return _WRITERS[type(value)][0]
 
 
-def dump(value: Any) -> bytes:
-    """The DUMP payload of a value."""
+def _plain_string(data: bytes) -> bytes:
+    return rdb_string(data, compress=False)
+
+
+def dump(value: Any, compress: bool = True) -> bytes:
+    """The DUMP payload of a value; ``compress`` is rdbcompression."""
     write = _set if type(value) is SetValue else _WRITERS[type(value)][1]
-    body = bytes((_kind(value),)) + b"".join(write(value)) + _FOOTER
+    string = rdb_string if compress else _plain_string
+    body = bytes((_kind(value),)) + b"".join(write(value, string)) + _FOOTER
     return body + struct.pack("<Q", rdb.crc64(0, body))
 
 

@@ -1,7 +1,8 @@
 """RDB snapshots (SAVE, BGSAVE, the ``save`` directive, shutdown): version 10, the
 format of Redis 7.0, checked by ``redis-check-rdb`` and loaded by redis-server.
 
-Writing uses the simplest encodings RDB 10 still accepts: plain strings, RDB_TYPE_LIST
+Writing uses the simplest encodings RDB 10 still accepts: strings (LZF-compressed as
+Redis does while rdbcompression is yes, respd.storage.lzf), RDB_TYPE_LIST
 (a counted list of strings), RDB_TYPE_SET, RDB_TYPE_HASH, RDB_TYPE_ZSET_2 (binary
 doubles) and RDB_TYPE_STREAM_LISTPACKS_2, whose entries must be listpacks (written with
 the 64-bit integer and 32-bit-length string encodings only, which are legal for any
@@ -22,6 +23,8 @@ import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
 
 from respd.numbers import format_double
+from respd.storage.lzf import compress as lzf_compress
+from respd.storage.lzf import decompress as lzf_decompress
 from respd.storage.db import TYPE_NAMES
 from respd.storage.snapshot import batched, function_libraries
 from respd.storage.stream import SEQ_MASK, Consumer, Group, Nack, Node, Stream, make_id
@@ -109,6 +112,20 @@ def _str(data: bytes) -> bytes:
     return _len(len(data)) + data
 
 
+def _lzf_str(data: bytes) -> bytes:
+    """rdbcompression yes: a string over 20 bytes LZF-compressed when that saves at least
+    4 bytes (rdbSaveLzfStringObject), else plain."""
+    n = len(data)
+    if n > 20:
+        packed = lzf_compress(data, n - 4)
+        if packed is not None:
+            return b"\xc3" + _len(len(packed)) + _len(n) + packed
+    return _len(n) + data
+
+
+StringWriter = Callable[[bytes], bytes]
+
+
 def _ms(when: int) -> bytes:
     return struct.pack("<q", when)
 
@@ -148,7 +165,7 @@ def listpack(items: Iterable[int | bytes]) -> bytes:
     return struct.pack("<IH", total, min(count, 65535)) + bytes(body) + b"\xff"
 
 
-def _stream_nodes(stream: Stream) -> Iterator[bytes]:
+def _stream_nodes(stream: Stream, string: StringWriter) -> Iterator[bytes]:
     """(node key, listpack) strings of the stream's live entries, NODE_ENTRIES a node."""
     entries = stream.entries()
     for start in range(0, len(entries), NODE_ENTRIES):
@@ -167,12 +184,13 @@ def _stream_nodes(stream: Stream) -> Iterator[bytes]:
                 items.append(len(names))
                 items += fields
                 items.append(len(fields) + 4)
-        yield _str(_raw_id(master_id)) + _str(listpack(items))
+        yield string(_raw_id(master_id)) + string(listpack(items))
 
 
-def write_stream(stream: Stream, node_chunks: Iterable[bytes]) -> Iterator[bytes]:
+def write_stream(stream: Stream, node_chunks: Iterable[bytes],
+                 string: StringWriter = _str) -> Iterator[bytes]:
     """A stream after its type byte: the nodes (each its master ID and listpack, as
-    given), then the metadata and the consumer groups."""
+    given), then the metadata and the consumer groups (names written by ``string``)."""
     nodes = list(node_chunks)
     yield _len(len(nodes))
     yield from nodes
@@ -182,42 +200,43 @@ def write_stream(stream: Stream, node_chunks: Iterable[bytes]) -> Iterator[bytes
     yield _len(len(stream.groups))
     for name, group in stream.groups.items():
         # entries-read -1 (unknown) is saved as the unsigned 64-bit length it casts to.
-        yield _str(name) + _id_lens(group.last_id) + _len(group.entries_read % 2**64)
+        yield string(name) + _id_lens(group.last_id) + _len(group.entries_read % 2**64)
         yield _len(len(group.pel))
         for sid, nack in group.pel.items():
             yield _raw_id(sid) + _ms(nack.delivery_time) + _len(nack.delivery_count)
         consumers = group.sorted_consumers()
         yield _len(len(consumers))
         for consumer in consumers:
-            yield _str(consumer.name) + _ms(consumer.seen_time) + _len(len(consumer.pel))
+            yield string(consumer.name) + _ms(consumer.seen_time) + _len(len(consumer.pel))
             yield b"".join(map(_raw_id, consumer.pel))
 
 
-def _counted(items: list[bytes]) -> Iterator[bytes]:
+def _counted(items: list[bytes], string: StringWriter) -> Iterator[bytes]:
     yield _len(len(items))
-    yield from map(_str, items)
+    yield from map(string, items)
 
 
-def _write_hash(value: Any) -> Iterator[bytes]:
+def _write_hash(value: Any, string: StringWriter) -> Iterator[bytes]:
     yield _len(len(value))
     for field, item in value.items():
-        yield _str(field) + _str(item)
+        yield string(field) + string(item)
 
 
-def _write_zset(value: Any) -> Iterator[bytes]:
+def _write_zset(value: Any, string: StringWriter) -> Iterator[bytes]:
     yield _len(len(value))
     for member, score in value.items():
-        yield _str(member) + struct.pack("<d", score)
+        yield string(member) + struct.pack("<d", score)
 
 
-# Type name -> (RDB type byte, value -> encoded chunks).
-WRITERS: dict[bytes, tuple[int, Callable[[Any], Iterable[bytes]]]] = {
-    b"string": (T_STRING, lambda value: (_str(value),)),
-    b"list": (T_LIST, lambda value: _counted(list(value))),
-    b"set": (T_SET, lambda value: _counted(list(value))),
+# Type name -> (RDB type byte, (value, string writer) -> encoded chunks).
+WRITERS: dict[bytes, tuple[int, Callable[[Any, StringWriter], Iterable[bytes]]]] = {
+    b"string": (T_STRING, lambda value, string: (string(value),)),
+    b"list": (T_LIST, lambda value, string: _counted(list(value), string)),
+    b"set": (T_SET, lambda value, string: _counted(list(value), string)),
     b"hash": (T_HASH, _write_hash),
     b"zset": (T_ZSET_2, _write_zset),
-    b"stream": (T_STREAM_2, lambda value: write_stream(value, _stream_nodes(value))),
+    b"stream": (T_STREAM_2,
+                lambda value, string: write_stream(value, _stream_nodes(value, string), string)),
 }
 
 
@@ -245,21 +264,20 @@ class _Out:
         self.pending = bytearray()
 
 
-def _aux(name: bytes, value: bytes) -> bytes:
-    return bytes((OP_AUX,)) + _str(name) + _str(value)
-
-
-def dump(f: BinaryIO, server: "Server", aof_base: bool = False) -> None:
-    """The whole dataset as an RDB file (keys already expired are left out)."""
+def dump(f: BinaryIO, server: "Server", aof_base: bool = False, compress: bool = True) -> None:
+    """The whole dataset as an RDB file (keys already expired are left out); every
+    string goes through rdbSaveRawString's compression when rdbcompression is yes
+    (and ``compress``)."""
+    string = _lzf_str if compress and server.config.rdbcompression else _str
     out = _Out(f, server.config.rdbchecksum)
     now = server.now_ms()
     out.write(b"REDIS0010")
     for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"),
                         (b"ctime", b"%d" % (now // 1000)),
                         (b"aof-base", b"1" if aof_base else b"0")):
-        out.write(_aux(name, value))
+        out.write(bytes((OP_AUX,)) + string(name) + string(value))
     for code in function_libraries(server):
-        out.write(bytes((OP_FUNCTION2,)) + _str(code))
+        out.write(bytes((OP_FUNCTION2,)) + string(code))
     for db in server.dbs:
         if not db.data:
             continue
@@ -273,8 +291,8 @@ def dump(f: BinaryIO, server: "Server", aof_base: bool = False) -> None:
                     continue
                 out.write(bytes((OP_EXPIRE_MS,)) + _ms(when))
             kind, write = WRITERS[TYPE_NAMES[type(value)]]
-            out.write(bytes((kind,)) + _str(key))
-            for chunk in write(value):
+            out.write(bytes((kind,)) + string(key))
+            for chunk in write(value, string):
                 out.write(chunk)
     out.write(bytes((OP_EOF,)))
     out.flush()
@@ -290,29 +308,6 @@ def save(path: str, server: "Server", aof_base: bool = False) -> None:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def lzf_decompress(data: bytes, size: int) -> bytes:
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        ctrl = data[i]
-        i += 1
-        if ctrl < 32:  # a literal run
-            out += data[i : i + ctrl + 1]
-            i += ctrl + 1
-            continue
-        n = ctrl >> 5
-        if n == 7:
-            n += data[i]
-            i += 1
-        ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
-        i += 1
-        for k in range(n + 2):  # back references may overlap what they produce
-            out.append(out[ref + k])
-    if len(out) != size:
-        raise RdbError("Invalid LZF compressed string")
-    return bytes(out)
 
 
 _LP_INTS = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}
@@ -397,7 +392,10 @@ class RdbReader:
             return b"%d" % int.from_bytes(self.take(1 << n), "little", signed=True)
         if n == 3:
             compressed, size = self.count(), self.count()
-            return lzf_decompress(self.take(compressed), size)
+            data = lzf_decompress(self.take(compressed), size)
+            if data is None:
+                raise RdbError("Invalid LZF compressed string")
+            return data
         raise RdbError(f"Unknown RDB string encoding {n} at offset {self.pos}")
 
     def ms(self) -> int:

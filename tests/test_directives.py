@@ -35,6 +35,19 @@ HERE = "tests/test_directives.py"
 IMPLEMENTED = {
     "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
     "latency-monitor-threshold": "tests/test_latency_monitor.py::test_slow_command_is_an_event",
+    "latency-tracking": "tests/test_latency_histogram.py::test_info_latencystats_like_redis",
+    "latency-tracking-info-percentiles":
+        "tests/test_latency_histogram.py::test_info_latencystats_like_redis",
+    "stop-writes-on-bgsave-error":
+        "tests/test_disk_errors.py::test_misconf_after_a_failed_bgsave_like_redis",
+    "replica-ignore-disk-write-errors":
+        "tests/test_disk_errors.py::test_replica_with_disk_errors_obeys_its_primary",
+    "rdbcompression":
+        "tests/test_rdb_compression.py::test_rdbcompression_files_load_in_redis_and_respd",
+    "repl-timeout":
+        "tests/test_repl_links.py::test_primary_drops_a_replica_that_stops_acknowledging",
+    "replica-ignore-maxmemory": "tests/test_repl_links.py::test_replica_ignore_maxmemory",
+    "repl-backlog-ttl": "tests/test_repl_links.py::test_backlog_freed_after_its_ttl",
     "tracking-table-max-keys": "tests/test_tracking.py::test_table_max_keys_evicts_with_invalidations",
     "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
     "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",
@@ -171,18 +184,8 @@ NO_OBSERVABLE_EFFECT = {
     "replica-lazy-flush": "whether the old dataset is freed on a background thread",
 }
 
-# Accepted but not honoured yet: the parts of the server they belong to are not built
-# (the latency monitor, MISCONF, RDB compression).  Each must be
-# implemented or refused; this list may only shrink.
-NOT_YET_HONOURED = {
-    "latency-tracking": "INFO latencystats is empty",
-    "stop-writes-on-bgsave-error": "writes are never refused with MISCONF",
-    "rdbcompression": "RDB strings are always written uncompressed",
-    "repl-timeout": "implemented (idle links are dropped) but not tested",
-    "repl-backlog-ttl": "implemented (the backlog is freed) but not tested",
-    "replica-ignore-maxmemory": "a replica's master client is obeyed; no test of eviction on replicas",
-    "replica-ignore-disk-write-errors": "a replica's AOF write errors are handled as a primary's",
-}
+# Accepted but not honoured: none is left, and none may be added (implement or refuse it).
+NOT_YET_HONOURED: dict[str, str] = {}
 
 TABLES = (IMPLEMENTED, REFUSED, NO_OBSERVABLE_EFFECT, NOT_YET_HONOURED)
 
