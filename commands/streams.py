@@ -32,7 +32,8 @@ from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
 from respd.storage.db import register_type
 from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
-    INVALID_ENTRIES_READ, MAX_ID, SEQ_MASK, Consumer, Group, Nack, Stream, format_id,
+    ACKED, DELREF, INVALID_ENTRIES_READ, KEEPREF, MAX_ID, SEQ_MASK, Consumer, Group, Nack,
+    Stream, format_id,
 )
 
 GROUP = "stream"
@@ -207,6 +208,10 @@ class _AddTrimArgs:
     id: int = 0
     seq_given: bool = True
     id_given: bool = False
+    policy: int = KEEPREF  # 8.2's KEEPREF|DELREF|ACKED
+
+
+_POLICIES = {b"keepref": KEEPREF, b"delref": DELREF, b"acked": ACKED}
 
 
 def _parse_add_trim(argv: list[bytes], xadd: bool, replaying: bool) -> _AddTrimArgs:
@@ -244,6 +249,8 @@ def _parse_add_trim(argv: list[bytes], xadd: bool, replaying: bool) -> _AddTrimA
             i += 1
         elif xadd and opt == b"nomkstream":
             args.nomkstream = True
+        elif opt in _POLICIES:
+            args.policy = _POLICIES[opt]
         elif xadd:
             args.id, args.seq_given = parse_id(argv[i], strict=True, seq_star=True)
             args.id_given = True
@@ -276,8 +283,8 @@ def _trim_limit(client: Client, args: _AddTrimArgs) -> int:
 def _trim(client: Client, stream: Stream, args: _AddTrimArgs) -> int:
     limit = _trim_limit(client, args)
     if args.strategy == b"maxlen":
-        return stream.trim(args.maxlen, None, args.approx, limit)
-    return stream.trim(None, args.minid, args.approx, limit)
+        return stream.trim(args.maxlen, None, args.approx, limit, args.policy)
+    return stream.trim(None, args.minid, args.approx, limit, args.policy)
 
 
 def _exact_trim_argv(argv: list[bytes], stream: Stream, args: _AddTrimArgs) -> list[bytes]:
@@ -323,11 +330,13 @@ _AUTO_ID = _AddTrimArgs()  # what _parse_xadd returns for the plain form; never 
          since="5.0.0", summary="Appends a new entry to a stream",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.",
-         syntax="key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count:integer]] "
+         syntax="key [NOMKSTREAM] [KEEPREF|DELREF|ACKED] "
+                "[MAXLEN|MINID [=|~] threshold [LIMIT count:integer]] "
                 "*|id field value [field value ...]",
          history=(("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and "
                             "the `LIMIT` option."),
-                  ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")),
+                  ("7.0.0", "Added support for the `<ms>-*` explicit ID form."),
+                  ("8.2.0", "Added the `KEEPREF`, `DELREF` and `ACKED` options.")),
          tips="nondeterministic_output")
 def xadd(client: Client, argv: list[bytes]) -> Any:
     # Options come before the ID: ``XADD key * field value ...`` has none to parse.
@@ -366,8 +375,10 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
 @command("XTRIM", arity=-4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="5.0.0",
          summary="Deletes messages from the beginning of a stream.",
          complexity="O(N), with N being the number of evicted entries.",
-         syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer]",
-         history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),),
+         syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer] "
+                "[KEEPREF|DELREF|ACKED]",
+         history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),
+                  ("8.2.0", "Added the `KEEPREF`, `DELREF` and `ACKED` options.")),
          tips="nondeterministic_output")
 def xtrim(client: Client, argv: list[bytes]) -> Any:
     args = _parse_add_trim(argv, xadd=False, replaying=client.loading)
@@ -459,6 +470,95 @@ def xdel(client: Client, argv: list[bytes]) -> Any:
     if deleted:
         elements_written(client, key, "t", b"xdel", deleted)
     return deleted
+
+
+def _parse_ids_block(argv: list[bytes], start: int) -> tuple[int, list[int]]:
+    """XDELEX/XACKDEL's ``[KEEPREF|DELREF|ACKED] IDS numids id ...`` from ``start``:
+    (policy, IDs).  The block must end the command."""
+    policy: int | None = None
+    i = start
+    argc = len(argv)
+    while i < argc:
+        opt = argv[i].lower()
+        if opt in _POLICIES and policy is None:
+            policy = _POLICIES[opt]
+            i += 1
+        elif opt == b"ids" and i + 1 < argc:
+            numids = parse_int(argv[i + 1])
+            if numids is None or numids < 1:
+                raise errors.XIDS_NUMIDS_POSITIVE
+            first = i + 2
+            if numids > argc - first:
+                raise errors.XIDS_NUMIDS_MISMATCH
+            if first + numids != argc:
+                raise errors.SYNTAX
+            return (KEEPREF if policy is None else policy,
+                    [strict_id(raw) for raw in argv[first:]])
+        else:
+            raise errors.SYNTAX
+    raise errors.SYNTAX
+
+
+def _delete_with_policy(stream: Stream, sid: int, policy: int) -> int:
+    """One ID of XDELEX, or of XACKDEL once acknowledged: 1 deleted, 2 kept because a
+    group still references it (ACKED), -1 not in the stream."""
+    if policy == ACKED and stream.referenced(sid):
+        return 2
+    found = stream.delete(sid)
+    if policy == DELREF:
+        stream.drop_refs(sid)
+    return 1 if found else -1
+
+
+@command("XDELEX", arity=-5, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="8.2.0",
+         summary="Deletes one or multiple entries from the stream.",
+         complexity="O(1) for each single item to delete in the stream, regardless of the "
+                    "stream size.",
+         syntax="key [KEEPREF|DELREF|ACKED] IDS numids:integer id [id ...]")
+def xdelex(client: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    policy, ids = _parse_ids_block(argv, 2)
+    stream = _lookup(client, key)
+    if stream is None:
+        return [-1] * len(ids)
+    replies = [_delete_with_policy(stream, sid, policy) for sid in ids]
+    deleted = replies.count(1)
+    if deleted:
+        elements_written(client, key, "t", b"xdel", deleted)
+    else:
+        client.server.dirty += policy == DELREF  # PEL references may have gone
+    return replies
+
+
+@command("XACKDEL", arity=-6, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="8.2.0",
+         summary="Acknowledges and deletes one or multiple messages for a stream consumer "
+                 "group.",
+         complexity="O(1) for each message ID processed.",
+         syntax="key group [KEEPREF|DELREF|ACKED] IDS numids:integer id [id ...]")
+def xackdel(client: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    policy, ids = _parse_ids_block(argv, 3)
+    stream = _lookup(client, key)
+    group = stream.groups.get(argv[2]) if stream is not None else None
+    if stream is None or group is None:
+        return [-1] * len(ids)
+    replies = []
+    acked = deleted = 0
+    for sid in ids:
+        if not group.ack(sid):
+            replies.append(-1)
+            continue
+        acked += 1
+        outcome = _delete_with_policy(stream, sid, policy)
+        deleted += outcome == 1
+        # Acknowledged: reported deleted even when the entry had already left the stream.
+        replies.append(2 if outcome == 2 else 1)
+    if deleted:
+        elements_written(client, key, "t", b"xdel", deleted)
+    client.server.dirty += acked
+    return replies
 
 
 @command("XSETID", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,

@@ -337,6 +337,9 @@ XADD_ID_ZERO = ReplyError("ERR The ID specified in XADD must be greater than 0-0
 STREAM_EXHAUSTED = ReplyError(
     "ERR The stream has exhausted the last possible ID, unable to add more items")
 XMAXLEN_NEGATIVE = ReplyError("ERR The MAXLEN argument must be >= 0.")
+XIDS_NUMIDS_POSITIVE = ReplyError("ERR Number of IDs must be a positive integer")
+XIDS_NUMIDS_MISMATCH = ReplyError(
+    "ERR The `numids` parameter must match the number of arguments")
 XLIMIT_NEGATIVE = ReplyError("ERR The LIMIT argument must be >= 0.")
 XTRIM_BOTH_STRATEGIES = ReplyError(
     "ERR syntax error, MAXLEN and MINID options at the same time are not compatible")

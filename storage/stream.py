@@ -43,6 +43,11 @@ SEQ_MASK = (1 << 64) - 1
 MAX_ID = (1 << 128) - 1
 INVALID_ENTRIES_READ = -1  # a group's entries-read counter when it is unknown
 
+# Redis 8.2's reference policies for deleting and trimming: KEEPREF leaves consumer
+# groups' PELs alone (7.0's behaviour), DELREF also removes the entries from every PEL,
+# ACKED only removes entries that every group has been delivered and acknowledged.
+KEEPREF, DELREF, ACKED = 0, 1, 2
+
 _DELETED = 1
 _SAMEFIELDS = 2
 
@@ -475,7 +480,61 @@ class Stream:
             self.first_id = sid
             break
 
-    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
+    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int,
+             policy: int = KEEPREF) -> int:
+        """Trim under a reference policy (see ``_trim``); returns the entries removed."""
+        if policy == ACKED and self.groups:
+            return self._trim_acked(maxlen, minid, approx, limit)
+        old_first = self.first_id
+        deleted = self._trim(maxlen, minid, approx, limit)
+        if deleted and policy == DELREF:
+            # Trimming removes a prefix: what was live before the new first entry.
+            end = self.first_id - 1 if self.length else self.last_id
+            for group in self.groups.values():
+                for sid in list(group.pel.irange(old_first, end)):
+                    group.ack(sid)
+        return deleted
+
+    def _trim_acked(self, maxlen: int | None, minid: int | None, approx: bool,
+                    limit: int) -> int:
+        """ACKED trimming: entries a group still references (pending, or past its last
+        delivered ID) stay; the others are removed in ID order until the threshold.
+        Approximate trimming removes only whole nodes with no referenced entry."""
+        # Entries past the smallest last-delivered ID are referenced: stop there.
+        horizon = min(group.last_id for group in self.groups.values())
+        deleted = 0
+        ni = 0
+        stop = False
+        while ni < len(self.nodes) and not stop:
+            node = self.nodes[ni]
+            doomed: list[int] = []
+            for j in range(len(node)):
+                if node.deleted(j):
+                    continue
+                sid = node.id_at(j)
+                if ((maxlen is not None and self.length - len(doomed) <= maxlen)
+                        or (minid is not None and sid >= minid) or sid > horizon
+                        or (limit and deleted + len(doomed) >= limit)):
+                    stop = True
+                    break
+                if not self.referenced(sid):
+                    doomed.append(j)
+            whole = len(doomed) == node.live
+            if approx and not whole:
+                break
+            for j in doomed:
+                node.mark_deleted(j)
+            self.length -= len(doomed)
+            deleted += len(doomed)
+            if whole:
+                self._drop_node(ni)
+            else:
+                ni += 1
+        if deleted:
+            self._update_first_id()
+        return deleted
+
+    def _trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
         """Redis's streamTrim: drop whole nodes from the head while that keeps the
         length >= maxlen (or the node ends before minid); exact trimming then marks
         entries inside the next node, approximate trimming stops at it.  ``limit``
@@ -516,6 +575,18 @@ class Stream:
         return deleted
 
     # --- consumer-group bookkeeping ---------------------------------------------------------
+
+    def referenced(self, sid: int) -> bool:
+        """ACKED: does a group still need the entry (pending there, or not yet delivered)?"""
+        for group in self.groups.values():
+            if sid > group.last_id or sid in group.pel:
+                return True
+        return False
+
+    def drop_refs(self, sid: int) -> None:
+        """DELREF: remove the entry from every group's PEL."""
+        for group in self.groups.values():
+            group.ack(sid)
 
     def has_tombstones(self, start: int, end: int = MAX_ID) -> bool:
         """streamRangeHasTombstones: may an XDEL'd ID lie within [start, end]?"""
