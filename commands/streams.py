@@ -619,6 +619,7 @@ class _ReadArgs:
     noack: bool = False
     group: bytes | None = None
     consumer: bytes = b""
+    claim: int = -1  # 8.4's CLAIM min-idle-time; -1: not given
 
 
 def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
@@ -652,6 +653,11 @@ def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArg
             if not xreadgroup:
                 raise errors.XREAD_NOACK_OPTION
             args.noack = True
+        elif opt == b"claim" and more and xreadgroup:
+            i += 1
+            args.claim = int64(argv[i], errors.XREADGROUP_CLAIM_IDLE)
+            if args.claim < 0:
+                raise errors.XREADGROUP_CLAIM_IDLE
         else:
             raise errors.SYNTAX
         i += 1
@@ -731,6 +737,33 @@ def _deliver_new(client: Client, key: bytes, stream: Stream, group_name: bytes,
     return out
 
 
+def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
+                group: Group, consumer: Consumer, min_idle: int, count: int,
+                propagate: list[list[bytes]]) -> list[Any]:
+    """XREADGROUP ... CLAIM: pending entries idle at least ``min_idle`` ms, longest idle
+    first, handed to ``consumer``; each reply entry adds its idle time and how many
+    times it was delivered before.  Entries gone from the stream leave the PEL."""
+    now = _now(client)
+    idle = sorted((nack.delivery_time, sid) for sid, nack in group.pel.items()
+                  if now - nack.delivery_time >= min_idle)
+    out: list[Any] = []
+    for delivered, sid in idle:
+        if count and len(out) == count:
+            break
+        fields = stream.get(sid)
+        if fields is None:
+            _drop_nack(group, sid)
+            propagate.append([b"XACK", key, group_name, format_id(sid)])
+            continue
+        nack = group.pel[sid]
+        _move_nack(group, sid, nack, consumer)
+        out.append([format_id(sid), fields, now - delivered, nack.delivery_count])
+        nack.delivery_time = now
+        nack.delivery_count += 1
+        propagate.append(_claim_propagation(key, group_name, group, sid, nack))
+    return out
+
+
 def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: int,
                      count: int) -> list[Any]:
     """A consumer's own pending entries from ``start``; deleted ones come back with a
@@ -773,13 +806,25 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         if stream is None:
             continue
         history = False
+        claimed: list[Any] = []
         if group is not None:
             if gt != MAX_ID:
                 history = True
-            elif stream.length and stream.last_entry_id() > group.last_id:
-                gt = group.last_id
             else:
-                continue
+                if args.claim >= 0 and group.pel:
+                    consumer, created = _consumer(group, args.consumer, _now(client),
+                                                  refresh=True)
+                    claimed = _claim_idle(client, key, stream, args.group, group, consumer,
+                                          args.claim, count, propagate)
+                    if count and len(claimed) == count:
+                        served.append((key, claimed))
+                        continue
+                if stream.length and stream.last_entry_id() > group.last_id:
+                    gt = group.last_id
+                else:
+                    if claimed:
+                        served.append((key, claimed))
+                    continue
         elif not (stream.length and stream.last_entry_id() > gt):
             continue
         start = _incr_id(gt)
@@ -797,7 +842,10 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
                 entries = _deliver_history(client, stream, consumer, start, count)
             else:
                 entries = _deliver_new(client, key, stream, args.group, group, consumer,
-                                       start, count, args.noack, propagate)
+                                       start, count - len(claimed) if count else 0,
+                                       args.noack, propagate)
+                if args.claim >= 0:  # every entry of a CLAIM read carries the two figures
+                    entries = claimed + [entry + [0, 0] for entry in entries]
         served.append((key, entries))
     if xreadgroup:
         client.propagate_as = propagate
@@ -814,7 +862,39 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         if stored[id_at + offset] == b"$":
             stored[id_at + offset] = format_id(sid)
     keys = [key for key, _, _, _ in targets]
-    return client.block(keys, min(args.timeout, _MAX_TIMER_MS), NULL_ARRAY, stored)
+    reply = client.block(keys, min(args.timeout, _MAX_TIMER_MS), NULL_ARRAY, stored)
+    if args.claim >= 0 and client.blocked is not None:
+        _wake_when_idle(client, targets, args.claim)
+    return reply
+
+
+def _wake_when_idle(client: Client, targets: list[tuple[bytes, Stream | None, Group | None,
+                                                        int]], min_idle: int) -> None:
+    """A parked CLAIM read is also served when a pending entry reaches min-idle-time:
+    re-run it then, as if its key had been written."""
+    server = client.server
+    if server.loop is None:
+        return
+    soonest: tuple[int, bytes] | None = None
+    for key, _, group, sid in targets:
+        if group is not None and sid == MAX_ID and group.pel:
+            oldest = min(nack.delivery_time for nack in group.pel.values())
+            if soonest is None or oldest < soonest[0]:
+                soonest = (oldest, key)
+    if soonest is None:
+        return
+    state = client.blocked
+    db = client.db
+    key = soonest[1]
+
+    def wake() -> None:
+        if client.blocked is state:
+            server.blocking.key_ready(db, key)
+            server.blocking.serve_ready()
+            server.flush()
+
+    server.loop.call_later(max(soonest[0] + min_idle - _now(client), 0) / 1000.0 + 0.001,
+                           wake)
 
 
 def _xread_keys(argv: list[bytes]) -> list[int]:
@@ -850,7 +930,8 @@ def xread(client: Client, argv: list[bytes]) -> Any:
                     "blocks, XADD will pay the O(N) time in order to serve the N clients "
                     "blocked on the stream getting new data.",
          syntax="GROUP group consumer [COUNT count:integer] [BLOCK milliseconds:integer] "
-                "[NOACK] STREAMS key [key ...] id [id ...]")
+                "[CLAIM min-idle-time:integer] [NOACK] STREAMS key [key ...] id [id ...]",
+         history=(("8.4.0", "Added the `CLAIM` option."),))
 def xreadgroup(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, xreadgroup=True)
 
