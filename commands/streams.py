@@ -29,6 +29,7 @@ from respd.commands._collections import elements_written
 from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
+from respd.commands.respd_streams import watch_stream
 from respd.storage.db import register_type
 from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
@@ -354,6 +355,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     sid = _explicit_id(stream, args) if args.id_given else stream.next_id(_now(client))
     if created:
         db.add(key, stream)
+        watch_stream(db.index, key)  # for a server-wide retention default
     server = client.server
     config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
@@ -1326,6 +1328,7 @@ def xgroup_create(client: Client, argv: list[bytes]) -> Any:
     if stream is None:
         stream = Stream()
         client.db.add(key, stream)
+        watch_stream(client.db.index, key)
     if argv[3] in stream.groups:
         raise errors.BUSYGROUP
     stream.groups[argv[3]] = Group(sid, entries_read)

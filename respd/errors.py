@@ -337,6 +337,9 @@ XADD_ID_ZERO = ReplyError("ERR The ID specified in XADD must be greater than 0-0
 STREAM_EXHAUSTED = ReplyError(
     "ERR The stream has exhausted the last possible ID, unable to add more items")
 XMAXLEN_NEGATIVE = ReplyError("ERR The MAXLEN argument must be >= 0.")
+RESPD_RETENTION_NEGATIVE = ReplyError("ERR retention limits must be >= 0")
+RESPD_MAXDELIVERIES = ReplyError("ERR MAXDELIVERIES must be a positive integer")
+RESPD_DLQ_SAME_KEY = ReplyError("ERR the dead-letter stream must be another key")
 XREADGROUP_CLAIM_IDLE = ReplyError("ERR Invalid min-idle-time argument for XREADGROUP")
 XIDS_NUMIDS_POSITIVE = ReplyError("ERR Number of IDs must be a positive integer")
 XIDS_NUMIDS_MISMATCH = ReplyError(

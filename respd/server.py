@@ -319,6 +319,8 @@ class Server:
         for db in self.dbs:
             if db.expires and self.active_expire_enabled:
                 db.active_expire(now, 1000)
+        from respd.commands.respd_streams import enforce_retention  # loaded with the commands
+        enforce_retention(self)
         if self.propagated:
             self.propagate_pending()
         idle = self.config.timeout

@@ -290,14 +290,27 @@ class Consumer:
         self.pel: SortedDict = SortedDict()  # ID -> Nack (the same objects as the group's)
 
 
+class DeadLetter:
+    """respd's dead-letter setting of a group (RESPD.XDEADLETTER): an entry about to be
+    delivered more than ``max_deliveries`` times goes to stream ``key`` instead."""
+
+    __slots__ = ("max_deliveries", "key", "count")
+
+    def __init__(self, max_deliveries: int, key: bytes, count: int = 0) -> None:
+        self.max_deliveries = max_deliveries
+        self.key = key
+        self.count = count  # entries dead-lettered so far
+
+
 class Group:
-    __slots__ = ("last_id", "entries_read", "pel", "consumers")
+    __slots__ = ("last_id", "entries_read", "pel", "consumers", "dead_letter")
 
     def __init__(self, last_id: int, entries_read: int) -> None:
         self.last_id = last_id
         self.entries_read = entries_read
         self.pel: SortedDict = SortedDict()  # ID -> Nack
         self.consumers: dict[bytes, Consumer] = {}
+        self.dead_letter: DeadLetter | None = None
 
     def consumer(self, name: bytes, now_ms: int) -> Consumer:
         """The named consumer, created (seen now) if new."""
@@ -328,9 +341,23 @@ class Group:
 # --- the stream ---------------------------------------------------------------------------
 
 
+class Retention:
+    """respd's retention policy of a stream (RESPD.XRETENTION), enforced by the server's
+    background cycle: 0 leaves a limit off."""
+
+    __slots__ = ("max_age", "max_len", "max_bytes", "policy")
+
+    def __init__(self, max_age: int = 0, max_len: int = 0, max_bytes: int = 0,
+                 policy: int = KEEPREF) -> None:
+        self.max_age = max_age  # ms
+        self.max_len = max_len
+        self.max_bytes = max_bytes
+        self.policy = policy
+
+
 class Stream:
     __slots__ = ("nodes", "firsts", "length", "last_id", "first_id", "entries_added",
-                 "max_deleted_id", "groups")
+                 "max_deleted_id", "groups", "retention")
 
     def __init__(self) -> None:
         self.nodes: list[Node] = []
@@ -341,6 +368,7 @@ class Stream:
         self.entries_added = 0
         self.max_deleted_id = 0
         self.groups: dict[bytes, Group] = {}
+        self.retention: Retention | None = None
 
     # --- appending ------------------------------------------------------------------------
 
@@ -634,6 +662,18 @@ class Stream:
         group.last_id = sid
 
     # --- introspection ----------------------------------------------------------------------
+
+    def len_within_bytes(self, max_bytes: int) -> int:
+        """The length left after dropping whole head nodes until the nodes' listpack
+        bytes are within ``max_bytes`` (the tail node always stays)."""
+        total = sum(node.lp_bytes for node in self.nodes)
+        length = self.length
+        for node in self.nodes[:-1]:
+            if total <= max_bytes:
+                break
+            total -= node.lp_bytes
+            length -= node.live
+        return length
 
     def radix_tree_nodes(self) -> int:
         """How many nodes Redis's radix tree over the node keys (16-byte big-endian

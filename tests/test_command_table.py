@@ -24,7 +24,8 @@ ALL = walk()
 NAMES = [cmd.name for cmd in ALL]
 # Commands newer than the reference (Redis 8.x stream commands) cannot be compared with it.
 REFERENCE_NAMES = [cmd.name for cmd in ALL
-                   if tuple(map(int, cmd.since.split("."))) <= (7, 0, 15)]
+                   if tuple(map(int, cmd.since.split("."))) <= (7, 0, 15)
+                   and not cmd.name.startswith("respd.")]
 ARG_TYPES = {"string", "integer", "double", "key", "pattern", "unix-time", "pure-token",
              "oneof", "block"}
 GROUPS = {"generic", "string", "list", "set", "sorted_set", "hash", "pubsub", "transactions",

@@ -1,0 +1,194 @@
+"""respd's own stream features, in a ``RESPD.`` command family (as Redis modules name
+theirs, so no present or future Redis name can collide):
+
+``RESPD.XRETENTION key [MAXAGE ms] [MAXLEN n] [MAXBYTES n] [KEEPREF|DELREF|ACKED]``
+    sets a retention policy that the server enforces in its background cycle, like
+    Kafka's retention.ms/retention.bytes; ``RESPD.XRETENTION key OFF`` removes it and
+    ``RESPD.XRETENTION key`` shows it.  ``ACKED`` keeps what a group has not yet been
+    delivered or acknowledged ("keep 7 days, but never drop unacknowledged entries").
+
+``RESPD.XDEADLETTER key group MAXDELIVERIES n TO dlq-key``
+    gives a group a dead-letter stream (see ``dead_letter`` in commands/streams.py);
+    ``RESPD.XDEADLETTER key group OFF`` removes it, ``RESPD.XDEADLETTER key group`` shows it.
+
+Retention work is bounded per cycle (``_BUDGET`` entries, whole nodes first, as MINID
+trimming does), so a big backlog is worked off over several cycles without a latency
+spike.  Each cycle's trim is logged as ``XTRIM key MAXLEN = <length left> <policy>``,
+which replays to the same state whatever the policy (trims remove deletable entries in
+ID order).  A server-wide default comes from the ``respd-stream-retention-*`` directives
+and applies to streams without their own policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from respd import errors
+from respd.client import Client
+from respd.command import command
+from respd.numbers import int64
+from respd.resp import OK
+from respd.storage.stream import ACKED, DELREF, KEEPREF, DeadLetter, Retention, Stream
+
+GROUP = "stream"
+_POLICY_NAMES = {KEEPREF: b"KEEPREF", DELREF: b"DELREF", ACKED: b"ACKED"}
+_POLICIES = {name.lower(): policy for policy, name in _POLICY_NAMES.items()}
+_BUDGET = 1000  # entries one stream may lose per background cycle (at least one node)
+
+# Streams that may need retention work: (db index, key).  Entries for keys that are gone
+# or no longer need it are dropped by the cycle.
+_WATCHED: dict[tuple[int, bytes], None] = {}
+
+
+def watch_stream(db_index: int, key: bytes) -> None:
+    """A stream was created or given a policy: let the background cycle look at it."""
+    _WATCHED[(db_index, key)] = None
+
+
+def _default_retention(client_or_server: Any) -> Retention | None:
+    config = client_or_server.config
+    age = config.respd_stream_retention_maxage
+    length = config.respd_stream_retention_maxlen
+    size = config.respd_stream_retention_maxbytes
+    if not (age or length or size):
+        return None
+    return Retention(age, length, size, _POLICIES[config.respd_stream_retention_policy.encode()])
+
+
+def _apply(stream: Stream, retention: Retention, now_ms: int, budget: int) -> int:
+    """Trim by each limit; returns the entries removed."""
+    deleted = 0
+    if retention.max_age:
+        minid = max(now_ms - retention.max_age, 0) << 64
+        deleted += stream.trim(None, minid, False, budget, retention.policy)
+    if retention.max_len and stream.length > retention.max_len:
+        deleted += stream.trim(retention.max_len, None, False, budget - deleted or 1,
+                               retention.policy)
+    if retention.max_bytes:
+        target = stream.len_within_bytes(retention.max_bytes)
+        if target < stream.length:
+            deleted += stream.trim(target, None, False, budget - deleted or 1,
+                                   retention.policy)
+    return deleted
+
+
+def enforce_retention(server: Any) -> None:
+    """The background cycle's step (Server._cron): bounded trimming of watched streams."""
+    if not _WATCHED:
+        return
+    default = _default_retention(server)
+    now = server.now_ms()
+    budget = max(_BUDGET, 2 * server.config.stream_node_max_entries)
+    for slot in list(_WATCHED):
+        db_index, key = slot
+        db = server.dbs[db_index] if db_index < len(server.dbs) else None
+        stream = db.data.get(key) if db is not None else None
+        if type(stream) is not Stream:
+            del _WATCHED[slot]
+            continue
+        retention = stream.retention or default
+        if retention is None:
+            del _WATCHED[slot]
+            continue
+        deleted = _apply(stream, retention, now, budget)
+        if deleted:
+            server.dirty += deleted
+            db.resized[key] = None
+            if db.watched or db.blocking:
+                db.modified(key)
+            db.notify("t", b"xtrim", key)
+            server.propagated.append((db_index, [
+                b"XTRIM", key, b"MAXLEN", b"=", b"%d" % stream.length,
+                _POLICY_NAMES[retention.policy]]))
+
+
+# --- RESPD.XRETENTION ---------------------------------------------------------------------------
+
+
+def _retention_reply(retention: Retention | None) -> list[Any]:
+    if retention is None:
+        return []
+    return [b"maxage", retention.max_age, b"maxlen", retention.max_len,
+            b"maxbytes", retention.max_bytes, b"policy", _POLICY_NAMES[retention.policy]]
+
+
+def _parse_retention(argv: list[bytes]) -> Retention | None:
+    if len(argv) == 3 and argv[2].lower() == b"off":
+        return None
+    retention = Retention()
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt in _POLICIES:
+            retention.policy = _POLICIES[opt]
+            i += 1
+            continue
+        if i + 1 >= len(argv) or opt not in (b"maxage", b"maxlen", b"maxbytes"):
+            raise errors.SYNTAX
+        value = int64(argv[i + 1])
+        if value < 0:
+            raise errors.RESPD_RETENTION_NEGATIVE
+        setattr(retention, {b"maxage": "max_age", b"maxlen": "max_len",
+                            b"maxbytes": "max_bytes"}[opt], value)
+        i += 2
+    if not (retention.max_age or retention.max_len or retention.max_bytes):
+        return None  # every limit off: no policy
+    return retention
+
+
+@command("RESPD.XRETENTION", arity=-2, flags="write", keys=(1, 1, 1), group=GROUP,
+         since="0.1.0",
+         summary="Sets, shows or removes a stream's retention policy, enforced by the server "
+                 "in the background (respd only).",
+         complexity="O(1); the trimming happens in the background cycle, bounded per cycle.",
+         syntax="key [OFF | [MAXAGE ms:integer] [MAXLEN count:integer] "
+                "[MAXBYTES bytes:integer] [KEEPREF|DELREF|ACKED]]")
+def respd_xretention(client: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    stream = client.db.lookup_typed(key, Stream)
+    if len(argv) == 2:
+        return _retention_reply(stream.retention if stream is not None else None)
+    retention = _parse_retention(argv)
+    if stream is None:
+        raise errors.NO_SUCH_KEY
+    stream.retention = retention
+    watch_stream(client.db.index, key)
+    client.server.dirty += 1
+    return OK
+
+
+# --- RESPD.XDEADLETTER --------------------------------------------------------------------------
+
+
+@command("RESPD.XDEADLETTER", arity=-3, flags="write", keys=(1, 1, 1), group=GROUP,
+         since="0.1.0",
+         summary="Sets, shows or removes a consumer group's maximum delivery count and "
+                 "dead-letter stream (respd only).",
+         complexity="O(1)",
+         syntax="key group [OFF | MAXDELIVERIES count:integer TO dlq-key]")
+def respd_xdeadletter(client: Client, argv: list[bytes]) -> Any:
+    key, group_name = argv[1], argv[2]
+    stream = client.db.lookup_typed(key, Stream)
+    group = stream.groups.get(group_name) if stream is not None else None
+    if stream is None or group is None:
+        raise errors.nogroup_key_or_group(key, group_name)
+    rest = [arg.lower() for arg in argv[3:]]
+    if not rest:
+        dl = group.dead_letter
+        if dl is None:
+            return []
+        return [b"maxdeliveries", dl.max_deliveries, b"to", dl.key, b"dead-lettered", dl.count]
+    if rest == [b"off"]:
+        group.dead_letter = None
+    elif len(rest) == 4 and rest[0] == b"maxdeliveries" and rest[2] == b"to":
+        count = int64(argv[4])
+        if count < 1:
+            raise errors.RESPD_MAXDELIVERIES
+        if argv[5] == key:
+            raise errors.RESPD_DLQ_SAME_KEY
+        dead = group.dead_letter.count if group.dead_letter is not None else 0
+        group.dead_letter = DeadLetter(count, argv[5], dead)
+    else:
+        raise errors.SYNTAX
+    client.server.dirty += 1
+    return OK

@@ -1,0 +1,154 @@
+"""respd's server-enforced stream retention (RESPD.XRETENTION and the
+respd-stream-retention-* directives): the background cycle trims by age, length and
+bytes, in bounded steps, under KEEPREF|DELREF|ACKED; the trims reach the AOF."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from conftest import eventually, wait_until
+
+
+def _ids(client: Any, key: str = "s") -> list[bytes]:
+    return [sid for sid, _ in client.xrange(key)]
+
+
+def test_set_get_and_remove(r: Any) -> None:
+    r.delete("s")
+    with pytest.raises(redis.ResponseError, match="no such key"):
+        r.execute_command("RESPD.XRETENTION", "s", "MAXLEN", "5")
+    assert r.execute_command("RESPD.XRETENTION", "s") == []
+    r.xadd("s", {"f": "v"})
+    assert r.execute_command("RESPD.XRETENTION", "s", "MAXAGE", "60000", "ACKED") == b"OK"
+    assert r.execute_command("RESPD.XRETENTION", "s") == [
+        b"maxage", 60000, b"maxlen", 0, b"maxbytes", 0, b"policy", b"ACKED"]
+    assert r.execute_command("RESPD.XRETENTION", "s", "OFF") == b"OK"
+    assert r.execute_command("RESPD.XRETENTION", "s") == []
+    for bad, error in ((("MAXLEN",), "syntax error"), (("MAXLEN", "-1"), ">= 0"),
+                       (("MAXLEN", "x"), "not an integer"), (("BOGUS", "1"), "syntax error")):
+        with pytest.raises(redis.ResponseError, match=error):
+            r.execute_command("RESPD.XRETENTION", "s", *bad)
+
+
+def test_maxlen_is_enforced_in_the_background(r: Any) -> None:
+    r.delete("s")
+    for i in range(1, 501):
+        r.xadd("s", {"n": i}, id=f"{i}-0")
+    r.execute_command("RESPD.XRETENTION", "s", "MAXLEN", "50")
+    wait_until(lambda: r.xlen("s") == 50, "trimmed to 50")
+    assert _ids(r)[0] == b"451-0"
+    # XINFO and plain replies are untouched by the setting.
+    assert r.xinfo_stream("s")["length"] == 50
+
+
+def test_maxage_with_acked_keeps_what_a_group_still_needs(r: Any) -> None:
+    r.delete("s")
+    old = int(time.time() * 1000) - 3_600_000  # an hour ago
+    for i in range(20):
+        r.xadd("s", {"order": i}, id=f"{old + i}-0")
+    r.xgroup_create("s", "billing", "0")
+    r.xreadgroup("billing", "worker", {"s": ">"}, count=10)  # 10 pending, 10 undelivered
+    r.xack("s", "billing", *[f"{old + i}-0" for i in range(5)])
+    r.xadd("s", {"order": "fresh"})
+    r.execute_command("RESPD.XRETENTION", "s", "MAXAGE", "60000", "ACKED")
+    wait_until(lambda: r.xlen("s") == 16, "acknowledged old orders trimmed")
+    assert _ids(r)[0] == f"{old + 5}-0".encode()
+    r.xreadgroup("billing", "worker", {"s": ">"})
+    r.xack("s", "billing", *[sid for sid in _ids(r)])
+    wait_until(lambda: r.xlen("s") == 1, "every old order trimmed once acknowledged")
+
+
+def test_delref_clears_the_pels(r: Any) -> None:
+    r.delete("s")
+    for i in range(1, 11):
+        r.xadd("s", {"n": i}, id=f"{i}-0")
+    r.xgroup_create("s", "g", "0")
+    r.xreadgroup("g", "c", {"s": ">"})
+    r.execute_command("RESPD.XRETENTION", "s", "MAXLEN", "4", "DELREF")
+    wait_until(lambda: r.xlen("s") == 4, "trimmed")
+    assert r.xpending("s", "g")["pending"] == 4
+
+
+def test_maxbytes_drops_whole_nodes(r: Any) -> None:
+    r.delete("s")
+    for i in range(1000):
+        r.xadd("s", {"payload": "x" * 100})
+    r.execute_command("RESPD.XRETENTION", "s", "MAXBYTES", "20000")
+    wait_until(lambda: r.xlen("s") < 1000, "trimmed by size")
+    assert int(r.memory_usage("s") or 0) < 60000
+    assert r.xlen("s") >= 100  # whole nodes: the tail node stays
+
+
+def test_steady_producer_stays_within_the_window(r: Any) -> None:
+    r.delete("s")
+    r.xadd("s", {"n": 0})
+    r.execute_command("RESPD.XRETENTION", "s", "MAXAGE", "300")
+    deadline = time.monotonic() + 3
+    worst = 0
+    while time.monotonic() < deadline:
+        r.xadd("s", {"n": 1})
+        first = r.xrange("s", count=1)[0][0]
+        age = int(time.time() * 1000) - int(first.split(b"-")[0])
+        worst = max(worst, age)
+        time.sleep(0.005)
+    # The window is 300 ms; a cycle is 100 ms at hz 10: allow a few cycles of slack.
+    assert worst < 300 + 1000, worst
+
+
+def test_big_backlog_is_trimmed_in_bounded_steps(r: Any) -> None:
+    r.delete("s")
+    pipe = r.pipeline(transaction=False)
+    for i in range(1, 20001):
+        pipe.xadd("s", {"n": i}, id=f"{i}-0")
+    pipe.execute()
+    r.execute_command("RESPD.XRETENTION", "s", "MAXLEN", "10")
+    # Several cycles: the server answers in between.
+    seen = set()
+    while r.xlen("s") > 10:
+        seen.add(r.xlen("s"))
+        assert r.ping()
+    assert len(seen) > 2  # the trim took several steps
+
+
+def test_server_wide_default_retention(spawn: Any, tmp_path: Any) -> None:
+    server = spawn("respd", "--respd-stream-retention-maxlen", "3",
+                   "--respd-stream-retention-policy", "acked",
+                   "--appendonly", "yes", "--appendfsync", "always", workdir=str(tmp_path))
+    client = server.client()
+    try:
+        assert client.config_get("respd-stream-retention-*") == {
+            "respd-stream-retention-maxage": "0", "respd-stream-retention-maxlen": "3",
+            "respd-stream-retention-maxbytes": "0", "respd-stream-retention-policy": "acked"}
+        client.xgroup_create("b", "g", "5-0", mkstream=True)  # b's 6-0.. not yet delivered
+        for i in range(1, 11):
+            client.xadd("a", {"n": i}, id=f"{i}-0")
+            client.xadd("b", {"n": i}, id=f"{i}-0")
+        wait_until(lambda: client.xlen("a") == 3, "default applied")
+        wait_until(lambda: client.xlen("b") == 5, "ACKED by default")
+        # A stream's own policy wins over the default.
+        client.execute_command("RESPD.XRETENTION", "a", "MAXLEN", "1")
+        wait_until(lambda: client.xlen("a") == 1, "own policy")
+        with pytest.raises(redis.ResponseError):
+            client.config_set("respd-stream-retention-policy", "sometimes")
+        before = _ids(client, "a"), _ids(client, "b")
+        client.close()
+        server.stop()
+        server = spawn("respd", "--appendonly", "yes", workdir=str(tmp_path))
+        client = server.client()
+        assert (_ids(client, "a"), _ids(client, "b")) == before
+        assert client.execute_command("RESPD.XRETENTION", "a")[1::2][1] == 1
+    finally:
+        client.close()
+
+
+def test_unused_features_leave_replies_alone(r: Any) -> None:
+    r.delete("s")
+    r.xadd("s", {"f": "v"}, id="1-0")
+    r.xgroup_create("s", "g", "0")
+    assert set(r.xinfo_groups("s")[0]) == {
+        "name", "consumers", "pending", "last-delivered-id", "entries-read", "lag"}
+    assert eventually(lambda: r.xlen("s") == 1)
