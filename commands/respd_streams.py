@@ -28,6 +28,7 @@ from respd.client import Client
 from respd.command import command
 from respd.numbers import int64
 from respd.resp import OK
+from respd.storage.rdb import register_extras
 from respd.storage.stream import ACKED, DELREF, KEEPREF, DeadLetter, Retention, Stream
 
 GROUP = "stream"
@@ -102,6 +103,24 @@ def enforce_retention(server: Any) -> None:
                 _POLICY_NAMES[retention.policy]]))
 
 
+def settings_commands(key: bytes, stream: Stream) -> list[list[bytes]]:
+    """The RESPD.* commands that restore a stream's respd-only settings (AOF rewrite,
+    the RDB auxiliary field); none when it has none."""
+    cmds: list[list[bytes]] = []
+    r = stream.retention
+    if r is not None:
+        cmds.append([b"RESPD.XRETENTION", key, b"MAXAGE", b"%d" % r.max_age, b"MAXLEN",
+                     b"%d" % r.max_len, b"MAXBYTES", b"%d" % r.max_bytes,
+                     _POLICY_NAMES[r.policy]])
+    for name, group in stream.groups.items():
+        dl = group.dead_letter
+        if dl is not None:
+            cmds.append([b"RESPD.XDEADLETTER", key, name, b"MAXDELIVERIES",
+                         b"%d" % dl.max_deliveries, b"TO", dl.key, b"DEADLETTERED",
+                         b"%d" % dl.count])
+    return cmds
+
+
 # --- RESPD.XRETENTION ---------------------------------------------------------------------------
 
 
@@ -165,7 +184,8 @@ def respd_xretention(client: Client, argv: list[bytes]) -> Any:
          summary="Sets, shows or removes a consumer group's maximum delivery count and "
                  "dead-letter stream (respd only).",
          complexity="O(1)",
-         syntax="key group [OFF | MAXDELIVERIES count:integer TO dlq-key]")
+         syntax="key group [OFF | MAXDELIVERIES count:integer TO dlq-key "
+                "[DEADLETTERED count:integer]]")
 def respd_xdeadletter(client: Client, argv: list[bytes]) -> Any:
     key, group_name = argv[1], argv[2]
     stream = client.db.lookup_typed(key, Stream)
@@ -180,15 +200,22 @@ def respd_xdeadletter(client: Client, argv: list[bytes]) -> Any:
         return [b"maxdeliveries", dl.max_deliveries, b"to", dl.key, b"dead-lettered", dl.count]
     if rest == [b"off"]:
         group.dead_letter = None
-    elif len(rest) == 4 and rest[0] == b"maxdeliveries" and rest[2] == b"to":
+    elif (len(rest) in (4, 6) and rest[0] == b"maxdeliveries" and rest[2] == b"to"
+          and (len(rest) == 4 or rest[4] == b"deadlettered")):
         count = int64(argv[4])
         if count < 1:
             raise errors.RESPD_MAXDELIVERIES
-        if argv[5] == key:
+        if argv[6] == key:
             raise errors.RESPD_DLQ_SAME_KEY
-        dead = group.dead_letter.count if group.dead_letter is not None else 0
-        group.dead_letter = DeadLetter(count, argv[5], dead)
+        if len(rest) == 6:  # the counter, as AOF rewrites and RDB files restore it
+            dead = int64(argv[8])
+        else:
+            dead = group.dead_letter.count if group.dead_letter is not None else 0
+        group.dead_letter = DeadLetter(count, argv[6], dead)
     else:
         raise errors.SYNTAX
     client.server.dirty += 1
     return OK
+
+
+register_extras(Stream, settings_commands)

@@ -29,7 +29,7 @@ from respd.commands._collections import elements_written
 from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
-from respd.commands.respd_streams import watch_stream
+from respd.commands.respd_streams import settings_commands, watch_stream
 from respd.storage.db import register_type
 from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
@@ -189,6 +189,47 @@ def _move_nack(group: Group, sid: int, nack: Nack, consumer: Consumer) -> None:
 def _drop_nack(group: Group, sid: int) -> None:
     nack = group.pel.pop(sid)
     del nack.consumer.pel[sid]
+
+
+def _dead_letter(client: Client, key: bytes, stream: Stream, group_name: bytes, group: Group,
+                 sid: int, nack: Nack, propagate: list[list[bytes]]) -> bool:
+    """respd's dead-letter streams (RESPD.XDEADLETTER): an entry whose next delivery
+    would exceed the group's maximum goes to the dead-letter stream with where it came
+    from (original ID, stream, group, last consumer, deliveries) and its fields, and is
+    acknowledged; both logged as XADD + XACK.  False when the group has no setting, the
+    entry may still be delivered, or the dead-letter key holds another type."""
+    dl = group.dead_letter
+    if dl is None or nack.delivery_count < dl.max_deliveries:
+        return False
+    db = client.db
+    target = db.data.get(dl.key)
+    if target is not None and type(target) is not Stream:
+        return False
+    fields = stream.get(sid)
+    if fields is None:
+        return False
+    if target is None:
+        target = Stream()
+        db.add(dl.key, target)
+        watch_stream(db.index, dl.key)
+    if target.last_id == MAX_ID:
+        return False
+    config = client.server.config
+    dead_id = target.next_id(_now(client))
+    consumer_name = nack.consumer.name if nack.consumer is not None else b""
+    record = [b"id", format_id(sid), b"stream", key, b"group", group_name,
+              b"consumer", consumer_name, b"deliveries", b"%d" % nack.delivery_count, *fields]
+    target.append(dead_id, record, config.stream_node_max_entries,
+                  config.stream_node_max_bytes)
+    elements_written(client, dl.key, "t", b"xadd")
+    group.ack(sid)
+    dl.count += 1
+    propagate.append([b"XADD", dl.key, format_id(dead_id), *record])
+    propagate.append([b"XACK", key, group_name, format_id(sid)])
+    propagate.append([b"RESPD.XDEADLETTER", key, group_name, b"MAXDELIVERIES",
+                      b"%d" % dl.max_deliveries, b"TO", dl.key, b"DEADLETTERED",
+                      b"%d" % dl.count])  # the counter, for a replay
+    return True
 
 
 # --- XADD / XTRIM ---------------------------------------------------------------------------
@@ -758,6 +799,8 @@ def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
             propagate.append([b"XACK", key, group_name, format_id(sid)])
             continue
         nack = group.pel[sid]
+        if _dead_letter(client, key, stream, group_name, group, sid, nack, propagate):
+            continue
         _move_nack(group, sid, nack, consumer)
         out.append([format_id(sid), fields, now - delivered, nack.delivery_count])
         nack.delivery_time = now
@@ -1123,6 +1166,11 @@ def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         if nack.consumer is not None and args.min_idle and \
                 now - nack.delivery_time < args.min_idle:
             continue
+        if (not args.justid and args.retry_count < 0
+                and _dead_letter(client, key, stream, group_name, group, sid, nack,
+                                 propagate)):
+            dirty += 1
+            continue
         if consumer is None:
             consumer, created = _consumer(group, argv[3], now, refresh=True)
             if created:
@@ -1225,6 +1273,10 @@ def _autoclaim(client: Client, argv: list[bytes], stream: Stream, group: Group,
             count -= 1
             continue
         if args.min_idle and now - nack.delivery_time < args.min_idle:
+            continue
+        if not args.justid and _dead_letter(client, key, stream, group_name, group, sid, nack,
+                                            propagate):
+            count -= 1
             continue
         if consumer is None:
             consumer, created = _consumer(group, argv[3], now, refresh=True)
@@ -1458,8 +1510,13 @@ def xinfo_groups(client: Client, argv: list[bytes]) -> Any:
     for name in sorted(stream.groups):
         group = stream.groups[name]
         head = _group_head(stream, name, group)
+        extra = []
+        dl = group.dead_letter
+        if dl is not None:  # respd's setting: shown only when set, so Redis's reply stays
+            extra = [(b"max-deliveries", dl.max_deliveries), (b"dead-letter-key", dl.key),
+                     (b"dead-lettered", dl.count)]
         out.append(Map(head[:1] + [(b"consumers", len(group.consumers)),
-                                   (b"pending", len(group.pel))] + head[1:]))
+                                   (b"pending", len(group.pel))] + head[1:] + extra))
     return out
 
 
@@ -1550,6 +1607,7 @@ def rewrite_stream(key: bytes, stream: Stream) -> list[list[bytes]]:
         for consumer in group.consumers.values():
             if not consumer.pel:
                 cmds.append([b"XGROUP", b"CREATECONSUMER", key, name, consumer.name])
+    cmds.extend(settings_commands(key, stream))
     return cmds
 
 
