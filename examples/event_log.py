@@ -11,6 +11,10 @@
    not delete.
 5. XINFO GROUPS shows each group's lag falling to 0.
 6. Retention: MAXLEN ~ (whole nodes) and MINID trim the oldest events.
+7. Retention enforced by the server (respd's RESPD.XRETENTION): old orders go by age
+   in the background, except those a group has not acknowledged (ACKED).
+8. A consumer using XREADGROUP ... CLAIM (Redis 8.4) instead of a separate reaper, and a
+   poison message dead-lettered after 3 deliveries (respd's RESPD.XDEADLETTER).
 """
 
 from __future__ import annotations
@@ -102,6 +106,56 @@ def run(r: Any) -> None:
     trimmed = r.xtrim(KEY, minid=cutoff, approximate=False)
     say(f"   XTRIM MINID = {cutoff} removed {trimmed}: the log now starts at "
         f"{r.xrange(KEY, count=1)[0][0].decode()}, XLEN {r.xlen(KEY)}")
+
+    retention_by_age(r)
+    claim_and_dead_letter(r)
+
+
+def retention_by_age(r: Any) -> None:
+    key = "orders:aged"
+    r.delete(key)
+    say("\n7. Server-enforced retention: keep 1 minute, never drop unacknowledged orders.")
+    hour_ago = int(time.time() * 1000) - 3_600_000
+    for n in range(10):  # ten orders from an hour ago, then a fresh one
+        r.xadd(key, {"order": n}, id=f"{hour_ago + n}-0")
+    r.xgroup_create(key, "fulfilment", "0")
+    got = r.xreadgroup("fulfilment", "fay", {key: ">"}, count=6)[0][1]
+    r.xack(key, "fulfilment", *ids(got[:4]))  # 2 of the 6 stay pending, 4 undelivered
+    r.xadd(key, {"order": "fresh"})
+    r.execute_command("RESPD.XRETENTION", key, "MAXAGE", "60000", "ACKED")
+    deadline = time.monotonic() + 5
+    while r.xlen(key) > 7 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server trims in its background cycle
+    say(f"   RESPD.XRETENTION {key} MAXAGE 60000 ACKED: 4 acknowledged old orders "
+        f"trimmed, XLEN {r.xlen(KEY + ':aged')} (2 pending + 4 undelivered + 1 fresh)")
+
+
+def claim_and_dead_letter(r: Any) -> None:
+    key, dlq = "payments", "payments:dlq"
+    r.delete(key, dlq)
+    say("\n8. XREADGROUP ... CLAIM instead of a reaper; a poison message is dead-lettered.")
+    r.xadd(key, {"payment": "poison"}, id="1-0")
+    r.xgroup_create(key, "ledger", "0")
+    r.execute_command("RESPD.XDEADLETTER", key, "ledger", "MAXDELIVERIES", "3", "TO", dlq)
+    for attempt in range(1, 5):
+        if attempt == 3:
+            r.xadd(key, {"payment": "fine"}, id="2-0")
+        # The consumer crashes on "poison" every time; the next read reclaims it.
+        reply = r.xreadgroup("ledger", f"worker{attempt}", {key: ">"}, count=1,
+                             claim_min_idle_time=0)
+        entry = reply[0][1][0] if reply else None
+        if entry is None:
+            break
+        sid, fields, idle, delivered = entry
+        say(f"   read {attempt}: {sid.decode()} {fields[b'payment'].decode()} "
+            f"(delivered {delivered} time(s) before)")
+        if fields[b"payment"] == b"fine":
+            r.xack(key, "ledger", sid)
+    dead = r.xrange(dlq)
+    say(f"   {dlq}: {len(dead)} entry, original ID {dead[0][1][b'id'].decode()}, "
+        f"{dead[0][1][b'deliveries'].decode()} deliveries, last consumer "
+        f"{dead[0][1][b'consumer'].decode()}; pending in ledger: "
+        f"{r.xpending(key, 'ledger')['pending']}")
 
 
 def main() -> None:
