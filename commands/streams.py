@@ -394,9 +394,10 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if stream.last_id == MAX_ID:
         raise errors.STREAM_EXHAUSTED
     sid = _explicit_id(stream, args) if args.id_given else stream.next_id(_now(client))
-    if created:
-        db.add(key, stream)
-        watch_stream(db.index, key)  # for a server-wide retention default
+    if created or stream.retention is not None:  # a renamed or restored stream too
+        if created:
+            db.add(key, stream)
+        watch_stream(db.index, key)  # for the background retention cycle
     server = client.server
     config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
