@@ -22,12 +22,15 @@ and applies to streams without their own policy.
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from respd import errors
+from respd.background import every_cycle
 from respd.client import Client
 from respd.command import command
 from respd.numbers import int64
 from respd.resp import OK
+from respd.storage.db import Database
 from respd.storage.rdb import register_extras
 from respd.storage.stream import ACKED, DELREF, KEEPREF, DeadLetter, Retention, Stream
 
@@ -36,24 +39,60 @@ _POLICY_NAMES = {KEEPREF: b"KEEPREF", DELREF: b"DELREF", ACKED: b"ACKED"}
 _POLICIES = {name.lower(): policy for policy, name in _POLICY_NAMES.items()}
 _BUDGET = 1000  # entries one stream may lose per background cycle (at least one node)
 
-# Streams that may need retention work: (db index, key).  Entries for keys that are gone
-# or no longer need it are dropped by the cycle.
-_WATCHED: dict[tuple[int, bytes], None] = {}
+_REDISCOVER_MS = 10_000  # at most one keyspace pass per this, after a stream went missing
 
 
-def watch_stream(db_index: int, key: bytes) -> None:
+class _Watch:
+    """One server's streams that may need retention work.  Streams created by XADD or
+    XGROUP CREATE MKSTREAM, or given a policy, are added as that happens; the others
+    (loaded from a file or from a primary, renamed, moved, restored) are found by a
+    pass over the keyspace: at the first cycle as a primary (so after loading and after
+    a promotion), when the server-wide default changes, and (rate-limited) after a
+    watched stream went missing, which is how a rename shows."""
+
+    __slots__ = ("keys", "discovered", "default", "lost_at")
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[int, bytes], None] = {}  # (db index, key)
+        self.discovered = False
+        self.default: Retention | None = None
+        self.lost_at = -1  # when a watched stream was first found missing, or -1
+
+
+_STATE: WeakKeyDictionary[Any, _Watch] = WeakKeyDictionary()  # by server
+
+
+def _state(server: Any) -> _Watch:
+    state = _STATE.get(server)
+    if state is None:
+        state = _STATE[server] = _Watch()
+    return state
+
+
+def watch_stream(db: Database, key: bytes) -> None:
     """A stream was created or given a policy: let the background cycle look at it."""
-    _WATCHED[(db_index, key)] = None
+    _state(db.events).keys[(db.index, key)] = None
 
 
-def _default_retention(client_or_server: Any) -> Retention | None:
-    config = client_or_server.config
+def _default_retention(server: Any) -> Retention | None:
+    config = server.config
     age = config.respd_stream_retention_maxage
     length = config.respd_stream_retention_maxlen
     size = config.respd_stream_retention_maxbytes
     if not (age or length or size):
         return None
     return Retention(age, length, size, _POLICIES[config.respd_stream_retention_policy.encode()])
+
+
+def _discover(server: Any, state: _Watch) -> None:
+    """One pass over every database for streams a policy applies to."""
+    everything = state.default is not None
+    for db in server.dbs:
+        for key, value in db.data.items():
+            if type(value) is Stream and (everything or value.retention is not None):
+                state.keys[(db.index, key)] = None
+    state.discovered = True
+    state.lost_at = -1
 
 
 def _apply(stream: Stream, retention: Retention, now_ms: int, budget: int) -> int:
@@ -73,23 +112,37 @@ def _apply(stream: Stream, retention: Retention, now_ms: int, budget: int) -> in
     return deleted
 
 
+@every_cycle
 def enforce_retention(server: Any) -> None:
-    """The background cycle's step (Server._cron): bounded trimming of watched streams."""
-    if not _WATCHED:
+    """The background cycle's step: bounded trimming of the watched streams, each
+    cycle's trim of a stream propagated (AOF and replicas) as an exact XTRIM."""
+    state = _state(server)
+    if server.replication.master is not None:
+        # A replica trims when its primary's XTRIMs arrive; a promotion looks again.
+        state.discovered = False
         return
     default = _default_retention(server)
+    if not _same(default, state.default):
+        state.default = default
+        state.discovered = False
     now = server.now_ms()
+    if not state.discovered or (state.lost_at >= 0 and now - state.lost_at >= _REDISCOVER_MS):
+        _discover(server, state)
+    if not state.keys:
+        return
     budget = max(_BUDGET, 2 * server.config.stream_node_max_entries)
-    for slot in list(_WATCHED):
+    for slot in list(state.keys):
         db_index, key = slot
         db = server.dbs[db_index] if db_index < len(server.dbs) else None
         stream = db.data.get(key) if db is not None else None
         if type(stream) is not Stream:
-            del _WATCHED[slot]
+            del state.keys[slot]
+            if state.lost_at < 0:
+                state.lost_at = now
             continue
         retention = stream.retention or default
         if retention is None:
-            del _WATCHED[slot]
+            del state.keys[slot]
             continue
         deleted = _apply(stream, retention, now, budget)
         if deleted:
@@ -98,9 +151,17 @@ def enforce_retention(server: Any) -> None:
             if db.watched or db.blocking:
                 db.modified(key)
             db.notify("t", b"xtrim", key)
-            server.propagated.append((db_index, [
-                b"XTRIM", key, b"MAXLEN", b"=", b"%d" % stream.length,
-                _POLICY_NAMES[retention.policy]]))
+            if server.propagating:  # the one path to the AOF and the replicas
+                server.propagated.append((db_index, [
+                    b"XTRIM", key, b"MAXLEN", b"=", b"%d" % stream.length,
+                    _POLICY_NAMES[retention.policy]]))
+
+
+def _same(a: Retention | None, b: Retention | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.max_age, a.max_len, a.max_bytes, a.policy) == \
+        (b.max_age, b.max_len, b.max_bytes, b.policy)
 
 
 def settings_commands(key: bytes, stream: Stream) -> list[list[bytes]]:
@@ -171,7 +232,7 @@ def respd_xretention(client: Client, argv: list[bytes]) -> Any:
     if stream is None:
         raise errors.NO_SUCH_KEY
     stream.retention = retention
-    watch_stream(client.db.index, key)
+    watch_stream(client.db, key)
     client.server.dirty += 1
     return OK
 
@@ -179,7 +240,16 @@ def respd_xretention(client: Client, argv: list[bytes]) -> Any:
 # --- RESPD.XDEADLETTER --------------------------------------------------------------------------
 
 
-@command("RESPD.XDEADLETTER", arity=-3, flags="write", keys=(1, 1, 1), group=GROUP,
+def _deadletter_keys(argv: list[bytes]) -> list[int]:
+    """The stream, and the dead-letter stream when one is named (ACL key checks: a user
+    may only route entries into a key it may write)."""
+    if len(argv) > 6 and argv[5].lower() == b"to":
+        return [1, 6]
+    return [1]
+
+
+@command("RESPD.XDEADLETTER", arity=-3, flags="write", keys=(1, 1, 1),
+         getkeys=_deadletter_keys, group=GROUP,
          since="0.1.0",
          summary="Sets, shows or removes a consumer group's maximum delivery count and "
                  "dead-letter stream (respd only).",

@@ -211,7 +211,7 @@ def _dead_letter(client: Client, key: bytes, stream: Stream, group_name: bytes, 
     if target is None:
         target = Stream()
         db.add(dl.key, target)
-        watch_stream(db.index, dl.key)
+        watch_stream(db, dl.key)
     if target.last_id == MAX_ID:
         return False
     config = client.server.config
@@ -397,7 +397,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if created or stream.retention is not None:  # a renamed or restored stream too
         if created:
             db.add(key, stream)
-        watch_stream(db.index, key)  # for the background retention cycle
+        watch_stream(db, key)  # for the background retention cycle
     server = client.server
     config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
@@ -406,7 +406,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if args.strategy and _trim(client, stream, args):
         db.notify("t", b"xtrim", key)
     entry_id = format_id(sid)
-    if server.aof is not None:  # only the AOF reads propagated commands
+    if server.propagating:  # only the AOF and replicas read propagated commands
         propagated = list(argv)
         if args.strategy and args.approx:
             propagated = _exact_trim_argv(propagated, stream, args)
@@ -1381,7 +1381,7 @@ def xgroup_create(client: Client, argv: list[bytes]) -> Any:
     if stream is None:
         stream = Stream()
         client.db.add(key, stream)
-        watch_stream(client.db.index, key)
+        watch_stream(client.db, key)
     if argv[3] in stream.groups:
         raise errors.BUSYGROUP
     stream.groups[argv[3]] = Group(sid, entries_read)
