@@ -13,9 +13,12 @@ theirs, so no present or future Redis name can collide):
 
 Retention work is bounded per cycle (``_BUDGET`` entries, whole nodes first, as MINID
 trimming does), so a big backlog is worked off over several cycles without a latency
-spike.  Each cycle's trim is logged as ``XTRIM key MAXLEN = <length left> <policy>``,
-which replays to the same state whatever the policy (trims remove deletable entries in
-ID order).  A server-wide default comes from the ``respd-stream-retention-*`` directives
+spike.  Each cycle's trim is propagated (AOF and replicas, through
+``server.propagated`` as expiry's DELs are) as ``XTRIM key MAXLEN = <length left>
+[DELREF|ACKED]``, which replays to the same state whatever the policy (trims remove
+deletable entries in ID order); KEEPREF, the default, is left out so that a redis-server
+7.0 replica applies the trims too.  A replica never trims on its own: its primary's
+XTRIMs do it.  A server-wide default comes from the ``respd-stream-retention-*`` directives
 and applies to streams without their own policy.
 """
 
@@ -152,9 +155,10 @@ def enforce_retention(server: Any) -> None:
                 db.modified(key)
             db.notify("t", b"xtrim", key)
             if server.propagating:  # the one path to the AOF and the replicas
-                server.propagated.append((db_index, [
-                    b"XTRIM", key, b"MAXLEN", b"=", b"%d" % stream.length,
-                    _POLICY_NAMES[retention.policy]]))
+                trim = [b"XTRIM", key, b"MAXLEN", b"=", b"%d" % stream.length]
+                if retention.policy != KEEPREF:  # the default: 7.0 replicas read the rest
+                    trim.append(_POLICY_NAMES[retention.policy])
+                server.propagated.append((db_index, trim))
 
 
 def _same(a: Retention | None, b: Retention | None) -> bool:

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import redis
 
+from conftest import wait_until
+
 
 def _poison(client: Any, max_deliveries: int = 3) -> None:
     client.delete("orders", "orders:dlq")
@@ -135,3 +137,25 @@ def test_redis_server_loads_a_respd_rdb_with_settings(spawn: Any, tmp_path: Path
         assert other.xinfo_groups("orders")[0]["name"] == b"billing"
     finally:
         other.close()
+
+
+@pytest.mark.slow
+def test_dead_letter_moves_reach_a_replica(spawn: Any) -> None:
+    """The move (XADD to the dead-letter stream, XACK, the counter) is propagated as
+    one transaction: a respd replica ends with the same streams, PEL and counter."""
+    primary = spawn("respd")
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port))
+    p, rep = primary.client(), replica.client()
+    try:
+        _poison(p, 2)
+        p.xclaim("orders", "billing", "w2", 0, ["1-0"])
+        assert p.xclaim("orders", "billing", "w3", 0, ["1-0"]) == []  # dead-lettered
+        p.set("marker", "1")
+        wait_until(lambda: rep.get("marker") == b"1", "the replica catches up")
+        assert rep.xrange("orders:dlq") == _dlq(p) and len(_dlq(p)) == 1
+        assert rep.xpending("orders", "billing") == p.xpending("orders", "billing")
+        rep.execute_command("REPLICAOF", "NO", "ONE")
+        assert rep.xinfo_groups("orders")[0]["dead-lettered"] == 1
+    finally:
+        p.close()
+        rep.close()

@@ -152,3 +152,71 @@ def test_unused_features_leave_replies_alone(r: Any) -> None:
     assert set(r.xinfo_groups("s")[0]) == {
         "name", "consumers", "pending", "last-delivered-id", "entries-read", "lag"}
     assert eventually(lambda: r.xlen("s") == 1)
+
+
+# --- replication ---------------------------------------------------------------------------
+
+
+def _synced(primary: Any, replica: Any) -> None:
+    p, rep = primary.client(), replica.client()
+
+    def caught_up() -> bool:
+        info = rep.info("replication")
+        return info.get("master_link_status") == "up" and \
+            info["slave_repl_offset"] >= p.info("replication")["master_repl_offset"]
+
+    wait_until(caught_up, "the replica catches up", timeout=20)
+    p.close()
+    rep.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("replica_kind", ["respd", "redis"])
+def test_trims_reach_replicas_which_never_trim_on_their_own(spawn: Any,
+                                                           replica_kind: str) -> None:
+    """The primary's background trims reach a replica as XTRIMs (redis-server applies
+    them too); a respd replica with a default policy of its own does not trim."""
+    primary = spawn("respd")
+    extra = ("--respd-stream-retention-maxlen", "2") if replica_kind == "respd" else (
+        "--repl-diskless-sync-delay", "0")
+    replica = spawn(replica_kind, *extra, "--replicaof", "127.0.0.1", str(primary.port))
+    p, rep = primary.client(), replica.client()
+    try:
+        for i in range(1, 301):
+            p.xadd("kept", {"n": i}, id=f"{i}-0")
+            p.xadd("s", {"n": i}, id=f"{i}-0")
+        p.execute_command("RESPD.XRETENTION", "s", "MAXLEN", "20")
+        wait_until(lambda: p.xlen("s") == 20, "the primary trims")
+        _synced(primary, replica)
+        assert _ids(rep) == _ids(p) and len(_ids(rep)) == 20
+        assert rep.xlen("kept") == 300  # no policy on the primary: the replica's default
+        if replica_kind == "respd":
+            # Promoted, it has the stream's policy and enforces its own default too.
+            rep.execute_command("REPLICAOF", "NO", "ONE")
+            assert rep.execute_command("RESPD.XRETENTION", "s")[3] == 20
+            wait_until(lambda: rep.xlen("kept") == 2, "the promoted replica's default")
+    finally:
+        p.close()
+        rep.close()
+
+
+@pytest.mark.slow
+def test_acked_trims_replay_on_a_replica(spawn: Any) -> None:
+    primary = spawn("respd")
+    replica = spawn("respd", "--replicaof", "127.0.0.1", str(primary.port))
+    p, rep = primary.client(), replica.client()
+    try:
+        for i in range(1, 101):
+            p.xadd("s", {"n": i}, id=f"{i}-0")
+        p.xgroup_create("s", "g", "0")
+        p.xreadgroup("g", "c", {"s": ">"}, count=60)
+        p.xack("s", "g", *[f"{i}-0" for i in range(1, 61) if i % 3])
+        p.execute_command("RESPD.XRETENTION", "s", "MAXLEN", "10", "ACKED")
+        # Only the acknowledged ones go: every third of the first 60 stays pending.
+        wait_until(lambda: p.xlen("s") == 60, "ACKED trims what the group acknowledged")
+        _synced(primary, replica)
+        assert _ids(rep) == _ids(p)
+        assert rep.xpending("s", "g")["pending"] == p.xpending("s", "g")["pending"] == 20
+    finally:
+        p.close()
+        rep.close()
