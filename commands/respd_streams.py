@@ -35,7 +35,9 @@ from respd.numbers import int64
 from respd.resp import OK
 from respd.storage.db import Database
 from respd.storage.rdb import register_extras
-from respd.storage.stream import ACKED, DELREF, KEEPREF, DeadLetter, Retention, Stream
+from respd.storage.stream import (
+    ACKED, DELREF, KEEPREF, DeadLetter, Retention, Stream, format_id,
+)
 
 GROUP = "stream"
 _POLICY_NAMES = {KEEPREF: b"KEEPREF", DELREF: b"DELREF", ACKED: b"ACKED"}
@@ -169,8 +171,8 @@ def _same(a: Retention | None, b: Retention | None) -> bool:
 
 
 def settings_commands(key: bytes, stream: Stream) -> list[list[bytes]]:
-    """The RESPD.* commands that restore a stream's respd-only settings (AOF rewrite,
-    the RDB auxiliary field); none when it has none."""
+    """The commands that restore what Redis 7.0's formats cannot hold (AOF rewrite, the
+    RDB auxiliary field): respd's settings, XNACKed entries; none when it has none."""
     cmds: list[list[bytes]] = []
     r = stream.retention
     if r is not None:
@@ -178,6 +180,11 @@ def settings_commands(key: bytes, stream: Stream) -> list[list[bytes]]:
                      b"%d" % r.max_len, b"MAXBYTES", b"%d" % r.max_bytes,
                      _POLICY_NAMES[r.policy]])
     for name, group in stream.groups.items():
+        # XNACKed (unowned) pending entries: Redis 7.0's RDB format has no such thing
+        # (its loader expects an owner for every pending entry), so they travel here.
+        for sid in group.nacked():
+            cmds.append([b"XNACK", key, name, b"FAIL", b"IDS", b"1", format_id(sid),
+                         b"RETRYCOUNT", b"%d" % group.pel[sid].delivery_count, b"FORCE"])
         dl = group.dead_letter
         if dl is not None:
             cmds.append([b"RESPD.XDEADLETTER", key, name, b"MAXDELIVERIES",

@@ -40,6 +40,7 @@ from respd.storage.stream import (
 GROUP = "stream"
 XREAD_BLOCKED_DEFAULT_COUNT = 1000  # entries served to a woken XREAD without COUNT
 _MAX_TIMER_MS = 1 << 42  # longer BLOCK timeouts wait as good as forever
+LLONG_MAX = (1 << 63) - 1  # XNACK FATAL's delivery count
 
 register_type(Stream, b"stream", lambda value: b"stream")
 
@@ -187,8 +188,21 @@ def _move_nack(group: Group, sid: int, nack: Nack, consumer: Consumer) -> None:
 
 
 def _drop_nack(group: Group, sid: int) -> None:
-    nack = group.pel.pop(sid)
-    del nack.consumer.pel[sid]
+    group.ack(sid)
+
+
+def _redelivered(count: int) -> int:
+    """One more delivery; XNACK FATAL's LLONG_MAX stays (Redis saturates there)."""
+    return count + 1 if count < LLONG_MAX else count
+
+
+def _gone_propagation(key: bytes, group_name: bytes, group: Group, sid: int,
+                      nack: Nack) -> list[bytes]:
+    """What removes the pending record of an entry gone from the stream on a replica:
+    the idempotent XCLAIM, or XACK for an unowned (XNACKed) one, as Redis 8.8 does."""
+    if nack.consumer is None:
+        return [b"XACK", key, group_name, format_id(sid)]
+    return _claim_propagation(key, group_name, group, sid, nack)
 
 
 def _dead_letter(client: Client, key: bytes, stream: Stream, group_name: bytes, group: Group,
@@ -805,7 +819,7 @@ def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
         _move_nack(group, sid, nack, consumer)
         out.append([format_id(sid), fields, now - delivered, nack.delivery_count])
         nack.delivery_time = now
-        nack.delivery_count += 1
+        nack.delivery_count = _redelivered(nack.delivery_count)
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
     return out
 
@@ -825,7 +839,7 @@ def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: 
             continue
         nack = consumer.pel[sid]
         nack.delivery_time = now
-        nack.delivery_count += 1
+        nack.delivery_count = _redelivered(nack.delivery_count)
         out.append(_entry(sid, fields))
     return out
 
@@ -1004,6 +1018,115 @@ def xack(client: Client, argv: list[bytes]) -> Any:
     return acked
 
 
+# --- XNACK (8.8) ------------------------------------------------------------------------------
+
+_NACK_MODES = {b"silent": 0, b"fail": 1, b"fatal": 2}
+_SILENT, _FAIL, _FATAL = 0, 1, 2
+
+
+@dataclass(slots=True)
+class _NackArgs:
+    mode: int
+    ids: list[int]
+    retry_count: int = -1  # -1: not given
+    force: bool = False
+
+
+def _parse_xnack(argv: list[bytes]) -> _NackArgs:
+    """xnackCommand's order: the mode, then the options (IDS numids id..., RETRYCOUNT,
+    FORCE; a later IDS wins), then the IDs, all before anything changes."""
+    mode = _NACK_MODES.get(argv[3].lower())
+    if mode is None:
+        raise errors.XNACK_MODE
+    args = _NackArgs(mode, [])
+    raw_ids: list[bytes] | None = None
+    argc = len(argv)
+    i = 4
+    while i < argc:
+        more = argc - 1 - i
+        opt = argv[i].lower()
+        if opt == b"ids" and more:
+            numids = parse_int(argv[i + 1])
+            if numids is None or not 1 <= numids <= 0x7FFFFFFF:
+                raise errors.XNACK_NUMIDS
+            if numids > argc - (i + 2):
+                raise errors.XNACK_NUMIDS_MISMATCH
+            raw_ids = argv[i + 2 : i + 2 + numids]
+            i += 2 + numids
+            continue
+        if opt == b"force":
+            args.force = True
+        elif opt == b"retrycount" and more:
+            i += 1
+            args.retry_count = int64(argv[i])
+            if args.retry_count < 0:
+                raise errors.XNACK_RETRYCOUNT
+        else:
+            raise errors.xnack_option(argv[i])
+        i += 1
+    if raw_ids is None:
+        raise errors.XNACK_NO_IDS
+    args.ids = [strict_id(raw) for raw in raw_ids]
+    return args
+
+
+def _nack_count(count: int, args: _NackArgs) -> int:
+    """The delivery counter after XNACK: RETRYCOUNT if given, else by mode (SILENT
+    undoes the delivery, FAIL keeps it, FATAL marks the entry as failed for good)."""
+    if args.retry_count >= 0:
+        return args.retry_count
+    if args.mode == _SILENT:
+        return count - 1 if count > 0 else 0
+    if args.mode == _FATAL:
+        return LLONG_MAX
+    return count
+
+
+@command("XNACK", arity=-7, flags="write fast", keys=(1, 1, 1), group=GROUP, since="8.8.0",
+         summary="Releases claimed messages back to the group's PEL without acknowledging "
+                 "them, making them available for re-delivery.",
+         complexity="O(1) for each message ID processed.",
+         syntax="key group SILENT|FAIL|FATAL IDS numids:integer id [id ...] "
+                "[RETRYCOUNT count:integer] [FORCE]")
+def xnack(client: Client, argv: list[bytes]) -> Any:
+    key, group_name = argv[1], argv[2]
+    stream, group = _group_or_error(client, key, group_name)
+    args = _parse_xnack(argv)
+    nacked = 0
+    kept: list[bytes] = []  # the IDs a replay must XNACK (the others were dead-lettered)
+    moves: list[list[bytes]] = []
+    for sid in args.ids:
+        nack = group.pel.get(sid)
+        if nack is None:
+            if not args.force or stream.get(sid) is None:
+                continue
+            nack = group.pel[sid] = Nack(None, 0, 0)  # a synthetic entry: no delivery yet
+        elif nack.consumer is not None:
+            del nack.consumer.pel[sid]
+            nack.consumer = None
+        nack.delivery_count = _nack_count(nack.delivery_count, args)
+        nack.delivery_time = 0  # claimable at once, ahead of every idle entry
+        nacked += 1
+        # respd: FATAL on a group with a dead-letter stream moves the entry there now.
+        if not (args.mode == _FATAL and group.dead_letter is not None and not client.loading
+                and _dead_letter(client, key, stream, group_name, group, sid, nack, moves)):
+            kept.append(format_id(sid))
+    if nacked:
+        client.server.dirty += nacked
+        db = client.db
+        if db.watched or db.blocking:
+            db.modified(key)  # a blocked XREADGROUP ... CLAIM may take them now
+        if moves:
+            replay = []
+            if kept:
+                replay.append([*argv[:4], b"IDS", b"%d" % len(kept), *kept,
+                               *([b"RETRYCOUNT", b"%d" % args.retry_count]
+                                 if args.retry_count >= 0 else []),
+                               *([b"FORCE"] if args.force else [])])
+            client.propagate_as = replay + moves
+    return nacked
+
+
 @command("XPENDING", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0",
          summary="Return information and entries from a stream consumer group pending "
@@ -1047,9 +1170,13 @@ def xpending(client: Client, argv: list[bytes]) -> Any:
         if len(out) >= count:
             break
         nack = pel[sid]
+        owner = nack.consumer
+        if owner is None:  # XNACKed: no owner, no idle time (-1), as Redis 8.8 shows it
+            out.append([format_id(sid), b"", -1, nack.delivery_count])
+            continue
         if min_idle and now - nack.delivery_time < min_idle:
             continue
-        out.append([format_id(sid), nack.consumer.name, max(now - nack.delivery_time, 0),
+        out.append([format_id(sid), owner.name, max(now - nack.delivery_time, 0),
                     nack.delivery_count])
     return out
 
@@ -1155,7 +1282,7 @@ def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         nack = group.pel.get(sid)
         if stream.get(sid) is None:
             if nack is not None:  # the entry is gone: so is its pending record
-                propagate.append(_claim_propagation(key, group_name, group, sid, nack))
+                propagate.append(_gone_propagation(key, group_name, group, sid, nack))
                 propagate_last_id = False
                 _drop_nack(group, sid)
                 dirty += 1
@@ -1181,7 +1308,7 @@ def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         if args.retry_count >= 0:
             nack.delivery_count = args.retry_count
         elif not args.justid:
-            nack.delivery_count += 1
+            nack.delivery_count = _redelivered(nack.delivery_count)
         out.append(_claim_reply(stream, sid, args.justid))
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
         propagate_last_id = False
@@ -1268,12 +1395,13 @@ def _autoclaim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         examined += 1
         nack = group.pel[sid]
         if stream.get(sid) is None:
-            propagate.append(_claim_propagation(key, group_name, group, sid, nack))
+            propagate.append(_gone_propagation(key, group_name, group, sid, nack))
             _drop_nack(group, sid)
             deleted.append(format_id(sid))
             count -= 1
             continue
-        if args.min_idle and now - nack.delivery_time < args.min_idle:
+        if nack.consumer is not None and args.min_idle and \
+                now - nack.delivery_time < args.min_idle:
             continue
         if not args.justid and _dead_letter(client, key, stream, group_name, group, sid, nack,
                                             propagate):
@@ -1286,7 +1414,7 @@ def _autoclaim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         _move_nack(group, sid, nack, consumer)
         nack.delivery_time = now
         if not args.justid:
-            nack.delivery_count += 1
+            nack.delivery_count = _redelivered(nack.delivery_count)
         claimed.append(_claim_reply(stream, sid, args.justid))
         count -= 1
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
@@ -1535,16 +1663,23 @@ def _full_group(stream: Stream, name: bytes, group: Group, count: int) -> Map:
         ids = pel.keys()
         return list(ids[:count]) if count else list(ids)
 
-    pending = [[format_id(sid), group.pel[sid].consumer.name, group.pel[sid].delivery_time,
-                group.pel[sid].delivery_count] for sid in limited(group.pel)]
+    pending = []
+    for sid in limited(group.pel):
+        nack = group.pel[sid]
+        owner = nack.consumer.name if nack.consumer is not None else b""  # XNACKed
+        pending.append([format_id(sid), owner, nack.delivery_time, nack.delivery_count])
     consumers = []
     for c in group.sorted_consumers():
         own = [[format_id(sid), c.pel[sid].delivery_time, c.pel[sid].delivery_count]
                for sid in limited(c.pel)]
         consumers.append(Map([(b"name", c.name), (b"seen-time", c.seen_time),
                               (b"pel-count", len(c.pel)), (b"pending", own)]))
-    return Map(_group_head(stream, name, group) + [
-        (b"pel-count", len(group.pel)), (b"pending", pending), (b"consumers", consumers)])
+    # Redis 8.8's nacked-count, shown only while the group has XNACKed entries so that
+    # 7.0's reply stays byte for byte what it was.
+    nacked = len(group.nacked()) if group.pel else 0
+    return Map(_group_head(stream, name, group) + [(b"pel-count", len(group.pel))]
+               + ([(b"nacked-count", nacked)] if nacked else [])
+               + [(b"pending", pending), (b"consumers", consumers)])
 
 
 @command("XINFO STREAM", arity=-3, flags="readonly", keys=(2, 2, 1), group=GROUP,
@@ -1602,6 +1737,8 @@ def rewrite_stream(key: bytes, stream: Stream) -> list[list[bytes]]:
         cmds.append([b"XGROUP", b"CREATE", key, name, format_id(group.last_id),
                      b"ENTRIESREAD", b"%d" % group.entries_read])
         for sid, nack in group.pel.items():
+            if nack.consumer is None:  # XNACKed: settings_commands recreates it
+                continue
             cmds.append([b"XCLAIM", key, name, nack.consumer.name, b"0", format_id(sid),
                          b"TIME", b"%d" % nack.delivery_time, b"RETRYCOUNT",
                          b"%d" % nack.delivery_count, b"JUSTID", b"FORCE"])

@@ -740,3 +740,17 @@ SCRIPT_DEBUG_PIPELINE = ReplyError("ERR SCRIPT DEBUG must be called outside a pi
 SCRIPT_DEBUG_OPTION = ReplyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
 SCRIPT_DEBUG_UNSUPPORTED = ReplyError(
     "ERR SCRIPT DEBUG YES/SYNC is not supported: respd has no Lua debugger")
+
+
+# --- Streams, Redis 8.6-8.10 (XNACK, XCFGSET, IDMP, MAXCOUNT/MAXSIZE) ----------------------
+# XNACK's own texts begin with "ERR" and go through addReplyError, which adds another
+# "ERR ": the doubled prefix is what Redis 8.8 sends.
+XNACK_MODE = ReplyError("ERR ERR mode must be SILENT, FAIL, or FATAL")
+XNACK_NUMIDS = ReplyError("ERR numids must be a positive integer")
+XNACK_NUMIDS_MISMATCH = ReplyError("ERR ERR number of IDs doesn't match numids")
+XNACK_RETRYCOUNT = ReplyError("ERR ERR Invalid RETRYCOUNT value, must be >= 0")
+XNACK_NO_IDS = ReplyError("ERR ERR syntax error, expected IDS keyword")
+
+
+def xnack_option(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR ERR Unrecognized XNACK option '" + _clean(option) + b"'")

@@ -158,8 +158,11 @@ def write_stream(stream: Stream, node_chunks: Iterable[bytes]) -> Iterator[bytes
     for name, group in stream.groups.items():
         # entries-read -1 (unknown) is saved as the unsigned 64-bit length it casts to.
         yield _str(name) + _id_lens(group.last_id) + _len(group.entries_read % 2**64)
-        yield _len(len(group.pel))
-        for sid, nack in group.pel.items():
+        # XNACKed (unowned) entries are left out: 7.0's loader wants an owner for each
+        # (they travel in the extras, register_extras).
+        owned = [(sid, nack) for sid, nack in group.pel.items() if nack.consumer is not None]
+        yield _len(len(owned))
+        for sid, nack in owned:
             yield _raw_id(sid) + _ms(nack.delivery_time) + _len(nack.delivery_count)
         consumers = group.sorted_consumers()
         yield _len(len(consumers))

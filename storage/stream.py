@@ -271,11 +271,13 @@ class Node:
 
 
 class Nack:
-    """A pending entry: who has it, when it was last delivered, how many times."""
+    """A pending entry: who has it (None once XNACKed: anyone may claim it), when it was
+    last delivered, how many times."""
 
     __slots__ = ("consumer", "delivery_time", "delivery_count")
 
-    def __init__(self, consumer: "Consumer", delivery_time: int, delivery_count: int = 1) -> None:
+    def __init__(self, consumer: "Consumer | None", delivery_time: int,
+                 delivery_count: int = 1) -> None:
         self.consumer = consumer
         self.delivery_time = delivery_time
         self.delivery_count = delivery_count
@@ -330,8 +332,13 @@ class Group:
         nack = self.pel.pop(sid, None)
         if nack is None:
             return False
-        del nack.consumer.pel[sid]
+        if nack.consumer is not None:  # XNACK leaves entries unowned
+            del nack.consumer.pel[sid]
         return True
+
+    def nacked(self) -> list[int]:
+        """The unowned (XNACKed) pending IDs, in ID order."""
+        return [sid for sid, nack in self.pel.items() if nack.consumer is None]
 
     def sorted_consumers(self) -> list[Consumer]:
         # Redis keeps consumers in a radix tree: listed in byte order.
