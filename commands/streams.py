@@ -678,6 +678,56 @@ class _ReadArgs:
     group: bytes | None = None
     consumer: bytes = b""
     claim: int = -1  # 8.4's CLAIM min-idle-time; -1: not given
+    max_count: int = 0  # 8.10's MAXCOUNT (entries across all streams); 0: none
+    max_size: int = 0  # 8.10's MAXSIZE (reply bytes across all streams, soft); 0: none
+
+
+class _Budget:
+    """8.10's MAXCOUNT/MAXSIZE: what one XREAD/XREADGROUP reply may still hold, across
+    its streams in the order named.  MAXSIZE is soft: the first entry always goes, so a
+    reader makes progress whatever the size of an entry."""
+
+    __slots__ = ("entries", "size", "used")
+
+    def __init__(self, max_count: int, max_size: int) -> None:
+        self.entries = max_count or -1  # -1: no MAXCOUNT
+        self.size = max_size or -1  # -1: no MAXSIZE
+        self.used = 0  # bytes of the entries taken so far
+
+    def per_stream(self, count: int) -> int:
+        """A stream's COUNT (0: all) within what MAXCOUNT leaves."""
+        if self.entries < 0:
+            return count
+        return min(count, self.entries) if count else self.entries
+
+    def take(self, entry: list[Any]) -> bool:
+        """Whether ``entry`` (id, fields, ...) still fits; counts it if so."""
+        if self.entries == 0:
+            return False
+        if self.size >= 0:
+            size = _reply_size(entry)
+            if self.used and self.used + size > self.size:
+                self.entries = 0  # the reply is full: the streams after get nothing
+                return False
+            self.used += size
+        if self.entries > 0:
+            self.entries -= 1
+        return True
+
+    @property
+    def full(self) -> bool:
+        return self.entries == 0
+
+
+def _reply_size(value: Any) -> int:
+    """Bytes of a value in RESP2 (ids and fields are bulks, figures integers)."""
+    if type(value) is bytes:
+        return len(value) + len(b"%d" % len(value)) + 5
+    if type(value) is int:
+        return len(b"%d" % value) + 3
+    if type(value) is list:
+        return len(b"%d" % len(value)) + 3 + sum(_reply_size(item) for item in value)
+    return 5  # a null
 
 
 def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
@@ -711,6 +761,16 @@ def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArg
             if not xreadgroup:
                 raise errors.XREAD_NOACK_OPTION
             args.noack = True
+        elif opt == b"maxcount" and more:
+            i += 1
+            args.max_count = int64(argv[i])
+            if args.max_count <= 0:
+                raise errors.XREAD_MAXCOUNT
+        elif opt == b"maxsize" and more:
+            i += 1
+            args.max_size = int64(argv[i])
+            if args.max_size <= 0:
+                raise errors.XREAD_MAXSIZE
         elif opt == b"claim" and more and xreadgroup:
             i += 1
             args.claim = int64(argv[i], errors.XREADGROUP_CLAIM_IDLE)
@@ -721,6 +781,8 @@ def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArg
         i += 1
     if not args.streams_at:
         raise errors.SYNTAX
+    if args.max_count and args.count and args.max_count < args.count:
+        raise errors.XREAD_MAXCOUNT_BELOW_COUNT  # a cap across streams below the per-stream one
     if xreadgroup and args.group is None:
         raise errors.XREADGROUP_NO_GROUP
     return args
@@ -768,17 +830,23 @@ def _read_targets(client: Client, argv: list[bytes], args: _ReadArgs
 
 def _deliver_new(client: Client, key: bytes, stream: Stream, group_name: bytes,
                  group: Group, consumer: Consumer, start: int, count: int, noack: bool,
-                 propagate: list[list[bytes]]) -> list[Any]:
+                 propagate: list[list[bytes]], budget: _Budget | None = None,
+                 claim_form: bool = False) -> list[Any]:
     """New entries for a group (streamReplyWithRange with a group): advance the group,
     put each entry in the consumer's PEL (unless NOACK), log what a replica needs."""
     now = _now(client)
     out: list[Any] = []
     moved = False
     for sid, node, i in stream.range(start, MAX_ID):
+        entry = _entry(sid, node.fields(i))
+        if claim_form:  # a CLAIM read's new entries: idle 0, delivered 0 times before
+            entry += [0, 0]
+        if budget is not None and not budget.take(entry):
+            break  # before the group moves: what is not served stays undelivered
         if sid > group.last_id:
             stream.advance_group(group, sid)
             moved = noack
-        out.append(_entry(sid, node.fields(i)))
+        out.append(entry)
         if not noack:
             nack = group.pel.get(sid)
             if nack is None:
@@ -797,7 +865,7 @@ def _deliver_new(client: Client, key: bytes, stream: Stream, group_name: bytes,
 
 def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
                 group: Group, consumer: Consumer, min_idle: int, count: int,
-                propagate: list[list[bytes]]) -> list[Any]:
+                propagate: list[list[bytes]], budget: _Budget | None = None) -> list[Any]:
     """XREADGROUP ... CLAIM: pending entries idle at least ``min_idle`` ms, longest idle
     first, handed to ``consumer``; each reply entry adds its idle time and how many
     times it was delivered before.  Entries gone from the stream leave the PEL."""
@@ -814,10 +882,15 @@ def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
             propagate.append([b"XACK", key, group_name, format_id(sid)])
             continue
         nack = group.pel[sid]
+        if budget is not None and budget.full:
+            break
         if _dead_letter(client, key, stream, group_name, group, sid, nack, propagate):
             continue
+        entry = [format_id(sid), fields, now - delivered, nack.delivery_count]
+        if budget is not None and not budget.take(entry):
+            break
         _move_nack(group, sid, nack, consumer)
-        out.append([format_id(sid), fields, now - delivered, nack.delivery_count])
+        out.append(entry)
         nack.delivery_time = now
         nack.delivery_count = _redelivered(nack.delivery_count)
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
@@ -825,7 +898,7 @@ def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
 
 
 def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: int,
-                     count: int) -> list[Any]:
+                     count: int, budget: _Budget | None = None) -> list[Any]:
     """A consumer's own pending entries from ``start``; deleted ones come back with a
     null in place of their fields."""
     now = _now(client)
@@ -834,13 +907,16 @@ def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: 
         if count and len(out) == count:
             break
         fields = stream.get(sid)
+        entry = [format_id(sid), NULL_ARRAY if fields is None else fields]
+        if budget is not None and not budget.take(entry):
+            break
         if fields is None:
-            out.append([format_id(sid), NULL_ARRAY])
+            out.append(entry)
             continue
         nack = consumer.pel[sid]
         nack.delivery_time = now
         nack.delivery_count = _redelivered(nack.delivery_count)
-        out.append(_entry(sid, fields))
+        out.append(entry)
     return out
 
 
@@ -862,9 +938,16 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         count = XREAD_BLOCKED_DEFAULT_COUNT
     propagate: list[list[bytes]] = []
     served: list[tuple[bytes, list[Any]]] = []
+    budget = _Budget(args.max_count, args.max_size) \
+        if args.max_count or args.max_size else None
+    whole_count = count
     for key, stream, group, gt in targets:
         if stream is None:
             continue
+        if budget is not None:
+            if budget.full:
+                break  # MAXCOUNT/MAXSIZE reached: the streams after this are skipped
+            count = budget.per_stream(whole_count)
         history = False
         claimed: list[Any] = []
         if group is not None:
@@ -875,8 +958,9 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
                     consumer, created = _consumer(group, args.consumer, _now(client),
                                                   refresh=True)
                     claimed = _claim_idle(client, key, stream, args.group, group, consumer,
-                                          args.claim, count, propagate)
-                    if count and len(claimed) == count:
+                                          args.claim, count, propagate, budget)
+                    if (count and len(claimed) == count) or (budget is not None
+                                                             and budget.full):
                         served.append((key, claimed))
                         continue
                 if stream.length and stream.last_entry_id() > group.last_id:
@@ -890,6 +974,10 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         start = _incr_id(gt)
         if group is None:
             entries = [_entry(sid, f) for sid, f in stream.entries(start, MAX_ID, count)]
+            if budget is not None:
+                entries = [entry for entry in entries if budget.take(entry)]
+                if not entries:
+                    break
         else:
             assert args.group is not None
             consumer, created = _consumer(group, args.consumer, _now(client), refresh=True)
@@ -899,13 +987,15 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
                     propagate.append([b"XGROUP", b"CREATECONSUMER", key, args.group,
                                       args.consumer])
             if history:
-                entries = _deliver_history(client, stream, consumer, start, count)
+                entries = _deliver_history(client, stream, consumer, start, count, budget)
             else:
                 entries = _deliver_new(client, key, stream, args.group, group, consumer,
                                        start, count - len(claimed) if count else 0,
-                                       args.noack, propagate)
-                if args.claim >= 0:  # every entry of a CLAIM read carries the two figures
-                    entries = claimed + [entry + [0, 0] for entry in entries]
+                                       args.noack, propagate, budget, args.claim >= 0)
+                # Every entry of a CLAIM read carries the two figures.
+                entries = claimed + entries
+            if budget is not None and not entries and budget.full:
+                break
         served.append((key, entries))
     if xreadgroup:
         client.propagate_as = propagate
@@ -974,8 +1064,9 @@ def _xread_keys(argv: list[bytes]) -> list[int]:
                     "being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note "
                     "that when the BLOCK option is used, XADD will pay O(M) time in order to "
                     "serve the M clients blocked on the stream getting new data.",
-         syntax="[COUNT count:integer] [BLOCK milliseconds:integer] STREAMS key [key ...] "
-                "id [id ...]")
+         syntax="[COUNT count:integer] [MAXCOUNT maxcount:integer] [MAXSIZE maxsize:integer] "
+                "[BLOCK milliseconds:integer] STREAMS key [key ...] id [id ...]",
+         history=(("8.10.0", "Added the `MAXCOUNT` and `MAXSIZE` options."),))
 def xread(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, xreadgroup=False)
 
@@ -989,9 +1080,11 @@ def xread(client: Client, argv: list[bytes]) -> Any:
                     "with COUNT), you can consider it O(1). On the other side when XREADGROUP "
                     "blocks, XADD will pay the O(N) time in order to serve the N clients "
                     "blocked on the stream getting new data.",
-         syntax="GROUP group consumer [COUNT count:integer] [BLOCK milliseconds:integer] "
+         syntax="GROUP group consumer [COUNT count:integer] [MAXCOUNT maxcount:integer] "
+                "[MAXSIZE maxsize:integer] [BLOCK milliseconds:integer] "
                 "[CLAIM min-idle-time:integer] [NOACK] STREAMS key [key ...] id [id ...]",
-         history=(("8.4.0", "Added the `CLAIM` option."),))
+         history=(("8.4.0", "Added the `CLAIM` option."),
+                  ("8.10.0", "Added the `MAXCOUNT` and `MAXSIZE` options.")))
 def xreadgroup(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, xreadgroup=True)
 

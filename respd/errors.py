@@ -754,3 +754,6 @@ XNACK_NO_IDS = ReplyError("ERR ERR syntax error, expected IDS keyword")
 
 def xnack_option(option: bytes) -> ReplyError:
     return ReplyError(b"ERR ERR Unrecognized XNACK option '" + _clean(option) + b"'")
+XREAD_MAXCOUNT = ReplyError("ERR MAXCOUNT must be a positive integer")
+XREAD_MAXSIZE = ReplyError("ERR MAXSIZE must be a positive integer")
+XREAD_MAXCOUNT_BELOW_COUNT = ReplyError("ERR MAXCOUNT must be greater than or equal to COUNT")
