@@ -33,6 +33,7 @@ from respd.client import Client
 from respd.command import command
 from respd.numbers import int64
 from respd.resp import OK
+from respd.commands.streams_idmp import restore_commands
 from respd.storage.db import Database
 from respd.storage.rdb import register_extras
 from respd.storage.stream import (
@@ -173,7 +174,7 @@ def _same(a: Retention | None, b: Retention | None) -> bool:
 def settings_commands(key: bytes, stream: Stream) -> list[list[bytes]]:
     """The commands that restore what Redis 7.0's formats cannot hold (AOF rewrite, the
     RDB auxiliary field): respd's settings, XNACKed entries; none when it has none."""
-    cmds: list[list[bytes]] = []
+    cmds: list[list[bytes]] = restore_commands(key, stream)  # 8.6's IDMP state
     r = stream.retention
     if r is not None:
         cmds.append([b"RESPD.XRETENTION", key, b"MAXAGE", b"%d" % r.max_age, b"MAXLEN",

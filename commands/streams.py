@@ -30,6 +30,9 @@ from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
 from respd.commands.respd_streams import settings_commands, watch_stream
+from respd.commands.streams_idmp import auto_iid, info_fields as idmp_info_fields
+from respd.commands.streams_idmp import state_of as idmp_state, stream_or_error
+from respd.commands.streams_idmp import track as idmp_track
 from respd.storage.db import register_type
 from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
@@ -265,6 +268,9 @@ class _AddTrimArgs:
     seq_given: bool = True
     id_given: bool = False
     policy: int = KEEPREF  # 8.2's KEEPREF|DELREF|ACKED
+    policy_given: bool = False
+    idmp_pid: bytes | None = None  # 8.6's IDMP pid iid / IDMPAUTO pid
+    idmp_iid: bytes | None = None  # None with a pid: IDMPAUTO
 
 
 _POLICIES = {b"keepref": KEEPREF, b"delref": DELREF, b"acked": ACKED}
@@ -303,12 +309,32 @@ def _parse_add_trim(argv: list[bytes], xadd: bool, replaying: bool) -> _AddTrimA
             if args.limit < 0:
                 raise errors.XLIMIT_NEGATIVE
             i += 1
+        elif opt in _POLICIES and not args.policy_given:
+            args.policy = _POLICIES[opt]
+            args.policy_given = True
         elif xadd and opt == b"nomkstream":
             args.nomkstream = True
-        elif opt in _POLICIES:
-            args.policy = _POLICIES[opt]
+        elif xadd and opt == b"idmpauto" and more:
+            if args.idmp_pid is not None:
+                raise errors.XADD_IDMP_TWICE
+            if not argv[i + 1]:
+                raise errors.XADD_IDMPAUTO_EMPTY_PID
+            args.idmp_pid = argv[i + 1]
+            i += 1
+        elif xadd and opt == b"idmp" and more >= 2:
+            if args.idmp_pid is not None:
+                raise errors.XADD_IDMP_TWICE
+            if not argv[i + 1]:
+                raise errors.XADD_IDMP_EMPTY_PID
+            if not argv[i + 2]:
+                raise errors.XADD_IDMP_EMPTY_IID
+            args.idmp_pid, args.idmp_iid = argv[i + 1], argv[i + 2]
+            i += 2
         elif xadd:
             args.id, args.seq_given = parse_id(argv[i], strict=True, seq_star=True)
+            # The AOF and a primary send the ID an IDMP XADD made (mustObeyClient).
+            if args.idmp_pid is not None and not replaying:
+                raise errors.XADD_IDMP_AUTO_ID_ONLY
             args.id_given = True
             break
         else:
@@ -386,13 +412,14 @@ _AUTO_ID = _AddTrimArgs()  # what _parse_xadd returns for the plain form; never 
          since="5.0.0", summary="Appends a new entry to a stream",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.",
-         syntax="key [NOMKSTREAM] [KEEPREF|DELREF|ACKED] "
+         syntax="key [NOMKSTREAM] [KEEPREF|DELREF|ACKED] [IDMPAUTO pid|IDMP pid iid] "
                 "[MAXLEN|MINID [=|~] threshold [LIMIT count:integer]] "
                 "*|id field value [field value ...]",
          history=(("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and "
                             "the `LIMIT` option."),
                   ("7.0.0", "Added support for the `<ms>-*` explicit ID form."),
-                  ("8.2.0", "Added the `KEEPREF`, `DELREF` and `ACKED` options.")),
+                  ("8.2.0", "Added the `KEEPREF`, `DELREF` and `ACKED` options."),
+                  ("8.6.0", "Added the `IDMPAUTO` and `IDMP` options.")),
          tips="nondeterministic_output")
 def xadd(client: Client, argv: list[bytes]) -> Any:
     # Options come before the ID: ``XADD key * field value ...`` has none to parse.
@@ -405,6 +432,14 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
         if args.nomkstream:
             return None
         stream = Stream()
+    if args.idmp_pid is not None:
+        iid = args.idmp_iid if args.idmp_iid is not None else \
+            auto_iid(argv[args.id_index + 1:])
+        earlier = stream.idmp.find(args.idmp_pid, iid) if stream.idmp is not None else None
+        if earlier is not None:  # a retried send: the entry the first one made
+            stream.idmp.duplicates += 1  # type: ignore[union-attr]
+            client.server.dirty += 1  # logged as sent: a replay finds it a duplicate too
+            return format_id(earlier)
     if stream.last_id == MAX_ID:
         raise errors.STREAM_EXHAUSTED
     sid = _explicit_id(stream, args) if args.id_given else stream.next_id(_now(client))
@@ -416,6 +451,9 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
+    if args.idmp_pid is not None:
+        idmp_state(client, stream).record(args.idmp_pid, iid, sid)
+        idmp_track(db, key)
     elements_written(client, key, "t", b"xadd")
     if args.strategy and _trim(client, stream, args):
         db.notify("t", b"xtrim", key)
@@ -661,6 +699,37 @@ def xsetid(client: Client, argv: list[bytes]) -> Any:
     client.server.dirty += 1
     client.db.notify("t", b"xsetid", key)
     return OK
+
+
+# --- XIDMPRECORD (internal: restores one remembered ID) -----------------------------------------
+
+
+@command("XIDMPRECORD", arity=5, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+         since="8.6.2",
+         summary="An internal command for setting IDMP metadata on an existing stream "
+                 "message.",
+         syntax="key pid iid stream-id")
+def xidmprecord(client: Client, argv: list[bytes]) -> Any:
+    key, pid, iid = argv[1], argv[2], argv[3]
+    sid = strict_id(argv[4])
+    if not pid:
+        raise errors.XIDMP_EMPTY_PID
+    if not iid:
+        raise errors.XIDMP_EMPTY_IID
+    stream = stream_or_error(client, key)
+    if stream.get(sid) is None:
+        raise errors.XIDMP_NO_MESSAGE
+    idmp = idmp_state(client, stream)
+    known = idmp.find(pid, iid)
+    if known is not None:
+        if known != sid:
+            raise errors.XIDMP_OTHER_ID
+        return OK
+    idmp.record(pid, iid, sid)
+    idmp_track(client.db, key)
+    client.server.dirty += 1
+    return OK
+
 
 
 # --- XREAD / XREADGROUP ---------------------------------------------------------------------
@@ -1748,7 +1817,7 @@ def _stream_head(stream: Stream) -> list[tuple[bytes, Any]]:
             (b"last-generated-id", format_id(stream.last_id)),
             (b"max-deleted-entry-id", format_id(stream.max_deleted_id)),
             (b"entries-added", stream.entries_added),
-            (b"recorded-first-entry-id", format_id(stream.first_id))]
+            (b"recorded-first-entry-id", format_id(stream.first_id))] + idmp_info_fields(stream)
 
 
 def _full_group(stream: Stream, name: bytes, group: Group, count: int) -> Map:

@@ -255,6 +255,9 @@ param("zset-max-listpack-entries", UINT, "128", aliases=("zset-max-ziplist-entri
 param("zset-max-listpack-value", UINT, "64", aliases=("zset-max-ziplist-value",))
 param("stream-node-max-bytes", MEMORY, "4096")
 param("stream-node-max-entries", UINT, "100")
+# Redis 8.6's idempotent producers: a new stream's IDMP window (XCFGSET changes a stream's).
+param("stream-idmp-duration", _int_kind(1, 86400), "100")
+param("stream-idmp-maxsize", _int_kind(1, 10000), "100")
 # respd's server-wide stream retention (commands/respd_streams.py): applies to streams
 # without their own RESPD.XRETENTION policy; 0 leaves a limit off.
 param("respd-stream-retention-maxage", UINT, "0")

@@ -757,3 +757,20 @@ def xnack_option(option: bytes) -> ReplyError:
 XREAD_MAXCOUNT = ReplyError("ERR MAXCOUNT must be a positive integer")
 XREAD_MAXSIZE = ReplyError("ERR MAXSIZE must be a positive integer")
 XREAD_MAXCOUNT_BELOW_COUNT = ReplyError("ERR MAXCOUNT must be greater than or equal to COUNT")
+XADD_IDMP_TWICE = ReplyError("ERR syntax error, IDMP/IDMPAUTO specified multiple times")
+XADD_IDMPAUTO_EMPTY_PID = ReplyError(
+    "ERR syntax error, IDMPAUTO requires a non-empty producer ID")
+XADD_IDMP_EMPTY_PID = ReplyError("ERR syntax error, IDMP requires a non-empty producer ID")
+XADD_IDMP_EMPTY_IID = ReplyError("ERR syntax error, IDMP requires a non-empty idempotent ID")
+XADD_IDMP_AUTO_ID_ONLY = ReplyError(
+    "ERR syntax error, IDMP/IDMPAUTO can be used only with auto-generated IDs")
+XCFGSET_DURATION_TWICE = ReplyError("ERR IDMP-DURATION specified multiple times")
+XCFGSET_MAXSIZE_TWICE = ReplyError("ERR IDMP-MAXSIZE specified multiple times")
+XCFGSET_DURATION_RANGE = ReplyError("ERR IDMP-DURATION must be between 1 and 86400 seconds")
+XCFGSET_MAXSIZE_RANGE = ReplyError("ERR IDMP-MAXSIZE must be between 1 and 10000 entries")
+XCFGSET_NOTHING = ReplyError("ERR At least one parameter must be specified")
+XIDMP_EMPTY_PID = ReplyError("ERR producer ID must be non-empty")
+XIDMP_EMPTY_IID = ReplyError("ERR idempotent ID must be non-empty")
+XIDMP_NO_MESSAGE = ReplyError("ERR No such message in stream")
+XIDMP_OTHER_ID = ReplyError(
+    "ERR IID already exists for this producer with a different stream ID")

@@ -362,9 +362,61 @@ class Retention:
         self.policy = policy
 
 
+class Idmp:
+    """Redis 8.6's idempotent producers of a stream: per producer ID, the idempotent IDs
+    recently added (oldest first) with the entry each made; a producer's oldest go past
+    ``maxsize``, and the background cycle drops those older than ``duration`` seconds
+    (by their entry's time)."""
+
+    __slots__ = ("duration", "maxsize", "producers", "added", "duplicates")
+
+    def __init__(self, duration: int, maxsize: int) -> None:
+        self.duration = duration
+        self.maxsize = maxsize
+        self.producers: dict[bytes, dict[bytes, int]] = {}  # pid -> {iid: entry ID}
+        self.added = 0  # iids-added: every IID recorded, for the stream's lifetime
+        self.duplicates = 0  # iids-duplicates: XADDs answered with an earlier entry
+
+    def find(self, pid: bytes, iid: bytes) -> int | None:
+        known = self.producers.get(pid)
+        return known.get(iid) if known is not None else None
+
+    def record(self, pid: bytes, iid: bytes, sid: int) -> None:
+        known = self.producers.get(pid)
+        if known is None:
+            known = self.producers[pid] = {}
+        known[iid] = sid
+        self.added += 1
+        if len(known) > self.maxsize:
+            del known[next(iter(known))]
+
+    def clear(self) -> None:
+        self.producers.clear()
+
+    def expire(self, now_ms: int) -> bool:
+        """Drop what is older than the duration; True if anything went."""
+        horizon = now_ms - self.duration * 1000
+        changed = False
+        for pid in list(self.producers):
+            known = self.producers[pid]
+            while known:
+                iid, sid = next(iter(known.items()))
+                if sid >> 64 > horizon:
+                    break
+                del known[iid]
+                changed = True
+            if not known:
+                del self.producers[pid]
+                changed = True
+        return changed
+
+    def tracked(self) -> int:
+        return sum(len(known) for known in self.producers.values())
+
+
 class Stream:
     __slots__ = ("nodes", "firsts", "length", "last_id", "first_id", "entries_added",
-                 "max_deleted_id", "groups", "retention")
+                 "max_deleted_id", "groups", "retention", "idmp")
 
     def __init__(self) -> None:
         self.nodes: list[Node] = []
@@ -376,6 +428,7 @@ class Stream:
         self.max_deleted_id = 0
         self.groups: dict[bytes, Group] = {}
         self.retention: Retention | None = None
+        self.idmp: Idmp | None = None  # made by the first IDMP/IDMPAUTO XADD or XCFGSET
 
     # --- appending ------------------------------------------------------------------------
 
