@@ -840,11 +840,13 @@ def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArg
             args.max_size = int64(argv[i])
             if args.max_size <= 0:
                 raise errors.XREAD_MAXSIZE
-        elif opt == b"claim" and more and xreadgroup:
+        elif opt == b"claim" and more:
+            if not xreadgroup:
+                raise errors.XREAD_CLAIM_OPTION
             i += 1
             args.claim = int64(argv[i], errors.XREADGROUP_CLAIM_IDLE)
             if args.claim < 0:
-                raise errors.XREADGROUP_CLAIM_IDLE
+                raise errors.XREADGROUP_CLAIM_NEGATIVE
         else:
             raise errors.SYNTAX
         i += 1

@@ -317,7 +317,10 @@ XMAXLEN_NEGATIVE = ReplyError("ERR The MAXLEN argument must be >= 0.")
 RESPD_RETENTION_NEGATIVE = ReplyError("ERR retention limits must be >= 0")
 RESPD_MAXDELIVERIES = ReplyError("ERR MAXDELIVERIES must be a positive integer")
 RESPD_DLQ_SAME_KEY = ReplyError("ERR the dead-letter stream must be another key")
-XREADGROUP_CLAIM_IDLE = ReplyError("ERR Invalid min-idle-time argument for XREADGROUP")
+XREADGROUP_CLAIM_IDLE = ReplyError("ERR min-idle-time is not an integer or out of range")
+XREADGROUP_CLAIM_NEGATIVE = ReplyError("ERR min-idle-time must be a positive integer")
+XREAD_CLAIM_OPTION = ReplyError(
+    "ERR The CLAIM option is only supported by XREADGROUP. You called XREAD instead.")
 XIDS_NUMIDS_POSITIVE = ReplyError("ERR Number of IDs must be a positive integer")
 XIDS_NUMIDS_MISMATCH = ReplyError(
     "ERR The `numids` parameter must match the number of arguments")
