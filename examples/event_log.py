@@ -15,6 +15,9 @@
    in the background, except those a group has not acknowledged (ACKED).
 8. A consumer using XREADGROUP ... CLAIM (Redis 8.4) instead of a separate reaper, and a
    poison message dead-lettered after 3 deliveries (respd's RESPD.XDEADLETTER).
+9. An idempotent producer (Redis 8.6's XADD IDMP) retries a send whose reply it lost:
+   the retry gets the first entry's ID and the stream holds the order once; a consumer
+   gives an entry back with XNACK (Redis 8.8), and XNACK FATAL dead-letters at once.
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ def run(r: Any) -> None:
 
     retention_by_age(r)
     claim_and_dead_letter(r)
+    idempotent_producer_and_nack(r)
 
 
 def retention_by_age(r: Any) -> None:
@@ -156,6 +160,31 @@ def claim_and_dead_letter(r: Any) -> None:
         f"{dead[0][1][b'deliveries'].decode()} deliveries, last consumer "
         f"{dead[0][1][b'consumer'].decode()}; pending in ledger: "
         f"{r.xpending(key, 'ledger')['pending']}")
+
+
+def idempotent_producer_and_nack(r: Any) -> None:
+    key, dlq = "invoices", "invoices:dlq"
+    r.delete(key, dlq)
+    say("\n9. An idempotent producer retries; a consumer gives entries back with XNACK.")
+    first = r.xadd(key, {"invoice": "A-17", "amount": "99"}, idmp=("shop-1", b"A-17"))
+    # The reply was lost on the way (a timeout): the producer sends the same again.
+    retry = r.xadd(key, {"invoice": "A-17", "amount": "99"}, idmp=("shop-1", b"A-17"))
+    info = r.xinfo_stream(key)
+    say(f"   XADD ... IDMP shop-1 A-17 twice: {first.decode()} then {retry.decode()}; "
+        f"XLEN {r.xlen(key)}, iids-duplicates {info['iids-duplicates']}")
+    r.xadd(key, {"invoice": "B-3", "amount": "12"}, idmp=("shop-1", b"B-3"))
+    r.xgroup_create(key, "accounts", "0")
+    r.execute_command("RESPD.XDEADLETTER", key, "accounts", "MAXDELIVERIES", "5", "TO", dlq)
+    got = r.xreadgroup("accounts", "ann", {key: ">"})[0][1]
+    # Ann is shutting down: A-17 goes back without counting the delivery (SILENT);
+    # B-3 cannot ever be processed (FATAL): it goes straight to the dead-letter stream.
+    r.xnack(key, "accounts", "SILENT", got[0][0])
+    r.xnack(key, "accounts", "FATAL", got[1][0])
+    reply = r.xreadgroup("accounts", "bob", {key: ">"}, claim_min_idle_time=60_000)
+    sid, fields, _, delivered = reply[0][1][0]
+    say(f"   after XNACK SILENT, bob claims {fields[b'invoice'].decode()} at once "
+        f"(delivered {delivered} time(s) before); XNACK FATAL moved "
+        f"{r.xrange(dlq)[0][1][b'invoice'].decode()} to {dlq}")
 
 
 def main() -> None:
