@@ -595,6 +595,15 @@ class Stream:
         stop = False
         while ni < len(self.nodes) and not stop:
             node = self.nodes[ni]
+            if self._unreferenced_node(node, horizon) and (
+                    (maxlen is not None and self.length - node.live >= maxlen)
+                    or (minid is not None and node.id_at(len(node) - 1) < minid)) and (
+                    not limit or deleted + node.live <= limit):
+                # No group needs any of it: the whole node goes without looking inside.
+                self.length -= node.live
+                deleted += node.live
+                self._drop_node(ni)
+                continue
             doomed: list[int] = []
             for j in range(len(node)):
                 if node.deleted(j):
@@ -621,6 +630,17 @@ class Stream:
         if deleted:
             self._update_first_id()
         return deleted
+
+    def _unreferenced_node(self, node: Node, horizon: int) -> bool:
+        """Every entry of ``node`` delivered to every group and pending in none."""
+        last = node.id_at(len(node) - 1)
+        if last > horizon:
+            return False
+        first = node.id_at(0)
+        for group in self.groups.values():
+            for _ in group.pel.irange(first, last):
+                return False
+        return True
 
     def _trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
         """Redis's streamTrim: drop whole nodes from the head while that keeps the
