@@ -173,7 +173,7 @@ def _synced(primary: Any, replica: Any) -> None:
         return info.get("master_link_status") == "up" and \
             info["slave_repl_offset"] >= p.info("replication")["master_repl_offset"]
 
-    wait_until(caught_up, "the replica catches up", timeout=20)
+    wait_until(caught_up, "the replica catches up", timeout=40)
     p.close()
     rep.close()
 
@@ -190,6 +190,7 @@ def test_trims_reach_replicas_which_never_trim_on_their_own(spawn: Any,
     replica = spawn(replica_kind, *extra, "--replicaof", "127.0.0.1", str(primary.port))
     p, rep = primary.client(), replica.client()
     try:
+        _synced(primary, replica)  # attached first: what follows travels as a stream
         for i in range(1, 301):
             p.xadd("kept", {"n": i}, id=f"{i}-0")
             p.xadd("s", {"n": i}, id=f"{i}-0")
