@@ -11,6 +11,7 @@ from respd.commands import lists, zsets  # noqa: F401,E402
 from respd.commands import hashes, sets  # noqa: F401,E402
 from respd.commands import scripting  # noqa: F401,E402
 from respd.commands import streams  # noqa: F401,E402
+from respd.commands import respd_streams  # noqa: F401,E402
 from respd.commands import bitmaps  # noqa: F401,E402
 from respd.commands import hyperloglog  # noqa: F401,E402
 from respd.commands import geo  # noqa: F401,E402

@@ -29,15 +29,21 @@ from respd.commands._collections import elements_written
 from respd.errors import ReplyError
 from respd.numbers import int64, parse_int
 from respd.resp import NULL_ARRAY, OK, Map, Raw, Status, encode
+from respd.commands.respd_streams import settings_commands, watch_stream
+from respd.commands.streams_idmp import auto_iid, info_fields as idmp_info_fields
+from respd.commands.streams_idmp import state_of as idmp_state, stream_or_error
+from respd.commands.streams_idmp import track as idmp_track
 from respd.storage.db import register_type
 from respd.storage.snapshot import register_rewriter
 from respd.storage.stream import (
-    INVALID_ENTRIES_READ, MAX_ID, SEQ_MASK, Consumer, Group, Nack, Stream, format_id,
+    ACKED, DELREF, INVALID_ENTRIES_READ, KEEPREF, MAX_ID, SEQ_MASK, Consumer, Group, Nack,
+    Stream, format_id,
 )
 
 GROUP = "stream"
 XREAD_BLOCKED_DEFAULT_COUNT = 1000  # entries served to a woken XREAD without COUNT
 _MAX_TIMER_MS = 1 << 42  # longer BLOCK timeouts wait as good as forever
+LLONG_MAX = (1 << 63) - 1  # XNACK FATAL's delivery count
 
 register_type(Stream, b"stream", lambda value: b"stream")
 
@@ -185,8 +191,62 @@ def _move_nack(group: Group, sid: int, nack: Nack, consumer: Consumer) -> None:
 
 
 def _drop_nack(group: Group, sid: int) -> None:
-    nack = group.pel.pop(sid)
-    del nack.consumer.pel[sid]
+    group.ack(sid)
+
+
+def _redelivered(count: int) -> int:
+    """One more delivery; XNACK FATAL's LLONG_MAX stays (Redis saturates there)."""
+    return count + 1 if count < LLONG_MAX else count
+
+
+def _gone_propagation(key: bytes, group_name: bytes, group: Group, sid: int,
+                      nack: Nack) -> list[bytes]:
+    """What removes the pending record of an entry gone from the stream on a replica:
+    the idempotent XCLAIM, or XACK for an unowned (XNACKed) one, as Redis 8.8 does."""
+    if nack.consumer is None:
+        return [b"XACK", key, group_name, format_id(sid)]
+    return _claim_propagation(key, group_name, group, sid, nack)
+
+
+def _dead_letter(client: Client, key: bytes, stream: Stream, group_name: bytes, group: Group,
+                 sid: int, nack: Nack, propagate: list[list[bytes]]) -> bool:
+    """respd's dead-letter streams (RESPD.XDEADLETTER): an entry whose next delivery
+    would exceed the group's maximum goes to the dead-letter stream with where it came
+    from (original ID, stream, group, last consumer, deliveries) and its fields, and is
+    acknowledged; both logged as XADD + XACK.  False when the group has no setting, the
+    entry may still be delivered, or the dead-letter key holds another type."""
+    dl = group.dead_letter
+    if dl is None or nack.delivery_count < dl.max_deliveries:
+        return False
+    db = client.db
+    target = db.data.get(dl.key)
+    if target is not None and type(target) is not Stream:
+        return False
+    fields = stream.get(sid)
+    if fields is None:
+        return False
+    if target is None:
+        target = Stream()
+        db.add(dl.key, target)
+        watch_stream(db, dl.key)
+    if target.last_id == MAX_ID:
+        return False
+    config = client.server.config
+    dead_id = target.next_id(_now(client))
+    consumer_name = nack.consumer.name if nack.consumer is not None else b""
+    record = [b"id", format_id(sid), b"stream", key, b"group", group_name,
+              b"consumer", consumer_name, b"deliveries", b"%d" % nack.delivery_count, *fields]
+    target.append(dead_id, record, config.stream_node_max_entries,
+                  config.stream_node_max_bytes)
+    elements_written(client, dl.key, "t", b"xadd")
+    group.ack(sid)
+    dl.count += 1
+    propagate.append([b"XADD", dl.key, format_id(dead_id), *record])
+    propagate.append([b"XACK", key, group_name, format_id(sid)])
+    propagate.append([b"RESPD.XDEADLETTER", key, group_name, b"MAXDELIVERIES",
+                      b"%d" % dl.max_deliveries, b"TO", dl.key, b"DEADLETTERED",
+                      b"%d" % dl.count])  # the counter, for a replay
+    return True
 
 
 # --- XADD / XTRIM ---------------------------------------------------------------------------
@@ -207,6 +267,13 @@ class _AddTrimArgs:
     id: int = 0
     seq_given: bool = True
     id_given: bool = False
+    policy: int = KEEPREF  # 8.2's KEEPREF|DELREF|ACKED
+    policy_given: bool = False
+    idmp_pid: bytes | None = None  # 8.6's IDMP pid iid / IDMPAUTO pid
+    idmp_iid: bytes | None = None  # None with a pid: IDMPAUTO
+
+
+_POLICIES = {b"keepref": KEEPREF, b"delref": DELREF, b"acked": ACKED}
 
 
 def _parse_add_trim(argv: list[bytes], xadd: bool, replaying: bool) -> _AddTrimArgs:
@@ -242,10 +309,32 @@ def _parse_add_trim(argv: list[bytes], xadd: bool, replaying: bool) -> _AddTrimA
             if args.limit < 0:
                 raise errors.XLIMIT_NEGATIVE
             i += 1
+        elif opt in _POLICIES and not args.policy_given:
+            args.policy = _POLICIES[opt]
+            args.policy_given = True
         elif xadd and opt == b"nomkstream":
             args.nomkstream = True
+        elif xadd and opt == b"idmpauto" and more:
+            if args.idmp_pid is not None:
+                raise errors.XADD_IDMP_TWICE
+            if not argv[i + 1]:
+                raise errors.XADD_IDMPAUTO_EMPTY_PID
+            args.idmp_pid = argv[i + 1]
+            i += 1
+        elif xadd and opt == b"idmp" and more >= 2:
+            if args.idmp_pid is not None:
+                raise errors.XADD_IDMP_TWICE
+            if not argv[i + 1]:
+                raise errors.XADD_IDMP_EMPTY_PID
+            if not argv[i + 2]:
+                raise errors.XADD_IDMP_EMPTY_IID
+            args.idmp_pid, args.idmp_iid = argv[i + 1], argv[i + 2]
+            i += 2
         elif xadd:
             args.id, args.seq_given = parse_id(argv[i], strict=True, seq_star=True)
+            # The AOF and a primary send the ID an IDMP XADD made (mustObeyClient).
+            if args.idmp_pid is not None and not replaying:
+                raise errors.XADD_IDMP_AUTO_ID_ONLY
             args.id_given = True
             break
         else:
@@ -276,8 +365,8 @@ def _trim_limit(client: Client, args: _AddTrimArgs) -> int:
 def _trim(client: Client, stream: Stream, args: _AddTrimArgs) -> int:
     limit = _trim_limit(client, args)
     if args.strategy == b"maxlen":
-        return stream.trim(args.maxlen, None, args.approx, limit)
-    return stream.trim(None, args.minid, args.approx, limit)
+        return stream.trim(args.maxlen, None, args.approx, limit, args.policy)
+    return stream.trim(None, args.minid, args.approx, limit, args.policy)
 
 
 def _exact_trim_argv(argv: list[bytes], stream: Stream, args: _AddTrimArgs) -> list[bytes]:
@@ -323,11 +412,14 @@ _AUTO_ID = _AddTrimArgs()  # what _parse_xadd returns for the plain form; never 
          since="5.0.0", summary="Appends a new entry to a stream",
          complexity="O(1) when adding a new entry, O(N) when trimming where N being the "
                     "number of entries evicted.",
-         syntax="key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count:integer]] "
+         syntax="key [NOMKSTREAM] [KEEPREF|DELREF|ACKED] [IDMPAUTO pid|IDMP pid iid] "
+                "[MAXLEN|MINID [=|~] threshold [LIMIT count:integer]] "
                 "*|id field value [field value ...]",
          history=(("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and "
                             "the `LIMIT` option."),
-                  ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")),
+                  ("7.0.0", "Added support for the `<ms>-*` explicit ID form."),
+                  ("8.2.0", "Added the `KEEPREF`, `DELREF` and `ACKED` options."),
+                  ("8.6.0", "Added the `IDMPAUTO` and `IDMP` options.")),
          tips="nondeterministic_output")
 def xadd(client: Client, argv: list[bytes]) -> Any:
     # Options come before the ID: ``XADD key * field value ...`` has none to parse.
@@ -340,15 +432,28 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
         if args.nomkstream:
             return None
         stream = Stream()
+    if args.idmp_pid is not None:
+        iid = args.idmp_iid if args.idmp_iid is not None else \
+            auto_iid(argv[args.id_index + 1:])
+        earlier = stream.idmp.find(args.idmp_pid, iid) if stream.idmp is not None else None
+        if earlier is not None:  # a retried send: the entry the first one made
+            stream.idmp.duplicates += 1  # type: ignore[union-attr]
+            client.server.dirty += 1  # logged as sent: a replay finds it a duplicate too
+            return format_id(earlier)
     if stream.last_id == MAX_ID:
         raise errors.STREAM_EXHAUSTED
     sid = _explicit_id(stream, args) if args.id_given else stream.next_id(_now(client))
-    if created:
-        db.add(key, stream)
+    if created or stream.retention is not None:  # a renamed or restored stream too
+        if created:
+            db.add(key, stream)
+        watch_stream(db, key)  # for the background retention cycle
     server = client.server
     config = server.config
     stream.append(sid, argv[args.id_index + 1:], config.stream_node_max_entries,
                   config.stream_node_max_bytes)
+    if args.idmp_pid is not None:
+        idmp_state(client, stream).record(args.idmp_pid, iid, sid)
+        idmp_track(db, key)
     elements_written(client, key, "t", b"xadd")
     if args.strategy and _trim(client, stream, args):
         db.notify("t", b"xtrim", key)
@@ -366,8 +471,10 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
 @command("XTRIM", arity=-4, flags="write", plain=True, keys=(1, 1, 1), group=GROUP, since="5.0.0",
          summary="Deletes messages from the beginning of a stream.",
          complexity="O(N), with N being the number of evicted entries.",
-         syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer]",
-         history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),),
+         syntax="key MAXLEN|MINID [=|~] threshold [LIMIT count:integer] "
+                "[KEEPREF|DELREF|ACKED]",
+         history=(("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option."),
+                  ("8.2.0", "Added the `KEEPREF`, `DELREF` and `ACKED` options.")),
          tips="nondeterministic_output")
 def xtrim(client: Client, argv: list[bytes]) -> Any:
     args = _parse_add_trim(argv, xadd=False, replaying=client.loading)
@@ -461,6 +568,95 @@ def xdel(client: Client, argv: list[bytes]) -> Any:
     return deleted
 
 
+def _parse_ids_block(argv: list[bytes], start: int) -> tuple[int, list[int]]:
+    """XDELEX/XACKDEL's ``[KEEPREF|DELREF|ACKED] IDS numids id ...`` from ``start``:
+    (policy, IDs).  The block must end the command."""
+    policy: int | None = None
+    i = start
+    argc = len(argv)
+    while i < argc:
+        opt = argv[i].lower()
+        if opt in _POLICIES and policy is None:
+            policy = _POLICIES[opt]
+            i += 1
+        elif opt == b"ids" and i + 1 < argc:
+            numids = parse_int(argv[i + 1])
+            if numids is None or numids < 1:
+                raise errors.XIDS_NUMIDS_POSITIVE
+            first = i + 2
+            if numids > argc - first:
+                raise errors.XIDS_NUMIDS_MISMATCH
+            if first + numids != argc:
+                raise errors.SYNTAX
+            return (KEEPREF if policy is None else policy,
+                    [strict_id(raw) for raw in argv[first:]])
+        else:
+            raise errors.SYNTAX
+    raise errors.SYNTAX
+
+
+def _delete_with_policy(stream: Stream, sid: int, policy: int) -> int:
+    """One ID of XDELEX, or of XACKDEL once acknowledged: 1 deleted, 2 kept because a
+    group still references it (ACKED), -1 not in the stream."""
+    if policy == ACKED and stream.referenced(sid):
+        return 2
+    found = stream.delete(sid)
+    if policy == DELREF:
+        stream.drop_refs(sid)
+    return 1 if found else -1
+
+
+@command("XDELEX", arity=-5, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="8.2.0",
+         summary="Deletes one or multiple entries from the stream.",
+         complexity="O(1) for each single item to delete in the stream, regardless of the "
+                    "stream size.",
+         syntax="key [KEEPREF|DELREF|ACKED] IDS numids:integer id [id ...]")
+def xdelex(client: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    policy, ids = _parse_ids_block(argv, 2)
+    stream = _lookup(client, key)
+    if stream is None:
+        return [-1] * len(ids)
+    replies = [_delete_with_policy(stream, sid, policy) for sid in ids]
+    deleted = replies.count(1)
+    if deleted:
+        elements_written(client, key, "t", b"xdel", deleted)
+    else:
+        client.server.dirty += policy == DELREF  # PEL references may have gone
+    return replies
+
+
+@command("XACKDEL", arity=-6, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
+         since="8.2.0",
+         summary="Acknowledges and deletes one or multiple messages for a stream consumer "
+                 "group.",
+         complexity="O(1) for each message ID processed.",
+         syntax="key group [KEEPREF|DELREF|ACKED] IDS numids:integer id [id ...]")
+def xackdel(client: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    policy, ids = _parse_ids_block(argv, 3)
+    stream = _lookup(client, key)
+    group = stream.groups.get(argv[2]) if stream is not None else None
+    if stream is None or group is None:
+        return [-1] * len(ids)
+    replies = []
+    acked = deleted = 0
+    for sid in ids:
+        if not group.ack(sid):
+            replies.append(-1)
+            continue
+        acked += 1
+        outcome = _delete_with_policy(stream, sid, policy)
+        deleted += outcome == 1
+        # Acknowledged: reported deleted even when the entry had already left the stream.
+        replies.append(2 if outcome == 2 else 1)
+    if deleted:
+        elements_written(client, key, "t", b"xdel", deleted)
+    client.server.dirty += acked
+    return replies
+
+
 @command("XSETID", arity=-3, flags="write denyoom fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="5.0.0", summary="An internal command for replicating stream values",
          syntax="key last-id [ENTRIESADDED entries_added:integer] "
@@ -505,6 +701,37 @@ def xsetid(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
+# --- XIDMPRECORD (internal: restores one remembered ID) -----------------------------------------
+
+
+@command("XIDMPRECORD", arity=5, flags="write denyoom fast", keys=(1, 1, 1), group=GROUP,
+         since="8.6.2",
+         summary="An internal command for setting IDMP metadata on an existing stream "
+                 "message.",
+         syntax="key pid iid stream-id")
+def xidmprecord(client: Client, argv: list[bytes]) -> Any:
+    key, pid, iid = argv[1], argv[2], argv[3]
+    sid = strict_id(argv[4])
+    if not pid:
+        raise errors.XIDMP_EMPTY_PID
+    if not iid:
+        raise errors.XIDMP_EMPTY_IID
+    stream = stream_or_error(client, key)
+    if stream.get(sid) is None:
+        raise errors.XIDMP_NO_MESSAGE
+    idmp = idmp_state(client, stream)
+    known = idmp.find(pid, iid)
+    if known is not None:
+        if known != sid:
+            raise errors.XIDMP_OTHER_ID
+        return OK
+    idmp.record(pid, iid, sid)
+    idmp_track(client.db, key)
+    client.server.dirty += 1
+    return OK
+
+
+
 # --- XREAD / XREADGROUP ---------------------------------------------------------------------
 
 
@@ -519,6 +746,57 @@ class _ReadArgs:
     noack: bool = False
     group: bytes | None = None
     consumer: bytes = b""
+    claim: int = -1  # 8.4's CLAIM min-idle-time; -1: not given
+    max_count: int = 0  # 8.10's MAXCOUNT (entries across all streams); 0: none
+    max_size: int = 0  # 8.10's MAXSIZE (reply bytes across all streams, soft); 0: none
+
+
+class _Budget:
+    """8.10's MAXCOUNT/MAXSIZE: what one XREAD/XREADGROUP reply may still hold, across
+    its streams in the order named.  MAXSIZE is soft: the first entry always goes, so a
+    reader makes progress whatever the size of an entry."""
+
+    __slots__ = ("entries", "size", "used")
+
+    def __init__(self, max_count: int, max_size: int) -> None:
+        self.entries = max_count or -1  # -1: no MAXCOUNT
+        self.size = max_size or -1  # -1: no MAXSIZE
+        self.used = 0  # bytes of the entries taken so far
+
+    def per_stream(self, count: int) -> int:
+        """A stream's COUNT (0: all) within what MAXCOUNT leaves."""
+        if self.entries < 0:
+            return count
+        return min(count, self.entries) if count else self.entries
+
+    def take(self, entry: list[Any]) -> bool:
+        """Whether ``entry`` (id, fields, ...) still fits; counts it if so."""
+        if self.entries == 0:
+            return False
+        if self.size >= 0:
+            size = _reply_size(entry)
+            if self.used and self.used + size > self.size:
+                self.entries = 0  # the reply is full: the streams after get nothing
+                return False
+            self.used += size
+        if self.entries > 0:
+            self.entries -= 1
+        return True
+
+    @property
+    def full(self) -> bool:
+        return self.entries == 0
+
+
+def _reply_size(value: Any) -> int:
+    """Bytes of a value in RESP2 (ids and fields are bulks, figures integers)."""
+    if type(value) is bytes:
+        return len(value) + len(b"%d" % len(value)) + 5
+    if type(value) is int:
+        return len(b"%d" % value) + 3
+    if type(value) is list:
+        return len(b"%d" % len(value)) + 3 + sum(_reply_size(item) for item in value)
+    return 5  # a null
 
 
 def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArgs:
@@ -552,11 +830,30 @@ def _parse_read(client: Client, argv: list[bytes], xreadgroup: bool) -> _ReadArg
             if not xreadgroup:
                 raise errors.XREAD_NOACK_OPTION
             args.noack = True
+        elif opt == b"maxcount" and more:
+            i += 1
+            args.max_count = int64(argv[i])
+            if args.max_count <= 0:
+                raise errors.XREAD_MAXCOUNT
+        elif opt == b"maxsize" and more:
+            i += 1
+            args.max_size = int64(argv[i])
+            if args.max_size <= 0:
+                raise errors.XREAD_MAXSIZE
+        elif opt == b"claim" and more:
+            if not xreadgroup:
+                raise errors.XREAD_CLAIM_OPTION
+            i += 1
+            args.claim = int64(argv[i], errors.XREADGROUP_CLAIM_IDLE)
+            if args.claim < 0:
+                raise errors.XREADGROUP_CLAIM_NEGATIVE
         else:
             raise errors.SYNTAX
         i += 1
     if not args.streams_at:
         raise errors.SYNTAX
+    if args.max_count and args.count and args.max_count < args.count:
+        raise errors.XREAD_MAXCOUNT_BELOW_COUNT  # a cap across streams below the per-stream one
     if xreadgroup and args.group is None:
         raise errors.XREADGROUP_NO_GROUP
     return args
@@ -604,17 +901,23 @@ def _read_targets(client: Client, argv: list[bytes], args: _ReadArgs
 
 def _deliver_new(client: Client, key: bytes, stream: Stream, group_name: bytes,
                  group: Group, consumer: Consumer, start: int, count: int, noack: bool,
-                 propagate: list[list[bytes]]) -> list[Any]:
+                 propagate: list[list[bytes]], budget: _Budget | None = None,
+                 claim_form: bool = False) -> list[Any]:
     """New entries for a group (streamReplyWithRange with a group): advance the group,
     put each entry in the consumer's PEL (unless NOACK), log what a replica needs."""
     now = _now(client)
     out: list[Any] = []
     moved = False
     for sid, node, i in stream.range(start, MAX_ID):
+        entry = _entry(sid, node.fields(i))
+        if claim_form:  # a CLAIM read's new entries: idle 0, delivered 0 times before
+            entry += [0, 0]
+        if budget is not None and not budget.take(entry):
+            break  # before the group moves: what is not served stays undelivered
         if sid > group.last_id:
             stream.advance_group(group, sid)
             moved = noack
-        out.append(_entry(sid, node.fields(i)))
+        out.append(entry)
         if not noack:
             nack = group.pel.get(sid)
             if nack is None:
@@ -631,8 +934,42 @@ def _deliver_new(client: Client, key: bytes, stream: Stream, group_name: bytes,
     return out
 
 
+def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
+                group: Group, consumer: Consumer, min_idle: int, count: int,
+                propagate: list[list[bytes]], budget: _Budget | None = None) -> list[Any]:
+    """XREADGROUP ... CLAIM: pending entries idle at least ``min_idle`` ms, longest idle
+    first, handed to ``consumer``; each reply entry adds its idle time and how many
+    times it was delivered before.  Entries gone from the stream leave the PEL."""
+    now = _now(client)
+    idle = sorted((nack.delivery_time, sid) for sid, nack in group.pel.items()
+                  if now - nack.delivery_time >= min_idle)
+    out: list[Any] = []
+    for delivered, sid in idle:
+        if count and len(out) == count:
+            break
+        fields = stream.get(sid)
+        if fields is None:
+            _drop_nack(group, sid)
+            propagate.append([b"XACK", key, group_name, format_id(sid)])
+            continue
+        nack = group.pel[sid]
+        if budget is not None and budget.full:
+            break
+        if _dead_letter(client, key, stream, group_name, group, sid, nack, propagate):
+            continue
+        entry = [format_id(sid), fields, now - delivered, nack.delivery_count]
+        if budget is not None and not budget.take(entry):
+            break
+        _move_nack(group, sid, nack, consumer)
+        out.append(entry)
+        nack.delivery_time = now
+        nack.delivery_count = _redelivered(nack.delivery_count)
+        propagate.append(_claim_propagation(key, group_name, group, sid, nack))
+    return out
+
+
 def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: int,
-                     count: int) -> list[Any]:
+                     count: int, budget: _Budget | None = None) -> list[Any]:
     """A consumer's own pending entries from ``start``; deleted ones come back with a
     null in place of their fields."""
     now = _now(client)
@@ -641,13 +978,16 @@ def _deliver_history(client: Client, stream: Stream, consumer: Consumer, start: 
         if count and len(out) == count:
             break
         fields = stream.get(sid)
+        entry = [format_id(sid), NULL_ARRAY if fields is None else fields]
+        if budget is not None and not budget.take(entry):
+            break
         if fields is None:
-            out.append([format_id(sid), NULL_ARRAY])
+            out.append(entry)
             continue
         nack = consumer.pel[sid]
         nack.delivery_time = now
-        nack.delivery_count += 1
-        out.append(_entry(sid, fields))
+        nack.delivery_count = _redelivered(nack.delivery_count)
+        out.append(entry)
     return out
 
 
@@ -669,22 +1009,46 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         count = XREAD_BLOCKED_DEFAULT_COUNT
     propagate: list[list[bytes]] = []
     served: list[tuple[bytes, list[Any]]] = []
+    budget = _Budget(args.max_count, args.max_size) \
+        if args.max_count or args.max_size else None
+    whole_count = count
     for key, stream, group, gt in targets:
         if stream is None:
             continue
+        if budget is not None:
+            if budget.full:
+                break  # MAXCOUNT/MAXSIZE reached: the streams after this are skipped
+            count = budget.per_stream(whole_count)
         history = False
+        claimed: list[Any] = []
         if group is not None:
             if gt != MAX_ID:
                 history = True
-            elif stream.length and stream.last_entry_id() > group.last_id:
-                gt = group.last_id
             else:
-                continue
+                if args.claim >= 0 and group.pel:
+                    consumer, created = _consumer(group, args.consumer, _now(client),
+                                                  refresh=True)
+                    claimed = _claim_idle(client, key, stream, args.group, group, consumer,
+                                          args.claim, count, propagate, budget)
+                    if (count and len(claimed) == count) or (budget is not None
+                                                             and budget.full):
+                        served.append((key, claimed))
+                        continue
+                if stream.length and stream.last_entry_id() > group.last_id:
+                    gt = group.last_id
+                else:
+                    if claimed:
+                        served.append((key, claimed))
+                    continue
         elif not (stream.length and stream.last_entry_id() > gt):
             continue
         start = _incr_id(gt)
         if group is None:
             entries = [_entry(sid, f) for sid, f in stream.entries(start, MAX_ID, count)]
+            if budget is not None:
+                entries = [entry for entry in entries if budget.take(entry)]
+                if not entries:
+                    break
         else:
             assert args.group is not None
             consumer, created = _consumer(group, args.consumer, _now(client), refresh=True)
@@ -694,10 +1058,15 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
                     propagate.append([b"XGROUP", b"CREATECONSUMER", key, args.group,
                                       args.consumer])
             if history:
-                entries = _deliver_history(client, stream, consumer, start, count)
+                entries = _deliver_history(client, stream, consumer, start, count, budget)
             else:
                 entries = _deliver_new(client, key, stream, args.group, group, consumer,
-                                       start, count, args.noack, propagate)
+                                       start, count - len(claimed) if count else 0,
+                                       args.noack, propagate, budget, args.claim >= 0)
+                # Every entry of a CLAIM read carries the two figures.
+                entries = claimed + entries
+            if budget is not None and not entries and budget.full:
+                break
         served.append((key, entries))
     if xreadgroup:
         client.propagate_as = propagate
@@ -714,7 +1083,39 @@ def _xread(client: Client, argv: list[bytes], xreadgroup: bool) -> Any:
         if stored[id_at + offset] == b"$":
             stored[id_at + offset] = format_id(sid)
     keys = [key for key, _, _, _ in targets]
-    return client.block(keys, min(args.timeout, _MAX_TIMER_MS), NULL_ARRAY, stored)
+    reply = client.block(keys, min(args.timeout, _MAX_TIMER_MS), NULL_ARRAY, stored)
+    if args.claim >= 0 and client.blocked is not None:
+        _wake_when_idle(client, targets, args.claim)
+    return reply
+
+
+def _wake_when_idle(client: Client, targets: list[tuple[bytes, Stream | None, Group | None,
+                                                        int]], min_idle: int) -> None:
+    """A parked CLAIM read is also served when a pending entry reaches min-idle-time:
+    re-run it then, as if its key had been written."""
+    server = client.server
+    if server.loop is None:
+        return
+    soonest: tuple[int, bytes] | None = None
+    for key, _, group, sid in targets:
+        if group is not None and sid == MAX_ID and group.pel:
+            oldest = min(nack.delivery_time for nack in group.pel.values())
+            if soonest is None or oldest < soonest[0]:
+                soonest = (oldest, key)
+    if soonest is None:
+        return
+    state = client.blocked
+    db = client.db
+    key = soonest[1]
+
+    def wake() -> None:
+        if client.blocked is state:
+            server.blocking.key_ready(db, key)
+            server.blocking.serve_ready()
+            server.flush()
+
+    server.loop.call_later(max(soonest[0] + min_idle - _now(client), 0) / 1000.0 + 0.001,
+                           wake)
 
 
 def _xread_keys(argv: list[bytes]) -> list[int]:
@@ -734,8 +1135,9 @@ def _xread_keys(argv: list[bytes]) -> list[int]:
                     "being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note "
                     "that when the BLOCK option is used, XADD will pay O(M) time in order to "
                     "serve the M clients blocked on the stream getting new data.",
-         syntax="[COUNT count:integer] [BLOCK milliseconds:integer] STREAMS key [key ...] "
-                "id [id ...]")
+         syntax="[COUNT count:integer] [MAXCOUNT maxcount:integer] [MAXSIZE maxsize:integer] "
+                "[BLOCK milliseconds:integer] STREAMS key [key ...] id [id ...]",
+         history=(("8.10.0", "Added the `MAXCOUNT` and `MAXSIZE` options."),))
 def xread(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, xreadgroup=False)
 
@@ -749,8 +1151,11 @@ def xread(client: Client, argv: list[bytes]) -> Any:
                     "with COUNT), you can consider it O(1). On the other side when XREADGROUP "
                     "blocks, XADD will pay the O(N) time in order to serve the N clients "
                     "blocked on the stream getting new data.",
-         syntax="GROUP group consumer [COUNT count:integer] [BLOCK milliseconds:integer] "
-                "[NOACK] STREAMS key [key ...] id [id ...]")
+         syntax="GROUP group consumer [COUNT count:integer] [MAXCOUNT maxcount:integer] "
+                "[MAXSIZE maxsize:integer] [BLOCK milliseconds:integer] "
+                "[CLAIM min-idle-time:integer] [NOACK] STREAMS key [key ...] id [id ...]",
+         history=(("8.4.0", "Added the `CLAIM` option."),
+                  ("8.10.0", "Added the `MAXCOUNT` and `MAXSIZE` options.")))
 def xreadgroup(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, xreadgroup=True)
 
@@ -775,6 +1180,115 @@ def xack(client: Client, argv: list[bytes]) -> Any:
     acked = sum(group.ack(sid) for sid in ids)
     client.server.dirty += acked
     return acked
+
+
+# --- XNACK (8.8) ------------------------------------------------------------------------------
+
+_NACK_MODES = {b"silent": 0, b"fail": 1, b"fatal": 2}
+_SILENT, _FAIL, _FATAL = 0, 1, 2
+
+
+@dataclass(slots=True)
+class _NackArgs:
+    mode: int
+    ids: list[int]
+    retry_count: int = -1  # -1: not given
+    force: bool = False
+
+
+def _parse_xnack(argv: list[bytes]) -> _NackArgs:
+    """xnackCommand's order: the mode, then the options (IDS numids id..., RETRYCOUNT,
+    FORCE; a later IDS wins), then the IDs, all before anything changes."""
+    mode = _NACK_MODES.get(argv[3].lower())
+    if mode is None:
+        raise errors.XNACK_MODE
+    args = _NackArgs(mode, [])
+    raw_ids: list[bytes] | None = None
+    argc = len(argv)
+    i = 4
+    while i < argc:
+        more = argc - 1 - i
+        opt = argv[i].lower()
+        if opt == b"ids" and more:
+            numids = parse_int(argv[i + 1])
+            if numids is None or not 1 <= numids <= 0x7FFFFFFF:
+                raise errors.XNACK_NUMIDS
+            if numids > argc - (i + 2):
+                raise errors.XNACK_NUMIDS_MISMATCH
+            raw_ids = argv[i + 2 : i + 2 + numids]
+            i += 2 + numids
+            continue
+        if opt == b"force":
+            args.force = True
+        elif opt == b"retrycount" and more:
+            i += 1
+            args.retry_count = int64(argv[i])
+            if args.retry_count < 0:
+                raise errors.XNACK_RETRYCOUNT
+        else:
+            raise errors.xnack_option(argv[i])
+        i += 1
+    if raw_ids is None:
+        raise errors.XNACK_NO_IDS
+    args.ids = [strict_id(raw) for raw in raw_ids]
+    return args
+
+
+def _nack_count(count: int, args: _NackArgs) -> int:
+    """The delivery counter after XNACK: RETRYCOUNT if given, else by mode (SILENT
+    undoes the delivery, FAIL keeps it, FATAL marks the entry as failed for good)."""
+    if args.retry_count >= 0:
+        return args.retry_count
+    if args.mode == _SILENT:
+        return count - 1 if count > 0 else 0
+    if args.mode == _FATAL:
+        return LLONG_MAX
+    return count
+
+
+@command("XNACK", arity=-7, flags="write fast", keys=(1, 1, 1), group=GROUP, since="8.8.0",
+         summary="Releases claimed messages back to the group's PEL without acknowledging "
+                 "them, making them available for re-delivery.",
+         complexity="O(1) for each message ID processed.",
+         syntax="key group SILENT|FAIL|FATAL IDS numids:integer id [id ...] "
+                "[RETRYCOUNT count:integer] [FORCE]")
+def xnack(client: Client, argv: list[bytes]) -> Any:
+    key, group_name = argv[1], argv[2]
+    stream, group = _group_or_error(client, key, group_name)
+    args = _parse_xnack(argv)
+    nacked = 0
+    kept: list[bytes] = []  # the IDs a replay must XNACK (the others were dead-lettered)
+    moves: list[list[bytes]] = []
+    for sid in args.ids:
+        nack = group.pel.get(sid)
+        if nack is None:
+            if not args.force or stream.get(sid) is None:
+                continue
+            nack = group.pel[sid] = Nack(None, 0, 0)  # a synthetic entry: no delivery yet
+        elif nack.consumer is not None:
+            del nack.consumer.pel[sid]
+            nack.consumer = None
+        nack.delivery_count = _nack_count(nack.delivery_count, args)
+        nack.delivery_time = 0  # claimable at once, ahead of every idle entry
+        nacked += 1
+        # respd: FATAL on a group with a dead-letter stream moves the entry there now.
+        if not (args.mode == _FATAL and group.dead_letter is not None and not client.loading
+                and _dead_letter(client, key, stream, group_name, group, sid, nack, moves)):
+            kept.append(format_id(sid))
+    if nacked:
+        client.server.dirty += nacked
+        db = client.db
+        if db.watched or db.blocking:
+            db.modified(key)  # a blocked XREADGROUP ... CLAIM may take them now
+        if moves:
+            replay = []
+            if kept:
+                replay.append([*argv[:4], b"IDS", b"%d" % len(kept), *kept,
+                               *([b"RETRYCOUNT", b"%d" % args.retry_count]
+                                 if args.retry_count >= 0 else []),
+                               *([b"FORCE"] if args.force else [])])
+            client.propagate_as = replay + moves
+    return nacked
 
 
 @command("XPENDING", arity=-3, flags="readonly", plain=True, keys=(1, 1, 1), group=GROUP,
@@ -820,9 +1334,13 @@ def xpending(client: Client, argv: list[bytes]) -> Any:
         if len(out) >= count:
             break
         nack = pel[sid]
+        owner = nack.consumer
+        if owner is None:  # XNACKed: no owner, no idle time (-1), as Redis 8.8 shows it
+            out.append([format_id(sid), b"", -1, nack.delivery_count])
+            continue
         if min_idle and now - nack.delivery_time < min_idle:
             continue
-        out.append([format_id(sid), nack.consumer.name, max(now - nack.delivery_time, 0),
+        out.append([format_id(sid), owner.name, max(now - nack.delivery_time, 0),
                     nack.delivery_count])
     return out
 
@@ -928,7 +1446,7 @@ def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         nack = group.pel.get(sid)
         if stream.get(sid) is None:
             if nack is not None:  # the entry is gone: so is its pending record
-                propagate.append(_claim_propagation(key, group_name, group, sid, nack))
+                propagate.append(_gone_propagation(key, group_name, group, sid, nack))
                 propagate_last_id = False
                 _drop_nack(group, sid)
                 dirty += 1
@@ -940,6 +1458,11 @@ def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         if nack.consumer is not None and args.min_idle and \
                 now - nack.delivery_time < args.min_idle:
             continue
+        if (not args.justid and args.retry_count < 0
+                and _dead_letter(client, key, stream, group_name, group, sid, nack,
+                                 propagate)):
+            dirty += 1
+            continue
         if consumer is None:
             consumer, created = _consumer(group, argv[3], now, refresh=True)
             if created:
@@ -949,7 +1472,7 @@ def _claim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         if args.retry_count >= 0:
             nack.delivery_count = args.retry_count
         elif not args.justid:
-            nack.delivery_count += 1
+            nack.delivery_count = _redelivered(nack.delivery_count)
         out.append(_claim_reply(stream, sid, args.justid))
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
         propagate_last_id = False
@@ -1036,12 +1559,17 @@ def _autoclaim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         examined += 1
         nack = group.pel[sid]
         if stream.get(sid) is None:
-            propagate.append(_claim_propagation(key, group_name, group, sid, nack))
+            propagate.append(_gone_propagation(key, group_name, group, sid, nack))
             _drop_nack(group, sid)
             deleted.append(format_id(sid))
             count -= 1
             continue
-        if args.min_idle and now - nack.delivery_time < args.min_idle:
+        if nack.consumer is not None and args.min_idle and \
+                now - nack.delivery_time < args.min_idle:
+            continue
+        if not args.justid and _dead_letter(client, key, stream, group_name, group, sid, nack,
+                                            propagate):
+            count -= 1
             continue
         if consumer is None:
             consumer, created = _consumer(group, argv[3], now, refresh=True)
@@ -1050,7 +1578,7 @@ def _autoclaim(client: Client, argv: list[bytes], stream: Stream, group: Group,
         _move_nack(group, sid, nack, consumer)
         nack.delivery_time = now
         if not args.justid:
-            nack.delivery_count += 1
+            nack.delivery_count = _redelivered(nack.delivery_count)
         claimed.append(_claim_reply(stream, sid, args.justid))
         count -= 1
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
@@ -1145,6 +1673,7 @@ def xgroup_create(client: Client, argv: list[bytes]) -> Any:
     if stream is None:
         stream = Stream()
         client.db.add(key, stream)
+        watch_stream(client.db, key)
     if argv[3] in stream.groups:
         raise errors.BUSYGROUP
     stream.groups[argv[3]] = Group(sid, entries_read)
@@ -1274,8 +1803,13 @@ def xinfo_groups(client: Client, argv: list[bytes]) -> Any:
     for name in sorted(stream.groups):
         group = stream.groups[name]
         head = _group_head(stream, name, group)
+        extra = []
+        dl = group.dead_letter
+        if dl is not None:  # respd's setting: shown only when set, so Redis's reply stays
+            extra = [(b"max-deliveries", dl.max_deliveries), (b"dead-letter-key", dl.key),
+                     (b"dead-lettered", dl.count)]
         out.append(Map(head[:1] + [(b"consumers", len(group.consumers)),
-                                   (b"pending", len(group.pel))] + head[1:]))
+                                   (b"pending", len(group.pel))] + head[1:] + extra))
     return out
 
 
@@ -1285,7 +1819,7 @@ def _stream_head(stream: Stream) -> list[tuple[bytes, Any]]:
             (b"last-generated-id", format_id(stream.last_id)),
             (b"max-deleted-entry-id", format_id(stream.max_deleted_id)),
             (b"entries-added", stream.entries_added),
-            (b"recorded-first-entry-id", format_id(stream.first_id))]
+            (b"recorded-first-entry-id", format_id(stream.first_id))] + idmp_info_fields(stream)
 
 
 def _full_group(stream: Stream, name: bytes, group: Group, count: int) -> Map:
@@ -1293,16 +1827,23 @@ def _full_group(stream: Stream, name: bytes, group: Group, count: int) -> Map:
         ids = pel.keys()
         return list(ids[:count]) if count else list(ids)
 
-    pending = [[format_id(sid), group.pel[sid].consumer.name, group.pel[sid].delivery_time,
-                group.pel[sid].delivery_count] for sid in limited(group.pel)]
+    pending = []
+    for sid in limited(group.pel):
+        nack = group.pel[sid]
+        owner = nack.consumer.name if nack.consumer is not None else b""  # XNACKed
+        pending.append([format_id(sid), owner, nack.delivery_time, nack.delivery_count])
     consumers = []
     for c in group.sorted_consumers():
         own = [[format_id(sid), c.pel[sid].delivery_time, c.pel[sid].delivery_count]
                for sid in limited(c.pel)]
         consumers.append(Map([(b"name", c.name), (b"seen-time", c.seen_time),
                               (b"pel-count", len(c.pel)), (b"pending", own)]))
-    return Map(_group_head(stream, name, group) + [
-        (b"pel-count", len(group.pel)), (b"pending", pending), (b"consumers", consumers)])
+    # Redis 8.8's nacked-count, shown only while the group has XNACKed entries so that
+    # 7.0's reply stays byte for byte what it was.
+    nacked = len(group.nacked()) if group.pel else 0
+    return Map(_group_head(stream, name, group) + [(b"pel-count", len(group.pel))]
+               + ([(b"nacked-count", nacked)] if nacked else [])
+               + [(b"pending", pending), (b"consumers", consumers)])
 
 
 @command("XINFO STREAM", arity=-3, flags="readonly", keys=(2, 2, 1), group=GROUP,
@@ -1360,12 +1901,15 @@ def rewrite_stream(key: bytes, stream: Stream) -> list[list[bytes]]:
         cmds.append([b"XGROUP", b"CREATE", key, name, format_id(group.last_id),
                      b"ENTRIESREAD", b"%d" % group.entries_read])
         for sid, nack in group.pel.items():
+            if nack.consumer is None:  # XNACKed: settings_commands recreates it
+                continue
             cmds.append([b"XCLAIM", key, name, nack.consumer.name, b"0", format_id(sid),
                          b"TIME", b"%d" % nack.delivery_time, b"RETRYCOUNT",
                          b"%d" % nack.delivery_count, b"JUSTID", b"FORCE"])
         for consumer in group.consumers.values():
             if not consumer.pel:
                 cmds.append([b"XGROUP", b"CREATECONSUMER", key, name, consumer.name])
+    cmds.extend(settings_commands(key, stream))
     return cmds
 
 

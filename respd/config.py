@@ -278,6 +278,15 @@ param("zset-max-listpack-entries", UINT, "128", aliases=("zset-max-ziplist-entri
 param("zset-max-listpack-value", UINT, "64", aliases=("zset-max-ziplist-value",))
 param("stream-node-max-bytes", MEMORY, "4096")
 param("stream-node-max-entries", UINT, "100")
+# Redis 8.6's idempotent producers: a new stream's IDMP window (XCFGSET changes a stream's).
+param("stream-idmp-duration", _int_kind(1, 86400), "100")
+param("stream-idmp-maxsize", _int_kind(1, 10000), "100")
+# respd's server-wide stream retention (commands/respd_streams.py): applies to streams
+# without their own RESPD.XRETENTION policy; 0 leaves a limit off.
+param("respd-stream-retention-maxage", UINT, "0")
+param("respd-stream-retention-maxlen", UINT, "0")
+param("respd-stream-retention-maxbytes", MEMORY, "0")
+param("respd-stream-retention-policy", _enum_kind("keepref", "delref", "acked"), "keepref")
 param("hll-sparse-max-bytes", MEMORY, "3000")
 param("activerehashing", BOOL, "yes")
 param("lazyfree-lazy-eviction", BOOL, "no")

@@ -314,6 +314,16 @@ XADD_ID_ZERO = ReplyError("ERR The ID specified in XADD must be greater than 0-0
 STREAM_EXHAUSTED = ReplyError(
     "ERR The stream has exhausted the last possible ID, unable to add more items")
 XMAXLEN_NEGATIVE = ReplyError("ERR The MAXLEN argument must be >= 0.")
+RESPD_RETENTION_NEGATIVE = ReplyError("ERR retention limits must be >= 0")
+RESPD_MAXDELIVERIES = ReplyError("ERR MAXDELIVERIES must be a positive integer")
+RESPD_DLQ_SAME_KEY = ReplyError("ERR the dead-letter stream must be another key")
+XREADGROUP_CLAIM_IDLE = ReplyError("ERR min-idle-time is not an integer or out of range")
+XREADGROUP_CLAIM_NEGATIVE = ReplyError("ERR min-idle-time must be a positive integer")
+XREAD_CLAIM_OPTION = ReplyError(
+    "ERR The CLAIM option is only supported by XREADGROUP. You called XREAD instead.")
+XIDS_NUMIDS_POSITIVE = ReplyError("ERR Number of IDs must be a positive integer")
+XIDS_NUMIDS_MISMATCH = ReplyError(
+    "ERR The `numids` parameter must match the number of arguments")
 XLIMIT_NEGATIVE = ReplyError("ERR The LIMIT argument must be >= 0.")
 XTRIM_BOTH_STRATEGIES = ReplyError(
     "ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
@@ -769,3 +779,37 @@ MISCONF_RDB = ReplyError(
     "configured to report errors during writes if RDB snapshotting fails "
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
     "RDB error.")
+
+
+# --- Streams, Redis 8.6-8.10 (XNACK, XCFGSET, IDMP, MAXCOUNT/MAXSIZE) ----------------------
+# XNACK's own texts begin with "ERR" and go through addReplyError, which adds another
+# "ERR ": the doubled prefix is what Redis 8.8 sends.
+XNACK_MODE = ReplyError("ERR ERR mode must be SILENT, FAIL, or FATAL")
+XNACK_NUMIDS = ReplyError("ERR numids must be a positive integer")
+XNACK_NUMIDS_MISMATCH = ReplyError("ERR ERR number of IDs doesn't match numids")
+XNACK_RETRYCOUNT = ReplyError("ERR ERR Invalid RETRYCOUNT value, must be >= 0")
+XNACK_NO_IDS = ReplyError("ERR ERR syntax error, expected IDS keyword")
+
+
+def xnack_option(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR ERR Unrecognized XNACK option '" + _clean(option) + b"'")
+XREAD_MAXCOUNT = ReplyError("ERR MAXCOUNT must be a positive integer")
+XREAD_MAXSIZE = ReplyError("ERR MAXSIZE must be a positive integer")
+XREAD_MAXCOUNT_BELOW_COUNT = ReplyError("ERR MAXCOUNT must be greater than or equal to COUNT")
+XADD_IDMP_TWICE = ReplyError("ERR syntax error, IDMP/IDMPAUTO specified multiple times")
+XADD_IDMPAUTO_EMPTY_PID = ReplyError(
+    "ERR syntax error, IDMPAUTO requires a non-empty producer ID")
+XADD_IDMP_EMPTY_PID = ReplyError("ERR syntax error, IDMP requires a non-empty producer ID")
+XADD_IDMP_EMPTY_IID = ReplyError("ERR syntax error, IDMP requires a non-empty idempotent ID")
+XADD_IDMP_AUTO_ID_ONLY = ReplyError(
+    "ERR syntax error, IDMP/IDMPAUTO can be used only with auto-generated IDs")
+XCFGSET_DURATION_TWICE = ReplyError("ERR IDMP-DURATION specified multiple times")
+XCFGSET_MAXSIZE_TWICE = ReplyError("ERR IDMP-MAXSIZE specified multiple times")
+XCFGSET_DURATION_RANGE = ReplyError("ERR IDMP-DURATION must be between 1 and 86400 seconds")
+XCFGSET_MAXSIZE_RANGE = ReplyError("ERR IDMP-MAXSIZE must be between 1 and 10000 entries")
+XCFGSET_NOTHING = ReplyError("ERR At least one parameter must be specified")
+XIDMP_EMPTY_PID = ReplyError("ERR producer ID must be non-empty")
+XIDMP_EMPTY_IID = ReplyError("ERR idempotent ID must be non-empty")
+XIDMP_NO_MESSAGE = ReplyError("ERR No such message in stream")
+XIDMP_OTHER_ID = ReplyError(
+    "ERR IID already exists for this producer with a different stream ID")

@@ -22,7 +22,7 @@ from collections import deque
 from typing import Any
 
 import respd.commands  # noqa: F401  the command table: the one import of the command families in respd/
-from respd import __version__, errors, latency, listeners
+from respd import __version__, background, errors, latency, listeners
 from respd.blocking import Blocking
 from respd.client import Client, client_info_line
 from respd.command import ALL_COMMANDS
@@ -370,6 +370,8 @@ class Server:
         for db in self.dbs:
             if db.expires and self.active_expire_enabled and not self.hides_expired:
                 db.active_expire(now, 1000)
+        for step in background.STEPS:  # the command families' periodic work
+            step(self)
         if self.propagated:
             self.propagate_pending()
         idle = self.config.timeout

@@ -201,8 +201,11 @@ def write_stream(stream: Stream, node_chunks: Iterable[bytes],
     for name, group in stream.groups.items():
         # entries-read -1 (unknown) is saved as the unsigned 64-bit length it casts to.
         yield string(name) + _id_lens(group.last_id) + _len(group.entries_read % 2**64)
-        yield _len(len(group.pel))
-        for sid, nack in group.pel.items():
+        # XNACKed (unowned) entries are left out: 7.0's loader wants an owner for each
+        # (they travel in the extras, register_extras).
+        owned = [(sid, nack) for sid, nack in group.pel.items() if nack.consumer is not None]
+        yield _len(len(owned))
+        for sid, nack in owned:
             yield _raw_id(sid) + _ms(nack.delivery_time) + _len(nack.delivery_count)
         consumers = group.sorted_consumers()
         yield _len(len(consumers))
@@ -264,6 +267,32 @@ class _Out:
         self.pending = bytearray()
 
 
+def _aux(name: bytes, value: bytes) -> bytes:
+    return bytes((OP_AUX,)) + _str(name) + _str(value)
+
+
+# State a command family keeps beyond Redis's formats (respd's stream retention and
+# dead-letter settings) travels as commands in one auxiliary field after each database's
+# keys: redis-server skips AUX fields it does not know, respd runs the commands.
+EXTRAS_AUX = b"respd-extras"
+_EXTRAS: dict[type, Callable[[bytes, Any], list[list[bytes]]]] = {}
+
+
+def register_extras(kind: type, commands: Callable[[bytes, Any], list[list[bytes]]]) -> None:
+    """``commands(key, value)``: what restores the extra state of a ``kind`` value."""
+    _EXTRAS[kind] = commands
+
+
+def _encode_commands(cmds: list[list[bytes]]) -> bytes:
+    return _len(len(cmds)) + b"".join(
+        _len(len(argv)) + b"".join(_str(arg) for arg in argv) for argv in cmds)
+
+
+def _decode_commands(data: bytes) -> list[list[bytes]]:
+    reader = RdbReader(data)
+    return [[reader.string() for _ in range(reader.count())] for _ in range(reader.count())]
+
+
 def dump(f: BinaryIO, server: "Server", aof_base: bool = False, compress: bool = True) -> None:
     """The whole dataset as an RDB file (keys already expired are left out); every
     string goes through rdbSaveRawString's compression when rdbcompression is yes
@@ -284,6 +313,7 @@ def dump(f: BinaryIO, server: "Server", aof_base: bool = False, compress: bool =
         out.write(bytes((OP_SELECTDB,)) + _len(db.index))
         out.write(bytes((OP_RESIZEDB,)) + _len(len(db.data)) + _len(len(db.expires)))
         expires = db.expires
+        extras: list[list[bytes]] = []
         for key, value in db.data.items():
             when = expires.get(key)
             if when is not None:
@@ -294,6 +324,11 @@ def dump(f: BinaryIO, server: "Server", aof_base: bool = False, compress: bool =
             out.write(bytes((kind,)) + string(key))
             for chunk in write(value, string):
                 out.write(chunk)
+            extra = _EXTRAS.get(type(value))
+            if extra is not None:
+                extras.extend(extra(key, value))
+        if extras:
+            out.write(_aux(EXTRAS_AUX, _encode_commands(extras)))
     out.write(bytes((OP_EOF,)))
     out.flush()
     f.write(struct.pack("<Q", out.crc))
@@ -579,7 +614,10 @@ def load(data: bytes, server: "Server", run: Callable[[list[bytes]], None]) -> t
         elif kind == OP_RESIZEDB:
             reader.count(), reader.count()
         elif kind == OP_AUX:
-            reader.string(), reader.string()
+            name, value = reader.string(), reader.string()
+            if name == EXTRAS_AUX:
+                for argv in _decode_commands(value):
+                    run(argv)
         elif kind == OP_EXPIRE_MS:
             expire = reader.ms()
         elif kind == OP_EXPIRE:

@@ -43,6 +43,11 @@ SEQ_MASK = (1 << 64) - 1
 MAX_ID = (1 << 128) - 1
 INVALID_ENTRIES_READ = -1  # a group's entries-read counter when it is unknown
 
+# Redis 8.2's reference policies for deleting and trimming: KEEPREF leaves consumer
+# groups' PELs alone (7.0's behaviour), DELREF also removes the entries from every PEL,
+# ACKED only removes entries that every group has been delivered and acknowledged.
+KEEPREF, DELREF, ACKED = 0, 1, 2
+
 _DELETED = 1
 _SAMEFIELDS = 2
 
@@ -266,11 +271,13 @@ class Node:
 
 
 class Nack:
-    """A pending entry: who has it, when it was last delivered, how many times."""
+    """A pending entry: who has it (None once XNACKed: anyone may claim it), when it was
+    last delivered, how many times."""
 
     __slots__ = ("consumer", "delivery_time", "delivery_count")
 
-    def __init__(self, consumer: "Consumer", delivery_time: int, delivery_count: int = 1) -> None:
+    def __init__(self, consumer: "Consumer | None", delivery_time: int,
+                 delivery_count: int = 1) -> None:
         self.consumer = consumer
         self.delivery_time = delivery_time
         self.delivery_count = delivery_count
@@ -285,14 +292,27 @@ class Consumer:
         self.pel: SortedDict = SortedDict()  # ID -> Nack (the same objects as the group's)
 
 
+class DeadLetter:
+    """respd's dead-letter setting of a group (RESPD.XDEADLETTER): an entry about to be
+    delivered more than ``max_deliveries`` times goes to stream ``key`` instead."""
+
+    __slots__ = ("max_deliveries", "key", "count")
+
+    def __init__(self, max_deliveries: int, key: bytes, count: int = 0) -> None:
+        self.max_deliveries = max_deliveries
+        self.key = key
+        self.count = count  # entries dead-lettered so far
+
+
 class Group:
-    __slots__ = ("last_id", "entries_read", "pel", "consumers")
+    __slots__ = ("last_id", "entries_read", "pel", "consumers", "dead_letter")
 
     def __init__(self, last_id: int, entries_read: int) -> None:
         self.last_id = last_id
         self.entries_read = entries_read
         self.pel: SortedDict = SortedDict()  # ID -> Nack
         self.consumers: dict[bytes, Consumer] = {}
+        self.dead_letter: DeadLetter | None = None
 
     def consumer(self, name: bytes, now_ms: int) -> Consumer:
         """The named consumer, created (seen now) if new."""
@@ -312,8 +332,13 @@ class Group:
         nack = self.pel.pop(sid, None)
         if nack is None:
             return False
-        del nack.consumer.pel[sid]
+        if nack.consumer is not None:  # XNACK leaves entries unowned
+            del nack.consumer.pel[sid]
         return True
+
+    def nacked(self) -> list[int]:
+        """The unowned (XNACKed) pending IDs, in ID order."""
+        return [sid for sid, nack in self.pel.items() if nack.consumer is None]
 
     def sorted_consumers(self) -> list[Consumer]:
         # Redis keeps consumers in a radix tree: listed in byte order.
@@ -323,9 +348,75 @@ class Group:
 # --- the stream ---------------------------------------------------------------------------
 
 
+class Retention:
+    """respd's retention policy of a stream (RESPD.XRETENTION), enforced by the server's
+    background cycle: 0 leaves a limit off."""
+
+    __slots__ = ("max_age", "max_len", "max_bytes", "policy")
+
+    def __init__(self, max_age: int = 0, max_len: int = 0, max_bytes: int = 0,
+                 policy: int = KEEPREF) -> None:
+        self.max_age = max_age  # ms
+        self.max_len = max_len
+        self.max_bytes = max_bytes
+        self.policy = policy
+
+
+class Idmp:
+    """Redis 8.6's idempotent producers of a stream: per producer ID, the idempotent IDs
+    recently added (oldest first) with the entry each made; a producer's oldest go past
+    ``maxsize``, and the background cycle drops those older than ``duration`` seconds
+    (by their entry's time)."""
+
+    __slots__ = ("duration", "maxsize", "producers", "added", "duplicates")
+
+    def __init__(self, duration: int, maxsize: int) -> None:
+        self.duration = duration
+        self.maxsize = maxsize
+        self.producers: dict[bytes, dict[bytes, int]] = {}  # pid -> {iid: entry ID}
+        self.added = 0  # iids-added: every IID recorded, for the stream's lifetime
+        self.duplicates = 0  # iids-duplicates: XADDs answered with an earlier entry
+
+    def find(self, pid: bytes, iid: bytes) -> int | None:
+        known = self.producers.get(pid)
+        return known.get(iid) if known is not None else None
+
+    def record(self, pid: bytes, iid: bytes, sid: int) -> None:
+        known = self.producers.get(pid)
+        if known is None:
+            known = self.producers[pid] = {}
+        known[iid] = sid
+        self.added += 1
+        if len(known) > self.maxsize:
+            del known[next(iter(known))]
+
+    def clear(self) -> None:
+        self.producers.clear()
+
+    def expire(self, now_ms: int) -> bool:
+        """Drop what is older than the duration; True if anything went."""
+        horizon = now_ms - self.duration * 1000
+        changed = False
+        for pid in list(self.producers):
+            known = self.producers[pid]
+            while known:
+                iid, sid = next(iter(known.items()))
+                if sid >> 64 > horizon:
+                    break
+                del known[iid]
+                changed = True
+            if not known:
+                del self.producers[pid]
+                changed = True
+        return changed
+
+    def tracked(self) -> int:
+        return sum(len(known) for known in self.producers.values())
+
+
 class Stream:
     __slots__ = ("nodes", "firsts", "length", "last_id", "first_id", "entries_added",
-                 "max_deleted_id", "groups")
+                 "max_deleted_id", "groups", "retention", "idmp")
 
     def __init__(self) -> None:
         self.nodes: list[Node] = []
@@ -336,6 +427,8 @@ class Stream:
         self.entries_added = 0
         self.max_deleted_id = 0
         self.groups: dict[bytes, Group] = {}
+        self.retention: Retention | None = None
+        self.idmp: Idmp | None = None  # made by the first IDMP/IDMPAUTO XADD or XCFGSET
 
     # --- appending ------------------------------------------------------------------------
 
@@ -475,7 +568,81 @@ class Stream:
             self.first_id = sid
             break
 
-    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
+    def trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int,
+             policy: int = KEEPREF) -> int:
+        """Trim under a reference policy (see ``_trim``); returns the entries removed."""
+        if policy == ACKED and self.groups:
+            return self._trim_acked(maxlen, minid, approx, limit)
+        old_first = self.first_id
+        deleted = self._trim(maxlen, minid, approx, limit)
+        if deleted and policy == DELREF:
+            # Trimming removes a prefix: what was live before the new first entry.
+            end = self.first_id - 1 if self.length else self.last_id
+            for group in self.groups.values():
+                for sid in list(group.pel.irange(old_first, end)):
+                    group.ack(sid)
+        return deleted
+
+    def _trim_acked(self, maxlen: int | None, minid: int | None, approx: bool,
+                    limit: int) -> int:
+        """ACKED trimming: entries a group still references (pending, or past its last
+        delivered ID) stay; the others are removed in ID order until the threshold.
+        Approximate trimming removes only whole nodes with no referenced entry."""
+        # Entries past the smallest last-delivered ID are referenced: stop there.
+        horizon = min(group.last_id for group in self.groups.values())
+        deleted = 0
+        ni = 0
+        stop = False
+        while ni < len(self.nodes) and not stop:
+            node = self.nodes[ni]
+            if self._unreferenced_node(node, horizon) and (
+                    (maxlen is not None and self.length - node.live >= maxlen)
+                    or (minid is not None and node.id_at(len(node) - 1) < minid)) and (
+                    not limit or deleted + node.live <= limit):
+                # No group needs any of it: the whole node goes without looking inside.
+                self.length -= node.live
+                deleted += node.live
+                self._drop_node(ni)
+                continue
+            doomed: list[int] = []
+            for j in range(len(node)):
+                if node.deleted(j):
+                    continue
+                sid = node.id_at(j)
+                if ((maxlen is not None and self.length - len(doomed) <= maxlen)
+                        or (minid is not None and sid >= minid) or sid > horizon
+                        or (limit and deleted + len(doomed) >= limit)):
+                    stop = True
+                    break
+                if not self.referenced(sid):
+                    doomed.append(j)
+            whole = len(doomed) == node.live
+            if approx and not whole:
+                break
+            for j in doomed:
+                node.mark_deleted(j)
+            self.length -= len(doomed)
+            deleted += len(doomed)
+            if whole:
+                self._drop_node(ni)
+            else:
+                ni += 1
+        if deleted:
+            self._update_first_id()
+        return deleted
+
+    def _unreferenced_node(self, node: Node, horizon: int) -> bool:
+        """Every entry of ``node`` delivered to every group and pending in none."""
+        last = node.id_at(len(node) - 1)
+        if last > horizon:
+            return False
+        first = node.id_at(0)
+        for group in self.groups.values():
+            for _ in group.pel.irange(first, last):
+                return False
+        return True
+
+    def _trim(self, maxlen: int | None, minid: int | None, approx: bool, limit: int) -> int:
         """Redis's streamTrim: drop whole nodes from the head while that keeps the
         length >= maxlen (or the node ends before minid); exact trimming then marks
         entries inside the next node, approximate trimming stops at it.  ``limit``
@@ -516,6 +683,18 @@ class Stream:
         return deleted
 
     # --- consumer-group bookkeeping ---------------------------------------------------------
+
+    def referenced(self, sid: int) -> bool:
+        """ACKED: does a group still need the entry (pending there, or not yet delivered)?"""
+        for group in self.groups.values():
+            if sid > group.last_id or sid in group.pel:
+                return True
+        return False
+
+    def drop_refs(self, sid: int) -> None:
+        """DELREF: remove the entry from every group's PEL."""
+        for group in self.groups.values():
+            group.ack(sid)
 
     def has_tombstones(self, start: int, end: int = MAX_ID) -> bool:
         """streamRangeHasTombstones: may an XDEL'd ID lie within [start, end]?"""
@@ -563,6 +742,18 @@ class Stream:
         group.last_id = sid
 
     # --- introspection ----------------------------------------------------------------------
+
+    def len_within_bytes(self, max_bytes: int) -> int:
+        """The length left after dropping whole head nodes until the nodes' listpack
+        bytes are within ``max_bytes`` (the tail node always stays)."""
+        total = sum(node.lp_bytes for node in self.nodes)
+        length = self.length
+        for node in self.nodes[:-1]:
+            if total <= max_bytes:
+                break
+            total -= node.lp_bytes
+            length -= node.live
+        return length
 
     def radix_tree_nodes(self) -> int:
         """How many nodes Redis's radix tree over the node keys (16-byte big-endian

@@ -123,6 +123,16 @@ IMPLEMENTED = {
     "zset-max-listpack-value": f"{HERE}::test_encoding_thresholds_like_redis",
     "stream-node-max-bytes": "compat/cases/streams_basic.txt",
     "stream-node-max-entries": "compat/cases/streams_basic.txt",
+    "stream-idmp-duration": "tests/test_streams_86.py::test_config_defaults_apply_to_new_streams",
+    "stream-idmp-maxsize": "tests/test_streams_86.py::test_config_defaults_apply_to_new_streams",
+    "respd-stream-retention-maxage":
+        "tests/test_streams_retention.py::test_server_wide_default_retention",
+    "respd-stream-retention-maxlen":
+        "tests/test_streams_retention.py::test_server_wide_default_retention",
+    "respd-stream-retention-maxbytes":
+        "tests/test_streams_retention.py::test_server_wide_default_retention",
+    "respd-stream-retention-policy":
+        "tests/test_streams_retention.py::test_server_wide_default_retention",
     "unixsocket": "tests/test_unixsocket.py::test_socket_only_server",
     "unixsocketperm": "tests/test_unixsocket.py::test_unixsocketperm",
     "protected-mode": "tests/test_protected_mode.py::test_protected_mode_follows_config_set",

@@ -409,3 +409,6 @@ def test_event_log_demo_runs() -> None:
     assert "15 reclaimed and acknowledged" in out.stdout
     assert "analytics: lag 0 pending 0, billing: lag 0 pending 0" in out.stdout
     assert "same order as produced: True" in out.stdout
+    assert "trimmed, XLEN 7 (2 pending + 4 undelivered + 1 fresh)" in out.stdout
+    assert "payments:dlq: 1 entry, original ID 1-0, 3 deliveries" in out.stdout
+    assert "read 4: 2-0 fine" in out.stdout
