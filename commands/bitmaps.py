@@ -98,7 +98,7 @@ def setbit(client: Client, argv: list[bytes]) -> Any:
         current ^= 1 << shift
         _store(client, key, b"".join((value[:byte], bytes((current,)), value[byte + 1:])),
                b"setbit", keep_ttl=True)
-        mark_raw(client.db, key)
+    mark_raw(client.db, key)  # Redis unshares the string even when the bit is unchanged
     return old
 
 
@@ -186,6 +186,7 @@ def bitop(client: Client, argv: list[bytes]) -> Any:
     dest = argv[2]
     if size:
         _store(client, dest, bitop_values(op, sources), b"set")
+        mark_raw(client.db, dest)  # a result built in a buffer: raw whatever its length
     else:
         delete_key(client, dest)
     return size
@@ -279,8 +280,7 @@ def _bitfield(client: Client, argv: list[bytes], read_only_command: bool) -> Any
             client.server.dirty += changes - 1  # one per changing operation
         elif grown:  # Redis grew the string in place, without an event or a dirty count
             db.set(key, bytes(data), keep_ttl=True)
-        if changes or grown:
-            mark_raw(db, key)
+        mark_raw(db, key)  # a writing BITFIELD unshares the string even if nothing changed
     return replies
 
 

@@ -227,6 +227,7 @@ def _rename(client: Client, argv: list[bytes], nx: bool) -> bool:
             return False
         db.delete(dst)
     db.add(dst, value)
+    _carry_raw(db, src, db, dst, value)
     if when is not None:
         db.set_expire(dst, when)
     db.delete(src)
@@ -250,6 +251,13 @@ def rename(client: Client, argv: list[bytes]) -> Any:
                             "destination names are the same."),))
 def renamenx(client: Client, argv: list[bytes]) -> Any:
     return int(_rename(client, argv, nx=True))
+
+
+def _carry_raw(src_db: Database, src: bytes, dst_db: Database, dst: bytes, value: Any) -> None:
+    """A raw string keeps its encoding when RENAME/MOVE take the object along or COPY
+    duplicates it."""
+    if type(value) is bytes and src_db.raw_strings.get(src) is value:
+        mark_raw(dst_db, dst)
 
 
 def duplicate(value: Any) -> Any:
@@ -289,6 +297,7 @@ def copy_(client: Client, argv: list[bytes]) -> Any:
             return 0
         dst_db.delete(dst)
     dst_db.add(dst, duplicate(value))
+    _carry_raw(src_db, src, dst_db, dst, value)  # dupStringObject keeps the encoding
     if when is not None:
         dst_db.set_expire(dst, when)
     dst_db.notify("g", b"copy_to", dst)
@@ -309,6 +318,7 @@ def move(client: Client, argv: list[bytes]) -> Any:
         return 0
     when = src_db.ttl_ms(key)
     dst_db.add(key, value)
+    _carry_raw(src_db, key, dst_db, key, value)
     if when is not None:
         dst_db.set_expire(key, when)
     src_db.delete(key)

@@ -340,6 +340,7 @@ class Database:
         self.resized, other.resized = other.resized, self.resized
         self.clocks, other.clocks = other.clocks, self.clocks
         self.sampler, other.sampler = other.sampler, self.sampler
+        self.raw_strings, other.raw_strings = other.raw_strings, self.raw_strings
 
     def key_order(self) -> "KeyOrder":
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
