@@ -107,7 +107,7 @@ def setbit(client: Client, argv: list[bytes]) -> Any:
          syntax="key offset:integer")
 def getbit(client: Client, argv: list[bytes]) -> Any:
     offset = _bit_offset(client, argv[2])
-    value = client.db.lookup_typed(argv[1], bytes)
+    value = client.db.read_typed(argv[1], bytes)
     byte = offset >> 3
     if value is None or byte >= len(value):
         return 0
@@ -119,7 +119,7 @@ def getbit(client: Client, argv: list[bytes]) -> Any:
          syntax="key [start:integer end:integer [BYTE | BIT]]",
          history=(("7.0.0", "Added the `BYTE|BIT` option."),))
 def bitcount(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup_typed(argv[1], bytes)
+    value = client.db.read_typed(argv[1], bytes)
     if value is None:
         return 0
     argc = len(argv)
@@ -142,7 +142,7 @@ def bitpos(client: Client, argv: list[bytes]) -> Any:
     bit = int64(argv[2])
     if bit not in (0, 1):
         raise errors.BIT_ARGUMENT
-    value = client.db.lookup_typed(argv[1], bytes)
+    value = client.db.read_typed(argv[1], bytes)
     if value is None:  # an endless run of zero bits
         return -1 if bit else 0
     argc = len(argv)
@@ -180,7 +180,7 @@ def bitop(client: Client, argv: list[bytes]) -> Any:
         raise errors.SYNTAX
     if op == b"not" and len(argv) != 4:
         raise errors.BITOP_NOT_ONE_KEY
-    lookup = client.db.lookup_typed
+    lookup = client.db.read_typed  # the sources are counted reads
     sources = [lookup(key, bytes) or b"" for key in argv[3:]]
     size = max(len(s) for s in sources)
     dest = argv[2]
@@ -244,7 +244,7 @@ def _bitfield(client: Client, argv: list[bytes], read_only_command: bool) -> Any
     db = client.db
     grown = False
     if highest < 0:  # only GETs: a missing key reads as zeros
-        data: bytes | bytearray = db.lookup_typed(key, bytes) or b""
+        data: bytes | bytearray = db.read_typed(key, bytes) or b""
     else:
         if read_only_command:
             raise errors.BITFIELD_RO_GET_ONLY

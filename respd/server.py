@@ -142,13 +142,15 @@ class Server:
         self.stats = dict.fromkeys(
             (
                 "total_connections_received", "total_commands_processed", "expired_keys",
-                "evicted_keys", "keyspace_hits", "keyspace_misses", "rejected_connections",
+                "evicted_keys", "rejected_connections",
                 "total_net_input_bytes", "total_net_output_bytes", "pubsub_published",
                 "pubsub_deliveries", "pubsub_dropped", "total_error_replies",
                 "client_output_buffer_disconnections", "expired_stale_perc",
             ),
             0,
         )
+        for db in self.dbs:  # keyspace_hits/misses: counted by each database's reads
+            db.hits = db.misses = 0
         self.error_stats = {}
         self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
         latency.reset(self, len(ALL_COMMANDS))

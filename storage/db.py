@@ -104,6 +104,8 @@ class Database:
         "sampler",
         "raw_strings",
         "tracking",
+        "hits",
+        "misses",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -127,11 +129,57 @@ class Database:
         self.raw_strings: dict[bytes, bytes] = {}
         # respd.tracking.Tracking while a client tracks keys (client-side caching)
         self.tracking: Any = None
+        # keyspace_hits/misses of INFO: counted by the read lookups only, as Redis's
+        # lookupKeyRead (write lookups and internal peeks do not count)
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self.data)
 
     # --- reads -------------------------------------------------------------------------
+    # ``read``/``read_typed`` are Redis's lookupKeyRead: a command reading a key uses them
+    # and they count keyspace hits and misses.  ``lookup``/``lookup_typed`` are
+    # lookupKeyWrite: the same without the counting, for commands about to write the key.
+
+    def read(self, key: bytes) -> Any:
+        """lookup, counted as a keyspace hit or miss."""
+        value = self.data.get(key)
+        if value is not None:
+            if self.expires and self._expired(key):
+                self.misses += 1
+                return None
+            if self.clocks is not None:
+                self.access.touch(self.clocks, key)
+            self.hits += 1
+            return value
+        self.misses += 1
+        return None
+
+    def read_typed(self, key: bytes, cls: type) -> Any:
+        """lookup_typed, counted as a keyspace hit (WRONGTYPE included) or miss."""
+        value = self.data.get(key)
+        if value is not None:
+            if self.expires and self._expired(key):
+                self.misses += 1
+                return None
+            self.hits += 1
+            if type(value) is not cls:
+                raise WRONGTYPE
+            if self.clocks is not None:
+                self.access.touch(self.clocks, key)
+            return value
+        self.misses += 1
+        return None
+
+    def counted(self, value: Any) -> Any:
+        """Count a read made with ``peek`` (Redis's LOOKUP_NOTOUCH reads: TYPE, TTL,
+        EXISTS, OBJECT, SCAN's TYPE filter); returns value."""
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
 
     def lookup(self, key: bytes) -> Any:
         """The value at key, or None; an expired key is deleted on the way."""
