@@ -303,7 +303,7 @@ def _json_decode(engine: "ScriptEngine", args: tuple[Any, ...]) -> Result:
     text = doc.decode("utf-8", "surrogateescape")
     try:
         with _deep_recursion():
-            value = json.loads(text, parse_constant=float)
+            value = json.loads(text, parse_constant=float, parse_int=_json_int)
             too_deep = _json_too_deep(doc)
             if too_deep >= 0:
                 return False, b"Found too many nested data structures (%d) at character %d" % (
@@ -321,6 +321,11 @@ def _json_decode(engine: "ScriptEngine", args: tuple[Any, ...]) -> Result:
             return False, b"Found too many nested data structures (%d) at character %d" % (
                 _JSON_MAX_DEPTH + 1, too_deep + 1)
         return False, _json_decode_error(doc, err)
+
+
+def _json_int(text: str) -> int | float:
+    """cjson reads numbers with strtod: "-0" is the double -0."""
+    return -0.0 if text == "-0" else int(text)
 
 
 def _json_to_lua(engine: "ScriptEngine", value: Any) -> Any:
