@@ -509,6 +509,7 @@ class Connection(asyncio.Protocol):
         server = self.server
         server.stats["total_net_input_bytes"] += len(data)
         client.last_interaction = time.time()
+        client.read_size = len(data)
         if not client.authenticated:
             err = self._receive_unauthenticated(client, data)
         else:

@@ -5,6 +5,7 @@ SHUTDOWN.  Byte-exact replies against redis-server live in compat/cases/admin_*.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 import time
@@ -382,3 +383,27 @@ def test_debug_matches_reference(spawn: Any, respd: ServerProcess, r: Any) -> No
     ).replace("HELLO 3", "~any HELLO 3")
     compared, diffs = compare(reference.port, respd.port, parse_case(script))
     assert compared and not diffs, "\n".join(diffs)
+
+
+_BUFFER_FIELDS = re.compile(rb"qbuf=\d+ qbuf-free=\d+ argv-mem=\d+|tot-mem=\d+")
+
+
+@pytest.mark.parametrize("sent", [
+    b"CLIENT INFO\r\n",
+    b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n",
+    b"PING\r\nCLIENT INFO\r\n",  # the whole read is still in the query buffer
+    b"*4\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n$4\r\nTYPE\r\n$6\r\nnormal\r\n",
+    b"CLIENT LIST TYPE normal\r\n",
+])
+def test_caller_query_buffer_and_memory_fields_as_redis(redis_ref: Any, respd: Any,
+                                                         sent: bytes) -> None:
+    """The calling client's qbuf (the read its command came in), qbuf-free, argv-mem and
+    tot-mem, on a fresh connection (before Redis's cron resizes its buffers)."""
+    seen = []
+    for server in (redis_ref, respd):
+        reply = exchange(server.port, sent)
+        # the caller: the one client whose query buffer holds a command now
+        mine = [line for line in reply.split(b"\n")
+                if b"cmd=client|" in line and b" qbuf=0 " not in line]
+        seen.append([_BUFFER_FIELDS.findall(line) for line in mine])
+    assert seen[0] and seen[0] == seen[1]
