@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Can't open the log file: {err.strerror}", file=sys.stderr)
         return 1
     respd_log.startup_lines(config, __version__, REDIS_VERSION)
+    respd_log.crash_log(config)
     from respd import process
     from respd.listeners import ListenError
     from respd.server import Server
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
     except ImportError:
         uvloop = None
+    process.disable_thp(config)
     supervision = process.Supervision(config)
     daemonized = process.background(config, supervision)
     if daemonized:

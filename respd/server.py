@@ -336,11 +336,21 @@ class Server:
         assert self.loop is not None and self._shutdown is not None
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                self.loop.add_signal_handler(sig, self.request_shutdown)
+                self.loop.add_signal_handler(sig, self._shutdown_signal, sig)
             except (NotImplementedError, RuntimeError):
                 pass
         await self._shutdown
         await self.close()
+
+    def _shutdown_signal(self, sig: int) -> None:
+        """shutdown-on-sigterm/-sigint: SAVE or NOSAVE override the save points as
+        SHUTDOWN's modifiers do (NOW and FORCE are how respd always shuts down: it waits
+        for no replica and exits even when the final save fails)."""
+        flags = (self.config.shutdown_on_sigint if sig == signal.SIGINT
+                 else self.config.shutdown_on_sigterm)
+        if "save" in flags or "nosave" in flags:
+            self.persistence.shutdown_save = "save" in flags
+        self.request_shutdown()
 
     def request_shutdown(self) -> None:
         log.info("Received shutdown request, preparing to shut down")

@@ -407,3 +407,27 @@ def test_caller_query_buffer_and_memory_fields_as_redis(redis_ref: Any, respd: A
                 if b"cmd=client|" in line and b" qbuf=0 " not in line]
         seen.append([_BUFFER_FIELDS.findall(line) for line in mine])
     assert seen[0] and seen[0] == seen[1]
+
+
+# Parameters whose value respd reports differently from a default redis-server, and why.
+_DIFFERENT_DEFAULTS = {
+    "set-proc-title": "respd sets no process title",
+    "crash-memcheck-enabled": "respd has no memory test",
+    "shutdown-timeout": "respd does not wait for replicas at shutdown",
+}
+# respd's own parameters (the HTTP listener and its metrics).
+_RESPD_ONLY = {"http-port", "http-bind", "metrics-key-patterns", "metrics-max-series"}
+_SERVER_SPECIFIC = {"port", "dir", "enable-debug-command"}  # as the test servers start
+
+
+def test_config_get_all_names_and_defaults_as_redis(spawn: Any) -> None:
+    """Every parameter redis-server 7.0 lists in CONFIG GET * is there with Redis's
+    default, except cluster mode's (another module's) and the few listed with a reason."""
+    ref, ours = (dict(spawn(kind).client(decode_responses=True).config_get("*"))
+                 for kind in ("redis", "respd"))
+    missing = {n for n in set(ref) - set(ours)
+               if not n.startswith("cluster-") and n != "latency-tracking-info-percentiles"}
+    assert not missing
+    assert set(ours) - set(ref) == _RESPD_ONLY
+    differing = {n for n in set(ref) & set(ours) if ref[n] != ours[n]}
+    assert differing == set(_DIFFERENT_DEFAULTS) | _SERVER_SPECIFIC
