@@ -125,7 +125,7 @@ def unlink(client: Client, argv: list[bytes]) -> Any:
          history=(("3.0.3", "Accepts multiple `key` arguments."),))
 def exists(client: Client, argv: list[bytes]) -> Any:
     db = client.db  # LOOKUP_NOTOUCH: EXISTS is no access, but a counted read
-    return sum(1 for key in argv[1:] if db.counted(db.peek(key)) is not None)
+    return sum(1 for key in argv[1:] if db.counted(db.peek(key), key) is not None)
 
 
 @command("TOUCH", arity=-2, flags="readonly fast", plain=True, keys=(1, -1, 1), group=GROUP,
@@ -142,7 +142,7 @@ def touch(client: Client, argv: list[bytes]) -> Any:
          since="1.0.0",
          summary="Determine the type stored at key", syntax="key")
 def type_(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.counted(client.db.peek(argv[1]))
+    value = client.db.counted(client.db.peek(argv[1]), argv[1])
     return Status(b"none" if value is None else type_name(value))
 
 
@@ -183,7 +183,7 @@ def scan(client: Client, argv: list[bytes]) -> Any:
             continue
         value = db.peek(key)  # also skips (and deletes) expired keys
         if opts.type is not None:  # Redis's TYPE filter is a counted read of the key
-            db.counted(value)
+            db.counted(value, key)
         if value is None:
             continue
         if opts.type is not None and type_name(value) != opts.type:
@@ -490,7 +490,7 @@ def pexpireat(client: Client, argv: list[bytes]) -> Any:
 def _ttl(client: Client, key: bytes, in_ms: bool, absolute: bool) -> int:
     """ttlGenericCommand: -2 no key, -1 no expiry; seconds are rounded to nearest."""
     db = client.db
-    if db.counted(db.peek(key)) is None:
+    if db.counted(db.peek(key), key) is None:
         return -2
     when = db.ttl_ms(key)
     if when is None:
@@ -586,7 +586,7 @@ def _lfu_policy(client: Client) -> bool:
          syntax="key")
 def object_encoding(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    value = db.counted(db.peek(argv[2]))
+    value = db.counted(db.peek(argv[2]), argv[2], notify=False)
     if value is None:
         return None
     if type(value) is bytes and db.raw_strings.get(argv[2]) is value:
@@ -614,7 +614,7 @@ def object_help(client: Client, argv: list[bytes]) -> Any:
          syntax="key")
 def object_idletime(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    if db.counted(db.peek(argv[2])) is None:
+    if db.counted(db.peek(argv[2]), argv[2], notify=False) is None:
         return None
     if _lfu_policy(client):
         raise errors.LFU_SELECTED
@@ -630,7 +630,7 @@ def object_idletime(client: Client, argv: list[bytes]) -> Any:
          since="2.2.3", summary="Get the number of references to the value of the key",
          syntax="key")
 def object_refcount(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.counted(client.db.peek(argv[2]))
+    value = client.db.counted(client.db.peek(argv[2]), argv[2], notify=False)
     if value is None:
         return None
     config = client.server.config
@@ -650,7 +650,7 @@ def object_refcount(client: Client, argv: list[bytes]) -> Any:
          syntax="key")
 def object_freq(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    if db.counted(db.peek(argv[2])) is None:
+    if db.counted(db.peek(argv[2]), argv[2], notify=False) is None:
         return None
     if not _lfu_policy(client):
         raise errors.LFU_NOT_SELECTED

@@ -609,8 +609,8 @@ def _read_targets(client: Client, argv: list[bytes], args: _ReadArgs
             sid = strict_id(raw)
         targets.append((key, value, group, sid))
     if not rerun:
-        for _, value, _, _ in targets:
-            client.db.counted(value)
+        for key, value, _, _ in targets:
+            client.db.counted(value, key)
     return targets
 
 

@@ -143,40 +143,41 @@ class Database:
     # lookupKeyWrite: the same without the counting, for commands about to write the key.
 
     def read(self, key: bytes) -> Any:
-        """lookup, counted as a keyspace hit or miss."""
+        """lookup, counted as a keyspace hit or miss (a miss is a 'keymiss' event)."""
         value = self.data.get(key)
         if value is not None:
             if self.expires and self._expired(key):
-                self.misses += 1
-                return None
+                return self._miss(key)
             if self.clocks is not None:
                 self.access.touch(self.clocks, key)
             self.hits += 1
             return value
-        self.misses += 1
-        return None
+        return self._miss(key)
 
     def read_typed(self, key: bytes, cls: type) -> Any:
         """lookup_typed, counted as a keyspace hit (WRONGTYPE included) or miss."""
         value = self.data.get(key)
         if value is not None:
             if self.expires and self._expired(key):
-                self.misses += 1
-                return None
+                return self._miss(key)
             self.hits += 1
             if type(value) is not cls:
                 raise WRONGTYPE
             if self.clocks is not None:
                 self.access.touch(self.clocks, key)
             return value
-        self.misses += 1
-        return None
+        return self._miss(key)
 
-    def counted(self, value: Any) -> Any:
+    def _miss(self, key: bytes, notify: bool = True) -> None:
+        self.misses += 1
+        if notify and self.events.notifying:
+            self.events.notify(self, "m", b"keymiss", key)
+
+    def counted(self, value: Any, key: bytes, notify: bool = True) -> Any:
         """Count a read made with ``peek`` (Redis's LOOKUP_NOTOUCH reads: TYPE, TTL,
-        EXISTS, OBJECT, SCAN's TYPE filter); returns value."""
+        EXISTS, SCAN's TYPE filter; OBJECT without the 'keymiss' event); returns value."""
         if value is None:
-            self.misses += 1
+            self._miss(key, notify)
         else:
             self.hits += 1
         return value
