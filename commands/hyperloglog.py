@@ -13,7 +13,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import mark_raw
+from respd.commands.keyspace import mark_raw, string_encoding
 from respd.resp import OK, Status
 from respd.storage import hll
 from respd.storage.hll import Corrupted, Hll
@@ -106,7 +106,7 @@ def pfcount(client: Client, argv: list[bytes]) -> Any:
         # propagates it too)
         cached = hll.with_cached_count(value, card)
         db = client.db
-        was_raw = db.raw_strings.get(key) is value
+        was_raw = string_encoding(db, key, value) == b"raw"
         db.set(key, cached, keep_ttl=True)
         if was_raw:  # Redis writes the cache into the same object
             mark_raw(db, key)

@@ -258,8 +258,9 @@ def renamenx(client: Client, argv: list[bytes]) -> Any:
 def _carry_raw(src_db: Database, src: bytes, dst_db: Database, dst: bytes, value: Any) -> None:
     """A raw string keeps its encoding when RENAME/MOVE take the object along or COPY
     duplicates it."""
-    if type(value) is bytes and src_db.raw_strings.get(src) is value:
-        mark_raw(dst_db, dst)
+    encoding = string_encoding(src_db, src, value)
+    if encoding is not None:
+        mark_encoding(dst_db, dst, encoding)
 
 
 def duplicate(value: Any) -> Any:
@@ -589,18 +590,29 @@ def object_encoding(client: Client, argv: list[bytes]) -> Any:
     value = db.counted(db.peek(argv[2]), argv[2], notify=False)
     if value is None:
         return None
-    if type(value) is bytes and db.raw_strings.get(argv[2]) is value:
-        return b"raw"
-    return ENCODINGS[type(value)](value)
+    return string_encoding(db, argv[2], value) or ENCODINGS[type(value)](value)
 
 
 def mark_raw(db: Database, key: bytes) -> None:
     """Redis edits some strings in place (APPEND to an existing string, SETRANGE, SETBIT,
-    BITFIELD, PFADD, PFMERGE): the object is raw then, whatever its length or content."""
-    raw = db.raw_strings
-    if len(raw) > 2 * len(db.data) + 1024:  # forget keys since rewritten or deleted
-        db.raw_strings = raw = {k: v for k, v in raw.items() if db.data.get(k) is v}
-    raw[key] = db.data[key]
+    BITFIELD, BITOP, PFADD, PFMERGE): the object is raw then, whatever its length or
+    content."""
+    mark_encoding(db, key, b"raw")
+
+
+def mark_encoding(db: Database, key: bytes, encoding: bytes) -> None:
+    """Record the encoding Redis gave the string now at key (until it is replaced)."""
+    marks = db.string_encodings
+    if len(marks) > 2 * len(db.data) + 1024:  # forget keys since rewritten or deleted
+        db.string_encodings = marks = {k: m for k, m in marks.items()
+                                       if db.data.get(k) is m[0]}
+    marks[key] = (db.data[key], encoding)
+
+
+def string_encoding(db: Database, key: bytes, value: Any) -> bytes | None:
+    """The encoding recorded for the string value at key, if it is still that value."""
+    mark = db.string_encodings.get(key)
+    return mark[1] if mark is not None and mark[0] is value else None
 
 
 @command("OBJECT HELP", arity=2, flags="loading stale", group=GROUP, since="6.2.0",

@@ -8,7 +8,8 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import delete_key, expire_key, mark_raw, persist_key
+from respd.commands.keyspace import (delete_key, expire_key, mark_encoding, mark_raw,
+                                     persist_key)
 from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add
 from respd.resp import OK, Map
 
@@ -312,6 +313,7 @@ def incrbyfloat(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     result = long_double_add(client.db.lookup_typed(key, bytes), argv[2])
     _store(client, key, result, b"incrbyfloat", keep_ttl=True)
+    mark_encoding(client.db, key, b"embstr" if len(result) <= 44 else b"raw")  # never int
     # replicate the result, never the arithmetic: formatting must not drift
     client.propagate_as = [[b"SET", key, result, b"KEEPTTL"]]
     return result

@@ -102,7 +102,7 @@ class Database:
         "clocks",
         "access",
         "sampler",
-        "raw_strings",
+        "string_encodings",
         "tracking",
         "hits",
         "misses",
@@ -125,8 +125,9 @@ class Database:
         self.clocks: dict[bytes, int] | None = None
         self.access: Any = None  # respd.eviction's clock policy while clocks exist
         self.sampler: list[bytes] | None = None
-        # key -> its string value, for strings edited in place (OBJECT ENCODING "raw")
-        self.raw_strings: dict[bytes, bytes] = {}
+        # key -> (its string value, encoding) for strings whose OBJECT ENCODING is not
+        # what the bytes alone say: edited in place ("raw"), INCRBYFLOAT's ("embstr")
+        self.string_encodings: dict[bytes, tuple[bytes, bytes]] = {}
         # respd.tracking.Tracking while a client tracks keys (client-side caching)
         self.tracking: Any = None
         # keyspace_hits/misses of INFO: counted by the read lookups only, as Redis's
@@ -366,7 +367,7 @@ class Database:
                 self.events.key_ready(self, key)
         self.data = {}
         self.expires = {}
-        self.raw_strings = {}
+        self.string_encodings = {}
         self._heap = []
         self.mem = 0
         self.sizes = {}
@@ -389,7 +390,8 @@ class Database:
         self.resized, other.resized = other.resized, self.resized
         self.clocks, other.clocks = other.clocks, self.clocks
         self.sampler, other.sampler = other.sampler, self.sampler
-        self.raw_strings, other.raw_strings = other.raw_strings, self.raw_strings
+        self.string_encodings, other.string_encodings = (other.string_encodings,
+                                                         self.string_encodings)
 
     def key_order(self) -> "KeyOrder":
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
