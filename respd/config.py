@@ -191,6 +191,8 @@ class Param:
     merge: bool = False
     # Redis's PROTECTED_CONFIG: refused by CONFIG SET unless enable-protected-configs.
     protected: bool = False
+    # Redis's HIDDEN_CONFIG: answered by CONFIG GET when named, never matched by a pattern.
+    hidden: bool = False
 
 
 PARAMS: dict[str, Param] = {}
@@ -198,9 +200,10 @@ _ALIASES: dict[str, str] = {}
 
 
 def param(name: str, kind: Kind, default: str, mutable: bool = True,
-          aliases: tuple[str, ...] = (), merge: bool = False, protected: bool = False) -> None:
+          aliases: tuple[str, ...] = (), merge: bool = False, protected: bool = False,
+          hidden: bool = False) -> None:
     PARAMS[name] = Param(name, kind, default.encode(), mutable, aliases, None, merge,
-                         protected)
+                         protected, hidden)
     for alias in aliases:
         _ALIASES[alias] = name
 
@@ -498,6 +501,14 @@ param("rdb-save-incremental-fsync", BOOL, "yes")
 param("aof-disable-auto-gc", _only(BOOL, "no", "keeping AOF history files"), "no")
 param("sanitize-dump-payload", _enum_kind("no", "yes", "clients"), "no")
 param("bind-source-addr", STRING, "")
+# Hidden debugging parameters of Redis's test suite: delays per key while loading or
+# saving are not in respd (only 0); loading does not stop to serve clients anyway.
+param("key-load-delay", _only(_int_kind(-(2**31), 2**31 - 1), "0", "loading delays"), "0",
+      hidden=True)
+param("rdb-key-save-delay", _only(_int_kind(-(2**31), 2**31 - 1), "0", "saving delays"), "0",
+      hidden=True)
+param("loading-process-events-interval-bytes", _int_kind(1024, 2**31 - 1), "2097152",
+      hidden=True)
 
 def _attr(name: str) -> str:
     return name.replace("-", "_")
@@ -553,6 +564,8 @@ class Config:
                                                                 self.get_raw(canonical))
                 continue
             for p in PARAMS.values():
+                if p.hidden:
+                    continue
                 for name in (p.name, *p.aliases):
                     if name not in found and glob_match(pattern, name.encode(), nocase=True):
                         found[name] = (name.encode(), self.get_raw(p.name))

@@ -169,6 +169,8 @@ REFUSED = {
     "propagation-error-behavior": "panic",
     "rdb-del-sync-files": "yes",
     "aof-disable-auto-gc": "yes",
+    "key-load-delay": "100",
+    "rdb-key-save-delay": "100",
 }
 
 # Directives that change nothing a client can observe, in Redis either: they tune how
@@ -202,6 +204,8 @@ NO_OBSERVABLE_EFFECT = {
     "aof-rewrite-incremental-fsync": "fsync pacing of a rewrite: visible only after a power loss",
     "rdb-save-incremental-fsync": "fsync pacing of a save: visible only after a power loss",
     "sanitize-dump-payload": "respd always checks a RESTORE payload completely",
+    "loading-process-events-interval-bytes": "how often loading serves events; respd's "
+                                             "loading does not stop for them",
 }
 
 # Accepted but not honoured yet: the parts of the server they belong to are not built
