@@ -197,6 +197,10 @@ class Param:
 
 PARAMS: dict[str, Param] = {}
 _ALIASES: dict[str, str] = {}
+# Directives Redis 7.0 still reads from config files (one argument) and ignores, as they
+# configure nothing any more; CONFIG GET/SET do not know them.
+DEPRECATED = frozenset({"list-max-ziplist-entries", "list-max-ziplist-value",
+                        "lua-replicate-commands"})
 
 
 def param(name: str, kind: Kind, default: str, mutable: bool = True,
@@ -661,4 +665,4 @@ class Config:
         return f"{name} {value}"
 
 
-__all__ = ["Config", "ConfigError", "PARAMS", "param", "on_config_set"]
+__all__ = ["Config", "ConfigError", "DEPRECATED", "PARAMS", "param", "on_config_set"]

@@ -84,3 +84,14 @@ def test_bind_source_addr_of_the_replica_link(spawn: Callable[..., ServerProcess
     assert ips() == ["127.0.0.2", "127.0.0.2"]
     # changeable at run time, for the next connection
     assert replicas[1].client().config_set("bind-source-addr", "") is True
+
+
+def test_deprecated_directives_are_read_and_ignored_like_redis(
+        spawn: Callable[..., ServerProcess]) -> None:
+    """Redis 7.0 still starts with the directives it retired (one argument each)."""
+    options = ("--lua-replicate-commands", "yes", "--list-max-ziplist-entries", "5",
+               "--list-max-ziplist-value", "64")
+    for kind in ("redis", "respd"):
+        conn = spawn(kind, *options).client()
+        assert conn.config_get("lua-replicate-commands") == {}
+        assert conn.config_get("list-max-listpack-size") == {"list-max-listpack-size": "-2"}
