@@ -415,7 +415,7 @@ def _parse_shutdown_flags(raw: bytes) -> tuple[str, ...]:
 
 
 SHUTDOWN_FLAGS = Kind(_parse_shutdown_flags,
-                      lambda v: " ".join(v).encode() if v else b"default")
+                      lambda v: " ".join(v).encode() if v else b"default", words=True)
 
 
 def _parse_oom_values(raw: bytes) -> list[int]:
@@ -660,7 +660,8 @@ class Config:
 
     def _directive(self, name: str) -> str:
         value = self.get_raw(name).decode("latin-1")
-        if PARAMS[name].kind is STRING or not value:
+        kind = PARAMS[name].kind
+        if kind is STRING or not value or (" " in value and not kind.words):  # one word
             value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} {value}"
 

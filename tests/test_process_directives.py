@@ -95,3 +95,19 @@ def test_deprecated_directives_are_read_and_ignored_like_redis(
         conn = spawn(kind, *options).client()
         assert conn.config_get("lua-replicate-commands") == {}
         assert conn.config_get("list-max-listpack-size") == {"list-max-listpack-size": "-2"}
+
+
+def test_config_rewrite_reads_back_the_new_parameters(tmp_path: Any) -> None:
+    from respd.cli import build_config
+
+    path = tmp_path / "respd.conf"
+    path.write_text("port 0\n")
+    config = build_config([str(path)])
+    values = {"shutdown-on-sigterm": b"nosave force", "shutdown-on-sigint": b"save now",
+              "proc-title-template": b"{title} {port}", "oom-score-adj-values": b"1 2 3",
+              "bind-source-addr": b"127.0.0.2", "crash-log-enabled": b"no"}
+    for name, raw in values.items():
+        config.set(name, raw)
+    config.rewrite()
+    again = build_config([str(path)])
+    assert {name: again.get_raw(name) for name in values} == values
