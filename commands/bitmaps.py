@@ -98,7 +98,7 @@ def setbit(client: Client, argv: list[bytes]) -> Any:
         current ^= 1 << shift
         _store(client, key, b"".join((value[:byte], bytes((current,)), value[byte + 1:])),
                b"setbit", keep_ttl=True)
-        mark_raw(client.db, key)
+    mark_raw(client.db, key)  # Redis unshares the string even when the bit is unchanged
     return old
 
 
@@ -107,7 +107,7 @@ def setbit(client: Client, argv: list[bytes]) -> Any:
          syntax="key offset:integer")
 def getbit(client: Client, argv: list[bytes]) -> Any:
     offset = _bit_offset(client, argv[2])
-    value = client.db.lookup_typed(argv[1], bytes)
+    value = client.db.read_typed(argv[1], bytes)
     byte = offset >> 3
     if value is None or byte >= len(value):
         return 0
@@ -119,7 +119,7 @@ def getbit(client: Client, argv: list[bytes]) -> Any:
          syntax="key [start:integer end:integer [BYTE | BIT]]",
          history=(("7.0.0", "Added the `BYTE|BIT` option."),))
 def bitcount(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup_typed(argv[1], bytes)
+    value = client.db.read_typed(argv[1], bytes)
     if value is None:
         return 0
     argc = len(argv)
@@ -142,7 +142,7 @@ def bitpos(client: Client, argv: list[bytes]) -> Any:
     bit = int64(argv[2])
     if bit not in (0, 1):
         raise errors.BIT_ARGUMENT
-    value = client.db.lookup_typed(argv[1], bytes)
+    value = client.db.read_typed(argv[1], bytes)
     if value is None:  # an endless run of zero bits
         return -1 if bit else 0
     argc = len(argv)
@@ -180,12 +180,13 @@ def bitop(client: Client, argv: list[bytes]) -> Any:
         raise errors.SYNTAX
     if op == b"not" and len(argv) != 4:
         raise errors.BITOP_NOT_ONE_KEY
-    lookup = client.db.lookup_typed
+    lookup = client.db.read_typed  # the sources are counted reads
     sources = [lookup(key, bytes) or b"" for key in argv[3:]]
     size = max(len(s) for s in sources)
     dest = argv[2]
     if size:
         _store(client, dest, bitop_values(op, sources), b"set")
+        mark_raw(client.db, dest)  # a result built in a buffer: raw whatever its length
     else:
         delete_key(client, dest)
     return size
@@ -243,7 +244,7 @@ def _bitfield(client: Client, argv: list[bytes], read_only_command: bool) -> Any
     db = client.db
     grown = False
     if highest < 0:  # only GETs: a missing key reads as zeros
-        data: bytes | bytearray = db.lookup_typed(key, bytes) or b""
+        data: bytes | bytearray = db.read_typed(key, bytes) or b""
     else:
         if read_only_command:
             raise errors.BITFIELD_RO_GET_ONLY
@@ -279,8 +280,7 @@ def _bitfield(client: Client, argv: list[bytes], read_only_command: bool) -> Any
             client.server.dirty += changes - 1  # one per changing operation
         elif grown:  # Redis grew the string in place, without an event or a dirty count
             db.set(key, bytes(data), keep_ttl=True)
-        if changes or grown:
-            mark_raw(db, key)
+        mark_raw(db, key)  # a writing BITFIELD unshares the string even if nothing changed
     return replies
 
 

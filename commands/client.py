@@ -76,7 +76,7 @@ def client_list(client: Client, argv: list[bytes]) -> Any:
         clients = [table[i] for i in ids if i in table]
     elif len(argv) != 2:
         raise errors.SYNTAX
-    return Verbatim(b"".join(client_info_line(c, client, b"client|list") + b"\n"
+    return Verbatim(b"".join(client_info_line(c, client, b"client|list", argv) + b"\n"
                              for c in clients))
 
 
@@ -84,7 +84,7 @@ def client_list(client: Client, argv: list[bytes]) -> Any:
          summary="Returns information about the current client connection.",
          tips="nondeterministic_output")
 def client_info(client: Client, argv: list[bytes]) -> Any:
-    return Verbatim(client_info_line(client, client, b"client|info") + b"\n")
+    return Verbatim(client_info_line(client, client, b"client|info", argv) + b"\n")
 
 
 # --- CLIENT KILL ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ GROUP = "generic"
                     "where M is small, so simply O(1).",
          syntax="key")
 def dump(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.lookup(argv[1])
+    value = client.db.read(argv[1])
     return None if value is None else serializer.dump(value, client.server.config.rdbcompression)
 
 

@@ -64,7 +64,7 @@ def _coordinate(client: Client, value: float) -> Any:
 
 
 def _zset(client: Client, key: bytes) -> ZSet | None:
-    return client.db.lookup_typed(key, ZSet)
+    return client.db.read_typed(key, ZSet)  # counted: every caller reads
 
 
 # --- GEOADD --------------------------------------------------------------------------------------

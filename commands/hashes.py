@@ -16,7 +16,7 @@ GROUP = "hash"
 
 
 def _read(client: Client, key: bytes) -> HashValue | None:
-    return client.db.lookup_typed(key, HashValue)
+    return client.db.read_typed(key, HashValue)  # counted: the reading commands
 
 
 def _for_write(client: Client, key: bytes) -> HashValue:
@@ -103,7 +103,7 @@ def hmget(client: Client, argv: list[bytes]) -> Any:
          history=(("2.4.0", "Accepts multiple `field` arguments."),))
 def hdel(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
-    h = _read(client, key)
+    h = client.db.lookup_typed(key, HashValue)
     if h is None:
         return 0
     deleted = 0

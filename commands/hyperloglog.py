@@ -13,7 +13,7 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import mark_raw
+from respd.commands.keyspace import mark_raw, string_encoding
 from respd.resp import OK, Status
 from respd.storage import hll
 from respd.storage.hll import Corrupted, Hll
@@ -22,9 +22,11 @@ GROUP = "hyperloglog"
 _ACL = "hyperloglog"
 
 
-def _hll_value(client: Client, key: bytes) -> bytes | None:
-    """The HLL string at key, or None (isHLLObjectOrReply)."""
-    value = client.db.lookup_typed(key, bytes)
+def _hll_value(client: Client, key: bytes, read: bool = True) -> bytes | None:
+    """The HLL string at key, or None (isHLLObjectOrReply).  PFCOUNT's and PFMERGE's
+    inputs are counted reads (keyspace hits/misses); PFADD and PFDEBUG look up for writing."""
+    db = client.db
+    value = db.read_typed(key, bytes) if read else db.lookup_typed(key, bytes)
     if value is not None and not hll.is_valid(value):
         raise errors.HLL_WRONGTYPE
     return value
@@ -52,7 +54,7 @@ def _save(client: Client, key: bytes, work: Hll) -> None:
          complexity="O(1) to add every element.", syntax="key [element [element ...]]")
 def pfadd(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
-    value = _hll_value(client, key)
+    value = _hll_value(client, key, read=False)
     updated = 0
     if value is None:
         value = hll.new_sparse()
@@ -104,7 +106,7 @@ def pfcount(client: Client, argv: list[bytes]) -> Any:
         # propagates it too)
         cached = hll.with_cached_count(value, card)
         db = client.db
-        was_raw = db.raw_strings.get(key) is value
+        was_raw = string_encoding(db, key, value) == b"raw"
         db.set(key, cached, keep_ttl=True)
         if was_raw:  # Redis writes the cache into the same object
             mark_raw(db, key)
@@ -158,7 +160,7 @@ def _decode(value: bytes) -> bytes:
          complexity="N/A", syntax="subcommand key:key")
 def pfdebug(client: Client, argv: list[bytes]) -> Any:
     key = argv[2]
-    value = _hll_value(client, key)
+    value = _hll_value(client, key, read=False)
     if value is None:
         raise errors.PFDEBUG_NO_KEY
     sub = argv[1].split(b"\0", 1)[0].lower()

@@ -88,7 +88,7 @@ def _db_index(client: Client, raw: bytes) -> Database:
 
 
 def _count_existing(client: Client, keys: list[bytes]) -> int:
-    lookup = client.db.lookup  # touches each key (TOUCH's purpose)
+    lookup = client.db.read  # touches each key (TOUCH's purpose)
     return sum(1 for key in keys if lookup(key) is not None)
 
 
@@ -124,8 +124,8 @@ def unlink(client: Client, argv: list[bytes]) -> Any:
          complexity="O(N) where N is the number of keys to check.", syntax="key [key ...]",
          history=(("3.0.3", "Accepts multiple `key` arguments."),))
 def exists(client: Client, argv: list[bytes]) -> Any:
-    peek = client.db.peek  # LOOKUP_NOTOUCH: EXISTS is no access
-    return sum(1 for key in argv[1:] if peek(key) is not None)
+    db = client.db  # LOOKUP_NOTOUCH: EXISTS is no access, but a counted read
+    return sum(1 for key in argv[1:] if db.counted(db.peek(key), key) is not None)
 
 
 @command("TOUCH", arity=-2, flags="readonly fast", plain=True, keys=(1, -1, 1), group=GROUP,
@@ -142,7 +142,7 @@ def touch(client: Client, argv: list[bytes]) -> Any:
          since="1.0.0",
          summary="Determine the type stored at key", syntax="key")
 def type_(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.peek(argv[1])
+    value = client.db.counted(client.db.peek(argv[1]), argv[1])
     return Status(b"none" if value is None else type_name(value))
 
 
@@ -182,6 +182,8 @@ def scan(client: Client, argv: list[bytes]) -> Any:
         if matches is not None and not matches(key):
             continue
         value = db.peek(key)  # also skips (and deletes) expired keys
+        if opts.type is not None:  # Redis's TYPE filter is a counted read of the key
+            db.counted(value, key)
         if value is None:
             continue
         if opts.type is not None and type_name(value) != opts.type:
@@ -227,6 +229,7 @@ def _rename(client: Client, argv: list[bytes], nx: bool) -> bool:
             return False
         db.delete(dst)
     db.add(dst, value)
+    _carry_raw(db, src, db, dst, value)
     if when is not None:
         db.set_expire(dst, when)
     db.delete(src)
@@ -250,6 +253,14 @@ def rename(client: Client, argv: list[bytes]) -> Any:
                             "destination names are the same."),))
 def renamenx(client: Client, argv: list[bytes]) -> Any:
     return int(_rename(client, argv, nx=True))
+
+
+def _carry_raw(src_db: Database, src: bytes, dst_db: Database, dst: bytes, value: Any) -> None:
+    """A raw string keeps its encoding when RENAME/MOVE take the object along or COPY
+    duplicates it."""
+    encoding = string_encoding(src_db, src, value)
+    if encoding is not None:
+        mark_encoding(dst_db, dst, encoding)
 
 
 def duplicate(value: Any) -> Any:
@@ -280,7 +291,7 @@ def copy_(client: Client, argv: list[bytes]) -> Any:
     src, dst = argv[1], argv[2]
     if src_db is dst_db and src == dst:
         raise errors.SAME_OBJECT
-    value = src_db.lookup(src)
+    value = src_db.read(src)  # the source is a counted read, the destination is not
     if value is None:
         return 0
     when = src_db.ttl_ms(src)
@@ -289,6 +300,7 @@ def copy_(client: Client, argv: list[bytes]) -> Any:
             return 0
         dst_db.delete(dst)
     dst_db.add(dst, duplicate(value))
+    _carry_raw(src_db, src, dst_db, dst, value)  # dupStringObject keeps the encoding
     if when is not None:
         dst_db.set_expire(dst, when)
     dst_db.notify("g", b"copy_to", dst)
@@ -309,6 +321,7 @@ def move(client: Client, argv: list[bytes]) -> Any:
         return 0
     when = src_db.ttl_ms(key)
     dst_db.add(key, value)
+    _carry_raw(src_db, key, dst_db, key, value)
     if when is not None:
         dst_db.set_expire(key, when)
     src_db.delete(key)
@@ -478,7 +491,7 @@ def pexpireat(client: Client, argv: list[bytes]) -> Any:
 def _ttl(client: Client, key: bytes, in_ms: bool, absolute: bool) -> int:
     """ttlGenericCommand: -2 no key, -1 no expiry; seconds are rounded to nearest."""
     db = client.db
-    if db.peek(key) is None:
+    if db.counted(db.peek(key), key) is None:
         return -2
     when = db.ttl_ms(key)
     if when is None:
@@ -574,21 +587,32 @@ def _lfu_policy(client: Client) -> bool:
          syntax="key")
 def object_encoding(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    value = db.peek(argv[2])
+    value = db.counted(db.peek(argv[2]), argv[2], notify=False)
     if value is None:
         return None
-    if type(value) is bytes and db.raw_strings.get(argv[2]) is value:
-        return b"raw"
-    return ENCODINGS[type(value)](value)
+    return string_encoding(db, argv[2], value) or ENCODINGS[type(value)](value)
 
 
 def mark_raw(db: Database, key: bytes) -> None:
     """Redis edits some strings in place (APPEND to an existing string, SETRANGE, SETBIT,
-    BITFIELD, PFADD, PFMERGE): the object is raw then, whatever its length or content."""
-    raw = db.raw_strings
-    if len(raw) > 2 * len(db.data) + 1024:  # forget keys since rewritten or deleted
-        db.raw_strings = raw = {k: v for k, v in raw.items() if db.data.get(k) is v}
-    raw[key] = db.data[key]
+    BITFIELD, BITOP, PFADD, PFMERGE): the object is raw then, whatever its length or
+    content."""
+    mark_encoding(db, key, b"raw")
+
+
+def mark_encoding(db: Database, key: bytes, encoding: bytes) -> None:
+    """Record the encoding Redis gave the string now at key (until it is replaced)."""
+    marks = db.string_encodings
+    if len(marks) > 2 * len(db.data) + 1024:  # forget keys since rewritten or deleted
+        db.string_encodings = marks = {k: m for k, m in marks.items()
+                                       if db.data.get(k) is m[0]}
+    marks[key] = (db.data[key], encoding)
+
+
+def string_encoding(db: Database, key: bytes, value: Any) -> bytes | None:
+    """The encoding recorded for the string value at key, if it is still that value."""
+    mark = db.string_encodings.get(key)
+    return mark[1] if mark is not None and mark[0] is value else None
 
 
 @command("OBJECT HELP", arity=2, flags="loading stale", group=GROUP, since="6.2.0",
@@ -602,7 +626,7 @@ def object_help(client: Client, argv: list[bytes]) -> Any:
          syntax="key")
 def object_idletime(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    if db.peek(argv[2]) is None:
+    if db.counted(db.peek(argv[2]), argv[2], notify=False) is None:
         return None
     if _lfu_policy(client):
         raise errors.LFU_SELECTED
@@ -618,7 +642,7 @@ def object_idletime(client: Client, argv: list[bytes]) -> Any:
          since="2.2.3", summary="Get the number of references to the value of the key",
          syntax="key")
 def object_refcount(client: Client, argv: list[bytes]) -> Any:
-    value = client.db.peek(argv[2])
+    value = client.db.counted(client.db.peek(argv[2]), argv[2], notify=False)
     if value is None:
         return None
     config = client.server.config
@@ -638,7 +662,7 @@ def object_refcount(client: Client, argv: list[bytes]) -> Any:
          syntax="key")
 def object_freq(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    if db.peek(argv[2]) is None:
+    if db.counted(db.peek(argv[2]), argv[2], notify=False) is None:
         return None
     if not _lfu_policy(client):
         raise errors.LFU_NOT_SELECTED

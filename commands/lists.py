@@ -37,6 +37,10 @@ def _lookup(client: Client, key: bytes) -> ListValue | None:
     return client.db.lookup_typed(key, ListValue)
 
 
+def _read(client: Client, key: bytes) -> ListValue | None:
+    return client.db.read_typed(key, ListValue)  # counted: the reading commands
+
+
 def _pop_n(lst: ListValue, where: int, count: int) -> list[bytes]:
     pop = lst.popleft if where == LEFT else lst.pop
     return [pop() for _ in range(min(count, len(lst)))]
@@ -169,7 +173,7 @@ def rpop(client: Client, argv: list[bytes]) -> Any:
          since="1.0.0",
          summary="Get the length of a list", syntax="key")
 def llen(client: Client, argv: list[bytes]) -> Any:
-    lst = _lookup(client, argv[1])
+    lst = _read(client, argv[1])
     return 0 if lst is None else len(lst)
 
 
@@ -182,7 +186,7 @@ def llen(client: Client, argv: list[bytes]) -> Any:
          syntax="key start:integer stop:integer")
 def lrange(client: Client, argv: list[bytes]) -> Any:
     start, end = int64(argv[2]), int64(argv[3])
-    lst = _lookup(client, argv[1])
+    lst = _read(client, argv[1])
     if lst is None:
         return []
     span = index_range(start, end, len(lst))
@@ -209,7 +213,7 @@ def _position(raw: bytes, length: int) -> int | None:
          summary="Get an element from a list by its index", complexity="O(N)",
          syntax="key index:integer")
 def lindex(client: Client, argv: list[bytes]) -> Any:
-    lst = _lookup(client, argv[1])
+    lst = _read(client, argv[1])
     if lst is None:
         return None
     index = _position(argv[2], len(lst))
@@ -323,7 +327,7 @@ def lpos(client: Client, argv: list[bytes]) -> Any:
         else:
             raise errors.SYNTAX
         i += 2
-    lst = _lookup(client, argv[1])
+    lst = _read(client, argv[1])
     if lst is None:
         return [] if count is not None else None
     return _lpos_search(lst, argv[2], rank, count, maxlen)

@@ -456,7 +456,10 @@ def _debug_set_active_expire(client: Client, argv: list[bytes]) -> Any:
 
 
 def _debug_reload(client: Client, argv: list[bytes]) -> Any:
-    # Save-and-reload yields the dataset already in memory: nothing to do.
+    # Save-and-reload yields the dataset already in memory; only the strings' encodings
+    # are what loading makes them (edited strings are no longer raw).
+    for db in client.server.dbs:
+        db.string_encodings = {}
     return OK
 
 

@@ -17,7 +17,7 @@ _SPOP_BATCH = 1024
 
 
 def _read(client: Client, key: bytes) -> SetValue | None:
-    return client.db.lookup_typed(key, SetValue)
+    return client.db.read_typed(key, SetValue)  # counted: the reading commands
 
 
 def _max_intset(client: Client) -> int:
@@ -58,7 +58,7 @@ def sadd(client: Client, argv: list[bytes]) -> Any:
          history=(("2.4.0", "Accepts multiple `member` arguments."),))
 def srem(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
-    s = _read(client, key)
+    s = client.db.lookup_typed(key, SetValue)
     if s is None:
         return 0
     removed = 0
@@ -155,7 +155,7 @@ def _spop_count(client: Client, key: bytes, raw_count: bytes) -> Any:
     count = numbers.int64(raw_count, errors.COUNT_POSITIVE)
     if count < 0:
         raise errors.COUNT_POSITIVE
-    s = _read(client, key)
+    s = client.db.lookup_typed(key, SetValue)
     if s is None or count == 0:
         return AttrSet()
     if count >= len(s):

@@ -61,7 +61,7 @@ def _by_pattern(db: Any, pattern: bytes, element: bytes) -> bytes | None:
         key = pattern[:star] + element + pattern[star + 1:arrow]
     else:
         key = pattern[:star] + element + pattern[star + 1:]
-    value = db.lookup(key)
+    value = db.read(key)  # BY/GET patterns are counted reads
     if field is None:
         return value if type(value) is bytes else None
     return value.get(field) if type(value) is HashValue else None
@@ -149,7 +149,7 @@ def _sorted(db: Any, elements: list[bytes], opts: dict[str, Any]) -> list[bytes]
 def _sort(client: Client, argv: list[bytes], readonly: bool) -> Any:
     opts = _parse(client, argv, readonly)
     db = client.db
-    value = db.lookup(argv[1])
+    value = db.read(argv[1])
     if value is not None and type(value) not in _SORTABLE:
         raise errors.WRONGTYPE
     store = opts["store"]

@@ -136,6 +136,12 @@ def _lookup(client: Client, key: bytes) -> Stream | None:
     return client.db.lookup_typed(key, Stream)  # type: ignore[no-any-return]
 
 
+def _read(client: Client, key: bytes) -> Stream | None:
+    """_lookup counted as a keyspace hit or miss: the reads, and XACK/XCLAIM/XAUTOCLAIM,
+    which Redis also looks up as reads."""
+    return client.db.read_typed(key, Stream)  # type: ignore[no-any-return]
+
+
 def _entry(sid: int, fields: list[bytes]) -> list[Any]:
     return [format_id(sid), fields]
 
@@ -150,7 +156,7 @@ def _now(client: Client) -> int:
 
 def _group_or_error(client: Client, key: bytes, group_name: bytes) -> tuple[Stream, Group]:
     """XPENDING/XCLAIM/XAUTOCLAIM: both the key and the group must exist."""
-    stream = _lookup(client, key)
+    stream = _read(client, key)
     group = stream.groups.get(group_name) if stream is not None else None
     if stream is None or group is None:
         raise errors.nogroup_key_or_group(key, group_name)
@@ -497,7 +503,7 @@ def xtrim(client: Client, argv: list[bytes]) -> Any:
          since="5.0.0",
          summary="Return the number of entries in a stream", syntax="key")
 def xlen(client: Client, argv: list[bytes]) -> Any:
-    stream = _lookup(client, argv[1])
+    stream = _read(client, argv[1])
     return stream.length if stream is not None else 0
 
 
@@ -512,7 +518,7 @@ def _xrange(client: Client, argv: list[bytes], rev: bool) -> Any:
             i += 2
         else:
             raise errors.SYNTAX
-    stream = _lookup(client, argv[1])
+    stream = _read(client, argv[1])
     if stream is None:
         return []
     if count == 0:
@@ -866,8 +872,11 @@ def _read_targets(client: Client, argv: list[bytes], args: _ReadArgs
     targets = []
     keys = argv[args.streams_at : args.streams_at + args.nkeys]
     raw_ids = argv[args.streams_at + args.nkeys :]
+    # Redis looks every key up twice (IDs, then serving), both counted, except when a
+    # blocked reader is served (its lookups are uncounted).
+    lookup = client.db.lookup if rerun else client.db.read
     for key, raw in zip(keys, raw_ids):
-        value = client.db.lookup(key)
+        value = lookup(key)
         if value is not None and type(value) is not Stream:
             if rerun:  # 7.0: the key changed type under a blocked reader
                 if args.group is not None:
@@ -896,6 +905,9 @@ def _read_targets(client: Client, argv: list[bytes], args: _ReadArgs
         else:
             sid = strict_id(raw)
         targets.append((key, value, group, sid))
+    if not rerun:
+        for key, value, _, _ in targets:
+            client.db.counted(value, key)
     return targets
 
 
@@ -1172,7 +1184,7 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Any:
          complexity="O(1) for each message ID processed.",
          syntax="key group id [id ...]")
 def xack(client: Client, argv: list[bytes]) -> Any:
-    stream = _lookup(client, argv[1])
+    stream = _read(client, argv[1])
     group = stream.groups.get(argv[2]) if stream is not None else None
     if group is None:
         return 0
@@ -1769,7 +1781,7 @@ _XINFO_HELP = [
 
 
 def _existing(client: Client, key: bytes) -> Stream:
-    stream = _lookup(client, key)
+    stream = _read(client, key)
     if stream is None:
         raise errors.NO_SUCH_KEY
     return stream

@@ -8,7 +8,8 @@ from typing import Any
 from respd import errors
 from respd.client import Client
 from respd.command import command
-from respd.commands.keyspace import delete_key, expire_key, mark_raw, persist_key
+from respd.commands.keyspace import (delete_key, expire_key, mark_encoding, mark_raw,
+                                     persist_key)
 from respd.numbers import INT64_MAX, INT64_MIN, int64, long_double_add
 from respd.resp import OK, Map
 
@@ -83,7 +84,7 @@ def expire_at_ms(client: Client, flags: int, raw: bytes, cmdname: str) -> int:
 
 
 def _string(client: Client, key: bytes) -> bytes | None:
-    return client.db.lookup_typed(key, bytes)
+    return client.db.read_typed(key, bytes)
 
 
 def _store(client: Client, key: bytes, value: bytes, event: bytes, keep_ttl: bool = False) -> None:
@@ -99,7 +100,7 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
     when = expire_at_ms(client, flags, raw_expire, cmdname) if raw_expire is not None else None
     db = client.db
     if flags & GET:
-        old = db.lookup_typed(key, bytes)
+        old = db.read_typed(key, bytes)  # SET ... GET reads as GET does
         found = old is not None
     else:
         old = None
@@ -170,7 +171,7 @@ def psetex(client: Client, argv: list[bytes]) -> Any:
 @command("GET", arity=2, flags="readonly fast", plain=True, keys=(1, 1, 1), group=GROUP,
          since="1.0.0", summary="Get the value of a key", syntax="key")
 def get(client: Client, argv: list[bytes]) -> Any:
-    return client.db.lookup_typed(argv[1], bytes)
+    return client.db.read_typed(argv[1], bytes)
 
 
 @command("GETDEL", arity=2, flags="write fast", plain=True, keys=(1, 1, 1), group=GROUP,
@@ -217,7 +218,7 @@ def getset(client: Client, argv: list[bytes]) -> Any:
          since="1.0.0", summary="Get the values of all the given keys",
          complexity="O(N) where N is the number of keys to retrieve.", syntax="key [key ...]")
 def mget(client: Client, argv: list[bytes]) -> Any:
-    lookup = client.db.lookup
+    lookup = client.db.read
     values = []
     for key in argv[1:]:
         value = lookup(key)
@@ -310,8 +311,9 @@ def decrby(client: Client, argv: list[bytes]) -> Any:
          syntax="key increment:double", **_COUNTER)
 def incrbyfloat(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
-    result = long_double_add(_string(client, key), argv[2])
+    result = long_double_add(client.db.lookup_typed(key, bytes), argv[2])
     _store(client, key, result, b"incrbyfloat", keep_ttl=True)
+    mark_encoding(client.db, key, b"embstr" if len(result) <= 44 else b"raw")  # never int
     # replicate the result, never the arithmetic: formatting must not drift
     client.propagate_as = [[b"SET", key, result, b"KEEPTTL"]]
     return result
@@ -331,7 +333,7 @@ def _check_length(client: Client, total: int) -> None:
          since="2.0.0", summary="Append a value to a key", syntax="key value")
 def append(client: Client, argv: list[bytes]) -> Any:
     key, tail = argv[1], argv[2]
-    current = _string(client, key)
+    current = client.db.lookup_typed(key, bytes)
     if current is None:
         value = tail
     else:
@@ -352,7 +354,7 @@ def setrange(client: Client, argv: list[bytes]) -> Any:
     offset = int64(argv[2])
     if offset < 0:
         raise errors.OFFSET_RANGE
-    current = _string(client, key)
+    current = client.db.lookup_typed(key, bytes)
     if not patch:
         return 0 if current is None else len(current)
     _check_length(client, offset + len(patch))
@@ -474,7 +476,7 @@ def _lcs_walk(a: bytes, b: bytes, table: list[list[int]], min_len: int,
                 "[WITHMATCHLEN]")
 def lcs(client: Client, argv: list[bytes]) -> Any:
     db = client.db
-    a, b = db.lookup(argv[1]), db.lookup(argv[2])
+    a, b = db.read(argv[1]), db.read(argv[2])
     if (a is not None and type(a) is not bytes) or (b is not None and type(b) is not bytes):
         raise errors.LCS_NOT_STRINGS
     a, b = a or b"", b or b""

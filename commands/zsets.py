@@ -95,7 +95,7 @@ def parse_lex_range(lo: bytes, hi: bytes) -> LexRange:
 
 
 def _lookup(client: Client, key: bytes) -> ZSet | None:
-    return client.db.lookup_typed(key, ZSet)
+    return client.db.read_typed(key, ZSet)  # counted: the reading commands
 
 
 def _new_zset(client: Client, size_hint: int, value_len_hint: int) -> ZSet:
@@ -282,7 +282,7 @@ def zincrby(client: Client, argv: list[bytes]) -> Any:
          history=(("2.4.0", "Accepts multiple elements."),))
 def zrem(client: Client, argv: list[bytes]) -> Any:
     key = argv[1]
-    zset = _lookup(client, key)
+    zset = client.db.lookup_typed(key, ZSet)
     if zset is None:
         return 0
     removed = 0
@@ -568,7 +568,7 @@ def _zremrange(client: Client, argv: list[bytes], kind: int, event: bytes) -> An
     else:
         lex_range = parse_lex_range(argv[2], argv[3])
     key = argv[1]
-    zset = _lookup(client, key)
+    zset = client.db.lookup_typed(key, ZSet)
     if zset is None:
         return 0
     if kind == RANK:
@@ -783,7 +783,7 @@ def _parse_setop(client: Client, argv: list[bytes], at: int, op: int, store: boo
     first = at + 1
     if numkeys > len(argv) - first:
         raise errors.SYNTAX
-    lookup = client.db.lookup
+    lookup = client.db.read  # counted, ZUNIONSTORE and the others alike
     spec = _SetOp([_as_scores(lookup(key)) for key in argv[first : first + numkeys]])
     i = first + numkeys
     while i < len(argv):

@@ -16,7 +16,7 @@ from typing import Sequence
 from respd import REDIS_VERSION, __version__
 import respd.server  # noqa: F401  the command table, which `user` lines name
 from respd.acl import add_user_directive
-from respd.config import PARAMS, Config, ConfigError
+from respd.config import DEPRECATED, PARAMS, Config, ConfigError
 from respd.resp import split_args
 
 
@@ -89,6 +89,8 @@ def apply_directives(config: Config, directives: list[tuple[str, list[bytes], in
                                    f"{where}{err}") from None
             continue
         canonical = Config.canonical(name)
+        if canonical is None and name.lower() in DEPRECATED and len(args) == 1:
+            continue
         if canonical is None:
             raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
                                f"{where}Bad directive or wrong number of arguments")
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Can't open the log file: {err.strerror}", file=sys.stderr)
         return 1
     respd_log.startup_lines(config, __version__, REDIS_VERSION)
+    respd_log.crash_log(config)
     from respd import process
     from respd.listeners import ListenError
     from respd.server import Server
@@ -173,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
     except ImportError:
         uvloop = None
+    process.disable_thp(config)
     supervision = process.Supervision(config)
     daemonized = process.background(config, supervision)
     if daemonized:

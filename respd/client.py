@@ -47,7 +47,7 @@ class Client:
     __slots__ = (
         "id", "server", "db", "resp", "name", "lib_name", "lib_ver", "authenticated",
         "out", "transport", "reader", "pending", "addr", "laddr", "fd",
-        "created", "last_interaction", "last_cmd",
+        "created", "last_interaction", "last_cmd", "read_size",
         "multi", "multi_error", "watched", "dirty_cas",
         "channels", "patterns", "shard_channels",
         "blocked", "reprocessing", "deny_blocking", "in_script", "loading",
@@ -81,6 +81,7 @@ class Client:
         self.created = time.time()
         self.last_interaction = self.created
         self.last_cmd: Command | None = None  # rendered only by CLIENT LIST/INFO
+        self.read_size = 0  # bytes of the last read: the caller's qbuf in CLIENT LIST/INFO
         # MULTI: None when not in a transaction, else the queued (command, argv) pairs.
         self.multi: list[tuple[Any, list[bytes]]] | None = None
         self.multi_error = False
@@ -196,23 +197,61 @@ def _flags(client: Client) -> str:
     return flags or "N"
 
 
-def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
+# Redis's query buffer as CLIENT LIST shows it: an empty sds (4 bytes free, an 8-byte
+# allocation) until the first read, room for a 16 KB read (20474 bytes free in a 20480-byte
+# allocation) once read into, trimmed back when idle for more than 2 s (clientsCron).
+_QUERY_EMPTY = (4, 8)
+_QUERY_ALLOC, _QUERY_SIZE = 20474, 20480
+_QUERY_IDLE_S = 2
+# zmalloc_size(client) and the static reply buffer (rbs) of Redis 7.0 on 64-bit Linux.
+_CLIENT_STRUCT = 768
+_REPLY_BUFFER = 16384
+
+
+def _query_buffer(client: Client, qbuf: int, now: float) -> tuple[int, int]:
+    """(qbuf-free, allocation) of the client's query buffer, as Redis would have it."""
+    if not client.read_size:
+        return _QUERY_EMPTY
+    if qbuf == 0 and now - client.last_interaction > _QUERY_IDLE_S:
+        return 0, 8
+    return max(_QUERY_ALLOC - qbuf, 0), max(_QUERY_SIZE, qbuf + 6)
+
+
+def _pubsub_overhead(client: Client) -> int:
+    """Redis counts a list node per pattern and a dict entry and bucket per channel."""
+    channels = len(client.channels)
+    buckets = 0 if not channels else max(4, 1 << (channels - 1).bit_length())
+    return 24 * len(client.patterns) + 24 * channels + 8 * buckets
+
+
+def client_info_line(client: Client, me: Client, current: bytes,
+                     argv: list[bytes] | None = None) -> bytes:
     """One CLIENT LIST line; ``current`` is the command the caller is running, which
-    Redis already reports as the caller's cmd=."""
+    Redis already reports as the caller's cmd=, and ``argv`` its arguments (the caller's
+    query buffer still holds the read they came in, and argv-mem counts them)."""
     now = time.time()
     queued = len(client.multi) if client.multi is not None else -1
+    caller = client is me
     qbuf = client.reader.buffered()
+    if caller and argv is not None:
+        qbuf += client.read_size
+    qfree, qsize = _query_buffer(client, qbuf, now)
+    argv_mem = sum(map(len, argv)) if caller and argv is not None else 0
+    argc = len(argv) if caller and argv is not None else 0
     out = sum(len(chunk) for chunk in client.out)
-    cmd = current if client is me else client.last_cmd_name
+    # replies that fit the static reply buffer are part of it, not extra memory
+    tot_mem = (max(out - _REPLY_BUFFER, 0) + qsize + _CLIENT_STRUCT + _REPLY_BUFFER + argv_mem
+               + 8 * argc + _pubsub_overhead(client))
+    cmd = current if caller else client.last_cmd_name
     return (
         f"id={client.id} addr={client.addr.decode()} laddr={client.laddr.decode()} "
         f"fd={client.fd} name={client.name.decode('latin-1')} "
         f"age={int(now - client.created)} idle={int(now - client.last_interaction)} "
         f"flags={_flags(client)} db={client.db.index} sub={len(client.channels)} "
         f"psub={len(client.patterns)} ssub={len(client.shard_channels)} multi={queued} "
-        f"qbuf={qbuf} qbuf-free={max(32768 - qbuf, 0)} argv-mem=0 multi-mem=0 "
+        f"qbuf={qbuf} qbuf-free={qfree} argv-mem={argv_mem} multi-mem=0 "
         f"rbs=16384 rbp=16384 obl=0 oll={len(client.out)} omem={out} "
-        f"tot-mem={16384 + qbuf + out} events=r cmd={cmd.decode('latin-1')} "
+        f"tot-mem={tot_mem} events=r cmd={cmd.decode('latin-1')} "
         f"user={client.user.name.decode('latin-1')} "
         f"redir={client.tracking.redirect if client.tracking is not None else -1} "
         f"resp={client.resp}"

@@ -152,15 +152,24 @@ def _parse_octal(raw: bytes) -> int:
     return value
 
 
+def _only(kind: Kind, allowed: str, feature: str, message: str | None = None) -> Kind:
+    """A directive for a feature respd does not have: any value but ``allowed`` is
+    refused (with ``message``, when Redis itself has one for it)."""
+    allowed_value = kind.parse(allowed.encode())
+
+    def parse(raw: bytes) -> Any:
+        value = kind.parse(raw)
+        if value != allowed_value:
+            raise ConfigError(message or
+                              f"respd does not support {feature}: only '{allowed}' is accepted")
+        return value
+
+    return Kind(parse, kind.format, kind.words)
+
+
 def _only_no(feature: str) -> Kind:
     """A yes/no directive for a feature respd does not have: 'yes' is refused."""
-
-    def parse(raw: bytes) -> bool:
-        if parse_bool(raw):
-            raise ConfigError(f"respd does not support {feature}: only 'no' is accepted")
-        return False
-
-    return Kind(parse, BOOL.format)
+    return _only(BOOL, "no", feature)
 
 
 def _parse_percentiles(raw: bytes) -> list[float]:
@@ -203,16 +212,23 @@ class Param:
     merge: bool = False
     # Redis's PROTECTED_CONFIG: refused by CONFIG SET unless enable-protected-configs.
     protected: bool = False
+    # Redis's HIDDEN_CONFIG: answered by CONFIG GET when named, never matched by a pattern.
+    hidden: bool = False
 
 
 PARAMS: dict[str, Param] = {}
 _ALIASES: dict[str, str] = {}
+# Directives Redis 7.0 still reads from config files (one argument) and ignores, as they
+# configure nothing any more; CONFIG GET/SET do not know them.
+DEPRECATED = frozenset({"list-max-ziplist-entries", "list-max-ziplist-value",
+                        "lua-replicate-commands"})
 
 
 def param(name: str, kind: Kind, default: str, mutable: bool = True,
-          aliases: tuple[str, ...] = (), merge: bool = False, protected: bool = False) -> None:
+          aliases: tuple[str, ...] = (), merge: bool = False, protected: bool = False,
+          hidden: bool = False) -> None:
     PARAMS[name] = Param(name, kind, default.encode(), mutable, aliases, None, merge,
-                         protected)
+                         protected, hidden)
     for alias in aliases:
         _ALIASES[alias] = name
 
@@ -335,7 +351,7 @@ param("repl-diskless-load", _enum_kind("disabled", "on-empty-db", "swapdb"), "di
 param("repl-disable-tcp-nodelay", BOOL, "no")
 param("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",))
 param("replica-priority", _int_kind(0, 2**31 - 1), "100", aliases=("slave-priority",))
-param("replica-announced", BOOL, "yes", aliases=("slave-announced",))
+param("replica-announced", BOOL, "yes")
 param("replica-announce-ip", STRING, "", aliases=("slave-announce-ip",))
 param("replica-announce-port", _int_kind(0, 65535), "0", aliases=("slave-announce-port",))
 param("replica-lazy-flush", BOOL, "no", aliases=("slave-lazy-flush",))
@@ -410,6 +426,125 @@ param("tls-cluster", NO_CLUSTER, "no")
 param("cluster-enabled", NO_CLUSTER, "no", mutable=False)
 
 
+# Redis 7.0 parameters about the process, the allocator and threads (respd/process.py,
+# respd/persistence.py).  Those respd honours work as in Redis; for the others only the
+# value that means "off" (or Redis's default, when that is what respd does) is accepted.
+_SHUTDOWN_FLAGS = ("save", "nosave", "now", "force")
+
+
+def _parse_shutdown_flags(raw: bytes) -> tuple[str, ...]:
+    """shutdown-on-sigint/-sigterm: space-separated flags, 'default' meaning none."""
+    flags = set()
+    for word in raw.decode("latin-1").lower().split(" "):
+        if word != "default" and word not in _SHUTDOWN_FLAGS:
+            raise ConfigError("argument(s) must be one of the following: default, save, "
+                              "nosave, now, force")
+        flags.add(word)
+    if {"save", "nosave"} <= flags:
+        raise ConfigError("shutdown options SAVE and NOSAVE can't be used simultaneously")
+    return tuple(f for f in _SHUTDOWN_FLAGS if f in flags)
+
+
+SHUTDOWN_FLAGS = Kind(_parse_shutdown_flags,
+                      lambda v: " ".join(v).encode() if v else b"default", words=True)
+
+
+def _parse_oom_values(raw: bytes) -> list[int]:
+    words = raw.split()
+    if len(words) != 3:
+        raise ConfigError("wrong number of arguments")
+    values = [parse_int(w) for w in words]
+    if any(v is None or not -2000 <= v <= 2000 for v in values):
+        raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 "
+                          "and 2000.")
+    return values  # type: ignore[return-value]
+
+
+_TITLE_VARIABLES = {"title": "", "listen-addr": "*", "server-mode": "", "port": "0",
+                    "tls-port": "0", "unixsocket": "", "config-file": ""}
+
+
+def _parse_title_template(raw: bytes) -> str:
+    """validateProcTitleTemplate: known {variables} only, and not blank once expanded
+    (the title itself counts as empty)."""
+    text = raw.decode("latin-1")
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos] != "{":
+            out.append(text[pos])
+            pos += 1
+            continue
+        end = text.find("}", pos)
+        name = text[pos + 1:end] if end > 0 else None
+        if name not in _TITLE_VARIABLES:
+            raise ConfigError("template format is invalid or contains unknown variables")
+        out.append(_TITLE_VARIABLES[name])
+        pos = end + 1
+    if not "".join(out).strip(" "):
+        raise ConfigError("template format is invalid or contains unknown variables")
+    return text
+
+
+def _positive_memory(raw: bytes) -> int:
+    value = parse_memory(raw)
+    if value < 1:
+        raise ConfigError(f"argument must be between 1 and {2**63 - 1} inclusive")
+    return value
+
+
+_NO_DEFRAG = ("Active defragmentation cannot be enabled: it requires a Redis server "
+              "compiled with a modified Jemalloc like the one shipped by default with the "
+              "Redis source distribution")
+# As in a Redis built without Jemalloc's defragmentation hints: off, its tuning accepted.
+param("activedefrag", _only(BOOL, "no", "", _NO_DEFRAG), "no")
+param("active-defrag-cycle-min", _int_kind(1, 99), "1")
+param("active-defrag-cycle-max", _int_kind(1, 99), "25")
+param("active-defrag-ignore-bytes", Kind(_positive_memory, MEMORY.format), "104857600")
+param("active-defrag-max-scan-fields", _int_kind(1, 2**63 - 1), "1000")
+param("active-defrag-threshold-lower", _int_kind(0, 1000), "10")
+param("active-defrag-threshold-upper", _int_kind(0, 1000), "100")
+param("jemalloc-bg-thread", _only(BOOL, "yes", "allocator settings (it does not use "
+                                               "Jemalloc)"), "yes")
+param("io-threads-do-reads", _only(BOOL, "no", "threaded reads"), "no", mutable=False)
+param("always-show-logo", _only(BOOL, "no", "the ASCII-art logo"), "no", mutable=False)
+param("set-proc-title", _only(BOOL, "no", "process titles"), "no", mutable=False)
+param("proc-title-template", Kind(_parse_title_template, STRING.format),
+      "{title} {listen-addr} {server-mode}")
+for _name in ("server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist"):
+    param(_name, _only(STRING, "", "CPU affinity lists"), "", mutable=False)
+param("oom-score-adj", _only(_enum_kind("no", "yes", "relative", "absolute"), "no",
+                             "setting the OOM score"), "no")
+param("oom-score-adj-values", Kind(_parse_oom_values, lambda v: b" ".join(b"%d" % n for n in v),
+                                   words=True), "0 200 800")
+param("socket-mark-id", _only(_int_kind(0, 2**32 - 1), "0", "socket marks"), "0",
+      mutable=False)
+param("disable-thp", BOOL, "yes", mutable=False)
+param("ignore-warnings", STRING, "")  # names Redis's start-up checks; respd runs none
+param("crash-log-enabled", BOOL, "yes")
+param("crash-memcheck-enabled", _only(BOOL, "no", "a memory test after a crash"), "no")
+param("shutdown-on-sigint", SHUTDOWN_FLAGS, "default")
+param("shutdown-on-sigterm", SHUTDOWN_FLAGS, "default")
+# respd shuts down at once, without waiting for replicas to catch up.
+param("shutdown-timeout", _only(_int_kind(0, 2**31 - 1), "0",
+                                "waiting for replicas at shutdown"), "0")
+param("propagation-error-behavior", _only(_enum_kind("ignore", "panic", "panic-on-replicas"),
+                                          "ignore", "panicking on propagation errors"),
+      "ignore")
+param("rdb-del-sync-files", _only(BOOL, "no", "deleting replication RDB files"), "no")
+param("aof-rewrite-incremental-fsync", BOOL, "yes")
+param("rdb-save-incremental-fsync", BOOL, "yes")
+param("aof-disable-auto-gc", _only(BOOL, "no", "keeping AOF history files"), "no")
+param("sanitize-dump-payload", _enum_kind("no", "yes", "clients"), "no")
+param("bind-source-addr", STRING, "")
+# Hidden debugging parameters of Redis's test suite: delays per key while loading or
+# saving are not in respd (only 0); loading does not stop to serve clients anyway.
+param("key-load-delay", _only(_int_kind(-(2**31), 2**31 - 1), "0", "loading delays"), "0",
+      hidden=True)
+param("rdb-key-save-delay", _only(_int_kind(-(2**31), 2**31 - 1), "0", "saving delays"), "0",
+      hidden=True)
+param("loading-process-events-interval-bytes", _int_kind(1024, 2**31 - 1), "2097152",
+      hidden=True)
+
 def _attr(name: str) -> str:
     return name.replace("-", "_")
 
@@ -464,6 +599,8 @@ class Config:
                                                                 self.get_raw(canonical))
                 continue
             for p in PARAMS.values():
+                if p.hidden:
+                    continue
                 for name in (p.name, *p.aliases):
                     if name not in found and glob_match(pattern, name.encode(), nocase=True):
                         found[name] = (name.encode(), self.get_raw(p.name))
@@ -476,6 +613,7 @@ class Config:
         told; any failure restores the previous values.  Raises ReplyError with Redis's
         text."""
         names: list[str] = []
+        spellings: list[str] = []  # Redis sees an alias as a parameter of its own here
         for name, _ in pairs:
             canonical = self.canonical(name.decode("latin-1"))
             if canonical is None:
@@ -485,8 +623,10 @@ class Config:
                 raise errors.config_set_failed(name, errors.CONFIG_IMMUTABLE)
             if p.protected and not allow_protected:
                 raise errors.config_set_failed(name, errors.CONFIG_PROTECTED)
-            if canonical in names:
+            spelling = name.decode("latin-1").lower()
+            if spelling in spellings:
                 raise errors.config_set_failed(name, errors.CONFIG_DUPLICATE)
+            spellings.append(spelling)
             names.append(canonical)
         previous = {n: getattr(self, _attr(n)) for n in names}
         applied: list[str] = []
@@ -551,9 +691,10 @@ class Config:
 
     def _directive(self, name: str) -> str:
         value = self.get_raw(name).decode("latin-1")
-        if PARAMS[name].kind is STRING or not value:
+        kind = PARAMS[name].kind
+        if kind is STRING or not value or (" " in value and not kind.words):  # one word
             value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} {value}"
 
 
-__all__ = ["Config", "ConfigError", "PARAMS", "param", "on_config_set"]
+__all__ = ["Config", "ConfigError", "DEPRECATED", "PARAMS", "param", "on_config_set"]

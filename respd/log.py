@@ -10,6 +10,7 @@ Redis logs read respd's unchanged.  Everything logs through the ``respd`` logger
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import logging.handlers
 import os
@@ -113,11 +114,28 @@ def startup_lines(config: Config, version: str, redis_version: str) -> None:
         log.warning("Configuration loaded from %s", config.config_file)
 
 
+_crash_stream: Any = None  # where faulthandler writes: opened once, kept for the crash
+
+
+def crash_log(config: Config) -> None:
+    """crash-log-enabled: a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) writes a
+    report to the log before the process dies (the Python stack of every thread: respd's
+    counterpart of Redis's bug report); off, it dies without one."""
+    global _crash_stream
+    if not config.crash_log_enabled:
+        faulthandler.disable()
+        return
+    if _crash_stream is None:
+        _crash_stream = open(config.logfile, "a") if config.logfile else sys.stdout
+    faulthandler.enable(file=_crash_stream, all_threads=True)
+
+
 def _loglevel_changed(server: Any, level: str) -> None:
     log.setLevel(LEVELS[level])
 
 
 on_config_set("loglevel", _loglevel_changed)
+on_config_set("crash-log-enabled", lambda server, _: crash_log(server.config))
 
 
-__all__ = ["VERBOSE", "RedisFormatter", "setup", "startup_lines", "level_char", "log"]
+__all__ = ["VERBOSE", "RedisFormatter", "crash_log", "setup", "startup_lines", "level_char", "log"]

@@ -12,6 +12,29 @@ from typing import Any
 
 log = logging.getLogger("respd")
 
+# prctl(2) option: no transparent huge pages for this process (linux/prctl.h).
+_PR_SET_THP_DISABLE = 41
+_THP_MODE = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def disable_thp(config: Any) -> None:
+    """disable-thp: when the kernel's THP mode is 'always' (the latency and copy-on-write
+    cost Redis warns about), turn THP off for this process, as Redis does at start-up."""
+    if not config.disable_thp:
+        return
+    try:
+        with open(_THP_MODE) as f:
+            if "[always]" not in f.read():
+                return
+    except OSError:
+        return
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0:
+        log.warning("WARNING you have Transparent Huge Pages (THP) support enabled in your "
+                    "kernel and respd could not disable it for itself.")
+
+
 # What Redis writes when daemonized without a pidfile directive.
 DEFAULT_PIDFILE = "/var/run/redis.pid"
 

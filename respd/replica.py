@@ -100,7 +100,9 @@ class MasterLink:
         config = server.config
         self.state = "connecting"
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), timeout=config.repl_timeout)
+            asyncio.open_connection(self.host, self.port, local_addr=(
+                (config.bind_source_addr, 0) if config.bind_source_addr else None)),
+            timeout=config.repl_timeout)
         self.writer = writer
         self.state = "handshake"
 

@@ -9,9 +9,7 @@ respd.scripting raises the message from the calling script's line, as the C func
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import struct as pystruct
 import sys
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import lupa.lua51 as lupa
 
+from respd import cjson_decode
 from respd.errors import ReplyError
 from respd.resp import NULL_ARRAY, AttrSet, Map, Push, Status, Verbatim
 
@@ -198,100 +197,6 @@ def _deep_recursion() -> Any:
         sys.setrecursionlimit(old)
 
 
-def _json_too_deep(doc: bytes) -> int:
-    """Where (0-based) a document first opens its 1001st nested container, or -1."""
-    depth = 0
-    in_string = escaped = False
-    for pos, c in enumerate(doc):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == 92:
-                escaped = True
-            elif c == 34:
-                in_string = False
-        elif c == 34:
-            in_string = True
-        elif c in b"[{":
-            depth += 1
-            if depth > _JSON_MAX_DEPTH:
-                return pos
-        elif c in b"]}":
-            depth -= 1
-    return -1
-
-
-# A \u escape lua_cjson refuses: a low surrogate first, or a high one not followed by a low.
-_JSON_BAD_ESCAPE = re.compile(
-    rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
-
-
-def _json_bad_escape(doc: bytes) -> int:
-    """Where the first refused escape starts (a backslash not itself escaped)."""
-    for match in _JSON_BAD_ESCAPE.finditer(doc):
-        start = match.start()
-        run = len(doc[:start]) - len(doc[:start].rstrip(b"\\"))
-        if run % 2 == 0:
-            return start
-    return 0
-
-
-_JSON_TOKENS = {ord("{"): "T_OBJ_BEGIN", ord("}"): "T_OBJ_END", ord("["): "T_ARR_BEGIN",
-                ord("]"): "T_ARR_END", ord(","): "T_COMMA", ord(":"): "T_COLON",
-                ord('"'): "T_STRING", ord("t"): "T_BOOLEAN", ord("f"): "T_BOOLEAN",
-                ord("n"): "T_NULL"}
-
-
-def _json_token_at(doc: bytes, pos: int) -> str:
-    while pos < len(doc) and doc[pos] in b" \t\r\n":
-        pos += 1
-    if pos >= len(doc):
-        return "T_END"
-    c = doc[pos]
-    if c in b"-0123456789":
-        return "T_NUMBER"
-    for literal in (b"true", b"false", b"null"):  # a partial literal is no token
-        if c == literal[0] and not doc.startswith(literal, pos):
-            return "invalid token"
-    return _JSON_TOKENS.get(c, "invalid token")
-
-
-def _json_open_container(doc: bytes, pos: int) -> bytes:
-    """The innermost bracket open at pos (to word errors as cjson does)."""
-    stack = []
-    in_string = escaped = False
-    for c in doc[:pos]:
-        if in_string:
-            escaped = not escaped and c == 92
-            if c == 34 and not escaped:
-                in_string = False
-        elif c == 34:
-            in_string = True
-        elif c in b"[{":
-            stack.append(c)
-        elif c in b"]}" and stack:
-            stack.pop()
-    return bytes(stack[-1:])
-
-
-def _json_decode_error(doc: bytes, err: json.JSONDecodeError) -> bytes:
-    pos = err.pos
-    token = _json_token_at(doc, pos)
-    if err.msg.startswith("Expecting ',' delimiter"):
-        what = "comma or array end" if _json_open_container(doc, pos) == b"[" \
-            else "comma or object end"
-    elif err.msg.startswith("Expecting ':'"):
-        what = "colon"
-    elif err.msg.startswith("Expecting property name"):
-        what = "object key string"
-    elif err.msg.startswith("Extra data"):
-        return b"Expected the end but found %s at character %d" % (token.encode(), pos + 1)
-    else:
-        what = "value"
-    return b"Expected %s but found %s at character %d" % (what.encode(), token.encode(),
-                                                           pos + 1)
-
-
 def _json_decode(engine: "ScriptEngine", args: tuple[Any, ...]) -> Result:
     if len(args) != 1:
         return False, b"bad argument #1 to 'decode' (expected 1 argument)"
@@ -300,46 +205,27 @@ def _json_decode(engine: "ScriptEngine", args: tuple[Any, ...]) -> Result:
         doc = _json_number(doc)
     if not isinstance(doc, bytes):
         return _bad_arg(1, "decode", "string", doc)
-    text = doc.decode("utf-8", "surrogateescape")
     try:
         with _deep_recursion():
-            value = json.loads(text, parse_constant=float)
-            too_deep = _json_too_deep(doc)
-            if too_deep >= 0:
-                return False, b"Found too many nested data structures (%d) at character %d" % (
-                    _JSON_MAX_DEPTH + 1, too_deep + 1)
-            return True, _json_to_lua(engine, value)
-    except UnicodeEncodeError:  # a lone surrogate escape, which Python's json accepts
-        return False, b"Expected value but found invalid unicode escape code at " \
-            b"character %d" % (_json_bad_escape(doc) + 1)
-    except RecursionError:
-        return False, b"Found too many nested data structures (%d) at character %d" % (
-            _JSON_MAX_DEPTH + 1, _json_too_deep(doc) + 1)
-    except json.JSONDecodeError as err:
-        too_deep = _json_too_deep(doc[:err.pos])
-        if too_deep >= 0:
-            return False, b"Found too many nested data structures (%d) at character %d" % (
-                _JSON_MAX_DEPTH + 1, too_deep + 1)
-        return False, _json_decode_error(doc, err)
+            return True, _json_to_lua(engine, cjson_decode.decode(doc))
+    except cjson_decode.JsonDecodeError as err:
+        return False, str(err).encode()
 
 
 def _json_to_lua(engine: "ScriptEngine", value: Any) -> Any:
-    if value is None:
+    if value is cjson_decode.NULL:
         return engine.json_null
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape")
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value) if isinstance(value, int) and abs(value) >= 1 << 53 else value
-    table = engine.lua.table()
     if isinstance(value, list):
+        table = engine.lua.table()
         for i, item in enumerate(value, 1):
             table[i] = _json_to_lua(engine, item)
-    else:
+        return table
+    if isinstance(value, dict):
+        table = engine.lua.table()
         for key, item in value.items():
-            table[key.encode("utf-8", "surrogateescape")] = _json_to_lua(engine, item)
-    return table
+            table[key] = _json_to_lua(engine, item)
+        return table
+    return value  # bytes, float, bool
 
 
 # --- cmsgpack ----------------------------------------------------------------------------

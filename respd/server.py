@@ -145,13 +145,15 @@ class Server:
         self.stats = dict.fromkeys(
             (
                 "total_connections_received", "total_commands_processed", "expired_keys",
-                "evicted_keys", "keyspace_hits", "keyspace_misses", "rejected_connections",
+                "evicted_keys", "rejected_connections",
                 "total_net_input_bytes", "total_net_output_bytes", "pubsub_published",
                 "pubsub_deliveries", "pubsub_dropped", "total_error_replies",
                 "client_output_buffer_disconnections", "expired_stale_perc",
             ),
             0,
         )
+        for db in self.dbs:  # keyspace_hits/misses: counted by each database's reads
+            db.hits = db.misses = 0
         self.error_stats = {}
         self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
         latency.reset(self, len(ALL_COMMANDS))
@@ -337,11 +339,21 @@ class Server:
         assert self.loop is not None and self._shutdown is not None
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                self.loop.add_signal_handler(sig, self.request_shutdown)
+                self.loop.add_signal_handler(sig, self._shutdown_signal, sig)
             except (NotImplementedError, RuntimeError):
                 pass
         await self._shutdown
         await self.close()
+
+    def _shutdown_signal(self, sig: int) -> None:
+        """shutdown-on-sigterm/-sigint: SAVE or NOSAVE override the save points as
+        SHUTDOWN's modifiers do (NOW and FORCE are how respd always shuts down: it waits
+        for no replica and exits even when the final save fails)."""
+        flags = (self.config.shutdown_on_sigint if sig == signal.SIGINT
+                 else self.config.shutdown_on_sigterm)
+        if "save" in flags or "nosave" in flags:
+            self.persistence.shutdown_save = "save" in flags
+        self.request_shutdown()
 
     def request_shutdown(self) -> None:
         log.info("Received shutdown request, preparing to shut down")
@@ -512,6 +524,7 @@ class Connection(asyncio.Protocol):
         server = self.server
         server.stats["total_net_input_bytes"] += len(data)
         client.last_interaction = time.time()
+        client.read_size = len(data)
         if not client.authenticated:
             err = self._receive_unauthenticated(client, data)
         else:

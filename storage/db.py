@@ -102,8 +102,10 @@ class Database:
         "clocks",
         "access",
         "sampler",
-        "raw_strings",
+        "string_encodings",
         "tracking",
+        "hits",
+        "misses",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -123,15 +125,63 @@ class Database:
         self.clocks: dict[bytes, int] | None = None
         self.access: Any = None  # respd.eviction's clock policy while clocks exist
         self.sampler: list[bytes] | None = None
-        # key -> its string value, for strings edited in place (OBJECT ENCODING "raw")
-        self.raw_strings: dict[bytes, bytes] = {}
+        # key -> (its string value, encoding) for strings whose OBJECT ENCODING is not
+        # what the bytes alone say: edited in place ("raw"), INCRBYFLOAT's ("embstr")
+        self.string_encodings: dict[bytes, tuple[bytes, bytes]] = {}
         # respd.tracking.Tracking while a client tracks keys (client-side caching)
         self.tracking: Any = None
+        # keyspace_hits/misses of INFO: counted by the read lookups only, as Redis's
+        # lookupKeyRead (write lookups and internal peeks do not count)
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self.data)
 
     # --- reads -------------------------------------------------------------------------
+    # ``read``/``read_typed`` are Redis's lookupKeyRead: a command reading a key uses them
+    # and they count keyspace hits and misses.  ``lookup``/``lookup_typed`` are
+    # lookupKeyWrite: the same without the counting, for commands about to write the key.
+
+    def read(self, key: bytes) -> Any:
+        """lookup, counted as a keyspace hit or miss (a miss is a 'keymiss' event)."""
+        value = self.data.get(key)
+        if value is not None:
+            if self.expires and self._expired(key):
+                return self._miss(key)
+            if self.clocks is not None:
+                self.access.touch(self.clocks, key)
+            self.hits += 1
+            return value
+        return self._miss(key)
+
+    def read_typed(self, key: bytes, cls: type) -> Any:
+        """lookup_typed, counted as a keyspace hit (WRONGTYPE included) or miss."""
+        value = self.data.get(key)
+        if value is not None:
+            if self.expires and self._expired(key):
+                return self._miss(key)
+            self.hits += 1
+            if type(value) is not cls:
+                raise WRONGTYPE
+            if self.clocks is not None:
+                self.access.touch(self.clocks, key)
+            return value
+        return self._miss(key)
+
+    def _miss(self, key: bytes, notify: bool = True) -> None:
+        self.misses += 1
+        if notify and self.events.notifying:
+            self.events.notify(self, "m", b"keymiss", key)
+
+    def counted(self, value: Any, key: bytes, notify: bool = True) -> Any:
+        """Count a read made with ``peek`` (Redis's LOOKUP_NOTOUCH reads: TYPE, TTL,
+        EXISTS, SCAN's TYPE filter; OBJECT without the 'keymiss' event); returns value."""
+        if value is None:
+            self._miss(key, notify)
+        else:
+            self.hits += 1
+        return value
 
     def lookup(self, key: bytes) -> Any:
         """The value at key, or None; an expired key is deleted on the way."""
@@ -317,7 +367,7 @@ class Database:
                 self.events.key_ready(self, key)
         self.data = {}
         self.expires = {}
-        self.raw_strings = {}
+        self.string_encodings = {}
         self._heap = []
         self.mem = 0
         self.sizes = {}
@@ -340,6 +390,8 @@ class Database:
         self.resized, other.resized = other.resized, self.resized
         self.clocks, other.clocks = other.clocks, self.clocks
         self.sampler, other.sampler = other.sampler, self.sampler
+        self.string_encodings, other.string_encodings = (other.string_encodings,
+                                                         self.string_encodings)
 
     def key_order(self) -> "KeyOrder":
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a

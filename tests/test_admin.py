@@ -5,6 +5,7 @@ SHUTDOWN.  Byte-exact replies against redis-server live in compat/cases/admin_*.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 import time
@@ -382,3 +383,51 @@ def test_debug_matches_reference(spawn: Any, respd: ServerProcess, r: Any) -> No
     ).replace("HELLO 3", "~any HELLO 3")
     compared, diffs = compare(reference.port, respd.port, parse_case(script))
     assert compared and not diffs, "\n".join(diffs)
+
+
+_BUFFER_FIELDS = re.compile(rb"qbuf=\d+ qbuf-free=\d+ argv-mem=\d+|tot-mem=\d+")
+
+
+@pytest.mark.parametrize("sent", [
+    b"CLIENT INFO\r\n",
+    b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n",
+    b"PING\r\nCLIENT INFO\r\n",  # the whole read is still in the query buffer
+    b"*4\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n$4\r\nTYPE\r\n$6\r\nnormal\r\n",
+    b"CLIENT LIST TYPE normal\r\n",
+])
+def test_caller_query_buffer_and_memory_fields_as_redis(redis_ref: Any, respd: Any,
+                                                         sent: bytes) -> None:
+    """The calling client's qbuf (the read its command came in), qbuf-free, argv-mem and
+    tot-mem, on a fresh connection (before Redis's cron resizes its buffers)."""
+    seen = []
+    for server in (redis_ref, respd):
+        reply = exchange(server.port, sent)
+        # the caller: the one client whose query buffer holds a command now
+        mine = [line for line in reply.split(b"\n")
+                if b"cmd=client|" in line and b" qbuf=0 " not in line]
+        seen.append([_BUFFER_FIELDS.findall(line) for line in mine])
+    assert seen[0] and seen[0] == seen[1]
+
+
+# Parameters whose value respd reports differently from a default redis-server, and why.
+_DIFFERENT_DEFAULTS = {
+    "set-proc-title": "respd sets no process title",
+    "crash-memcheck-enabled": "respd has no memory test",
+    "shutdown-timeout": "respd does not wait for replicas at shutdown",
+}
+# respd's own parameters (the HTTP listener and its metrics).
+_RESPD_ONLY = {"http-port", "http-bind", "metrics-key-patterns", "metrics-max-series"}
+_SERVER_SPECIFIC = {"port", "dir", "enable-debug-command"}  # as the test servers start
+
+
+def test_config_get_all_names_and_defaults_as_redis(spawn: Any) -> None:
+    """Every parameter redis-server 7.0 lists in CONFIG GET * is there with Redis's
+    default, except cluster mode's (another module's) and the few listed with a reason."""
+    ref, ours = (dict(spawn(kind).client(decode_responses=True).config_get("*"))
+                 for kind in ("redis", "respd"))
+    missing = {n for n in set(ref) - set(ours)
+               if not n.startswith("cluster-") and n != "latency-tracking-info-percentiles"}
+    assert not missing
+    assert set(ours) - set(ref) == _RESPD_ONLY
+    differing = {n for n in set(ref) & set(ours) if ref[n] != ours[n]}
+    assert differing == set(_DIFFERENT_DEFAULTS) | _SERVER_SPECIFIC

@@ -163,6 +163,11 @@ IMPLEMENTED = {
     "tls-auth-clients": "tests/test_tls.py::test_tls_auth_clients",
     "tls-session-caching": "tests/test_tls.py::test_session_caching",
     "tls-session-cache-timeout": "tests/test_tls.py::test_session_cache_timeout",
+    "shutdown-on-sigint": "tests/test_process_directives.py::test_shutdown_signal_flags_like_redis",
+    "shutdown-on-sigterm": "tests/test_process_directives.py::test_shutdown_signal_flags_like_redis",
+    "crash-log-enabled": "tests/test_process_directives.py::test_crash_log_on_fatal_signal",
+    "disable-thp": "tests/test_process_directives.py::test_disable_thp_like_redis",
+    "bind-source-addr": "tests/test_process_directives.py::test_bind_source_addr_of_the_replica_link",
 }
 
 # directive → the value respd refuses at start-up (its other values work as in Redis)
@@ -171,6 +176,24 @@ REFUSED = {
     "tls-cluster": "yes",
     "tls-replication": "yes",
     "aof-timestamp-enabled": "yes",
+    "activedefrag": "yes",
+    "jemalloc-bg-thread": "no",
+    "io-threads-do-reads": "yes",
+    "always-show-logo": "yes",
+    "set-proc-title": "yes",
+    "server_cpulist": "0",
+    "bio_cpulist": "0",
+    "aof_rewrite_cpulist": "0",
+    "bgsave_cpulist": "0",
+    "oom-score-adj": "yes",
+    "socket-mark-id": "1",
+    "crash-memcheck-enabled": "yes",
+    "shutdown-timeout": "10",
+    "propagation-error-behavior": "panic",
+    "rdb-del-sync-files": "yes",
+    "aof-disable-auto-gc": "yes",
+    "key-load-delay": "100",
+    "rdb-key-save-delay": "100",
 }
 
 # Directives that change nothing a client can observe, in Redis either: they tune how
@@ -192,6 +215,20 @@ NO_OBSERVABLE_EFFECT = {
     "repl-diskless-sync-max-replicas": "respd makes the image in-process at once: no fork to share",
     "repl-diskless-load": "where a replica buffers the payload before loading it",
     "replica-lazy-flush": "whether the old dataset is freed on a background thread",
+    "active-defrag-cycle-min": "tunes active defragmentation, which cannot be on (activedefrag)",
+    "active-defrag-cycle-max": "tunes active defragmentation, which cannot be on (activedefrag)",
+    "active-defrag-ignore-bytes": "tunes active defragmentation, which cannot be on (activedefrag)",
+    "active-defrag-max-scan-fields": "tunes active defragmentation, which cannot be on",
+    "active-defrag-threshold-lower": "tunes active defragmentation, which cannot be on",
+    "active-defrag-threshold-upper": "tunes active defragmentation, which cannot be on",
+    "oom-score-adj-values": "used only by oom-score-adj, which stays no",
+    "proc-title-template": "used only by set-proc-title, which stays no",
+    "ignore-warnings": "silences Redis's start-up checks (ARM64 COW bug); respd runs none",
+    "aof-rewrite-incremental-fsync": "fsync pacing of a rewrite: visible only after a power loss",
+    "rdb-save-incremental-fsync": "fsync pacing of a save: visible only after a power loss",
+    "sanitize-dump-payload": "respd always checks a RESTORE payload completely",
+    "loading-process-events-interval-bytes": "how often loading serves events; respd's "
+                                             "loading does not stop for them",
 }
 
 # Accepted but not honoured: none is left, and none may be added (implement or refuse it).

@@ -410,3 +410,16 @@ def test_aof_logs_absolute_expiry(spawn: Any, tmp_path: Any) -> None:
     assert logged[2] == [b"SET", b"b", b"2"]
     assert logged[5] == [b"SET", b"f", b"1.5", b"KEEPTTL"]
     assert logged[9] == [b"SET", b"g", b"w"]
+
+
+def test_debug_reload_reencodes_strings_like_redis(pair: Any) -> None:
+    """Loading makes strings anew: edited (raw) ones and INCRBYFLOAT's (embstr) come
+    back as embstr or int by their bytes, long ones stay raw."""
+    from conftest import pipe
+
+    script = pipe("SET e abc", "APPEND e d", "SET e2 10", "APPEND e2 1", "INCRBYFLOAT f 10",
+                  "SET l " + "a" * 50, "APPEND l b", "OBJECT ENCODING e", "OBJECT ENCODING f",
+                  "DEBUG RELOAD", "OBJECT ENCODING e", "OBJECT ENCODING e2",
+                  "OBJECT ENCODING f", "OBJECT ENCODING l")
+    want, got = pair.both(script)
+    assert b"raw" in want and b"embstr" in want and want == got

@@ -292,3 +292,24 @@ def test_function_dump_and_restore_with_redis_server(r: Any, redis_ref: Any) -> 
     ref.function_flush()
     r.function_flush()
     ref.close()
+
+
+@pytest.mark.parametrize("script", [
+    # a table holding itself: nested arrays until Redis's stack limit error
+    "local t = {}; t[1] = t; return t",
+    "local t = {}; t[1] = t; t[2] = 'x'; return t",
+    # unpack() beyond Lua's C stack: Lua's own error, raised in the script
+    "local a = {} for i=1,8000 do a[i]=i end return redis.call('del', unpack(a))",
+    "local a = {} for i=1,7990 do a[i]='x' end return #{unpack(a)}",
+    # _G and tables whose metatable errors or calls Redis convert as plain tables
+    "return _G",
+    "return setmetatable({}, {__index=function() error('boom') end})",
+    "return setmetatable({1,2}, {__index=function() return redis.call('ping') end})",
+])
+def test_deep_and_odd_script_replies_as_redis(redis_ref: Any, respd: Any, script: str) -> None:
+    from conftest import exchange, req
+
+    sent = req("EVAL", script, "0")
+    want = exchange(redis_ref.port, sent)  # read until the server goes quiet
+    got = exchange(respd.port, sent)
+    assert len(want) > 3 and got == want
