@@ -194,14 +194,15 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
         reply = _internal_error(argv)
     server.call_end = end = perf_counter_ns()
     duration = end - start
-    stats = server.cmd_stats[cmd.stat_index]
+    index = cmd.stat_index
+    stats = server.cmd_stats[index]
     if reply is not BLOCKED:  # a parked command counts once, when it is served
         stats[0] += 1
     stats[1] += duration
     if type(reply) is ReplyError:
         stats[3] += 1
         server.count_error(reply)
-    server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
+    server.latency_rows[index][(duration // LATENCY_STEP_NS).bit_length()] += 1
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
     if propagating and server.dirty != dirty and not client.loading:

@@ -626,7 +626,8 @@ class FullPathServer(Server):
     """A server on which some check is always needed (as while CLIENT PAUSE, ACL users or
     maxmemory are in force): every request goes through execute."""
 
-    checks_needed = True  # type: ignore[assignment]
+    def update_checks(self) -> None:
+        self.checks_needed = True
 
 
 def connect(server: Server) -> tuple[Connection, CaptureTransport]:
