@@ -20,7 +20,7 @@ Redis 7.0 checks (server.c processCommand), and where each lives here:
     call()                                       call
 
 ``_refusal`` holds every check after arity, one ``if`` each in that order: a new check
-is one line there, plus one term in ``Server.checks_needed`` when it can refuse a
+is one line there, plus one term in ``Server.update_checks`` when it can refuse a
 command of an authenticated client in the plain state (see below).  A refusal is
 Redis's rejectCommand (``_reject``): counted as a rejected call and an error, it dooms a
 transaction, and a refused EXEC discards it.
