@@ -54,7 +54,7 @@ from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command, lookup
 from respd.errors import ReplyError
 from respd.latency import LATENCY_STEP_NS
-from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, QUEUED, encode
+from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, PONG, QUEUED, encode
 
 log = logging.getLogger("respd")
 
@@ -228,6 +228,7 @@ def _after_command(server: Any) -> None:
 
 
 _OK_LINE = encode(OK)  # the most common reply, encoded once
+_PONG_LINE = encode(PONG)  # and the cheapest command's
 
 
 def run_batch(client: Client, requests: Any) -> None:
@@ -260,6 +261,8 @@ def run_batch(client: Client, requests: Any) -> None:
                 append((BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
             elif t is int:
                 append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
+            elif reply is PONG:
+                append(_PONG_LINE)
             else:
                 append(encode(reply, resp))
             if blocking.ready:
