@@ -229,6 +229,7 @@ def _after_command(server: Any) -> None:
 
 _OK_LINE = encode(OK)  # the most common reply, encoded once
 _PONG_LINE = encode(PONG)  # and the cheapest command's
+_NULL_LINES = {proto: encode(None, proto) for proto in (2, 3)}  # by protocol
 
 
 def run_batch(client: Client, requests: Any) -> None:
@@ -245,14 +246,15 @@ def run_batch(client: Client, requests: Any) -> None:
     # The plain table while in the plain state, none otherwise: one lookup decides.
     plain_get = (_PLAIN_BY_SPELLING if _plain_state(client) else _NONE).get
     resp = client.resp
+    null_line = _NULL_LINES[resp]
     start = perf_counter_ns()
     for argv in requests:
         cmd = plain_get(argv[0], _NOT_PLAIN)
         if cmd.min_argc <= len(argv) <= cmd.max_argc:
             client.last_cmd = cmd
             reply = call(client, cmd, argv, start)
-            # resp.encode's first cases, from its tables: a call here costs more than
-            # they do on the commonest replies.
+            # The commonest replies from resp.encode's tables and lines it encoded once:
+            # a call to it costs more than these tests (~1,500 instructions for PONG).
             t = type(reply)
             if reply is OK:
                 append(_OK_LINE)
@@ -263,6 +265,8 @@ def run_batch(client: Client, requests: Any) -> None:
                 append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
             elif reply is PONG:
                 append(_PONG_LINE)
+            elif reply is None:
+                append(null_line)
             else:
                 append(encode(reply, resp))
             if blocking.ready:
@@ -277,6 +281,7 @@ def run_batch(client: Client, requests: Any) -> None:
         reply = execute(client, argv)
         plain_get = (_PLAIN_BY_SPELLING if _plain_state(client) else _NONE).get
         resp = client.resp  # HELLO may switch protocols mid-batch
+        null_line = _NULL_LINES[resp]
         start = perf_counter_ns()
         if reply is BLOCKED or reply is NO_REPLY:
             continue
