@@ -112,8 +112,10 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
     _store(client, key, value, b"set", keep_ttl=bool(flags & KEEPTTL))
     if when is not None:
         db.set_expire(key, when)
-        db.notify("g", b"expire", key)
-        if client.server.propagating:
+        server = client.server
+        if server.notifying:  # as in _store
+            db.notify("g", b"expire", key)
+        if server.propagating:
             # AOF determinism: relative times become an absolute PXAT
             client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     return True, old
