@@ -153,7 +153,7 @@ def hgetall(client: Client, argv: list[bytes]) -> Any:
 @command("HKEYS", plain=True, summary="Get all the fields in a hash", **_WHOLE)
 def hkeys(client: Client, argv: list[bytes]) -> Any:
     h = _read(client, argv[1])
-    return [] if h is None else list(h.keys)
+    return [] if h is None else h.fields()
 
 
 @command("HVALS", plain=True, summary="Get all the values in a hash", **_WHOLE)
@@ -243,7 +243,7 @@ def hscan(client: Client, argv: list[bytes]) -> Any:
     if h is None:
         return scan.EMPTY_SCAN
     opts = scan.parse_options(argv, 3)
-    next_cursor, fields = scan.walk(h.keys, h.compact, cursor, opts.count)
+    next_cursor, fields = scan.walk(h.fields(), h.compact, cursor, opts.count)
     matches = opts.matcher()
     values = h.values
     found = [item for field in fields if matches is None or matches(field)

@@ -89,9 +89,12 @@ def _string(client: Client, key: bytes) -> bytes | None:
 
 def _store(client: Client, key: bytes, value: bytes, event: bytes, keep_ttl: bool = False) -> None:
     """setKey + the 'set'-style event + dirty."""
-    client.db.set(key, value, keep_ttl=keep_ttl)
-    client.db.notify("$", event, key)
-    client.server.dirty += 1
+    db = client.db
+    db.set(key, value, keep_ttl)
+    server = client.server
+    if server.notifying:  # Database.notify's own test, spared a call on every write
+        db.notify("$", event, key)
+    server.dirty += 1
 
 
 def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
@@ -110,8 +113,10 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
     _store(client, key, value, b"set", keep_ttl=bool(flags & KEEPTTL))
     if when is not None:
         db.set_expire(key, when)
-        db.notify("g", b"expire", key)
-        if client.server.propagating:
+        server = client.server
+        if server.notifying:  # as in _store
+            db.notify("g", b"expire", key)
+        if server.propagating:
             # AOF determinism: relative times become an absolute PXAT
             client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     return True, old

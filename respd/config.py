@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from respd import errors
 from respd.errors import ConfigError, ReplyError
@@ -558,8 +558,11 @@ class Config:
         self.config_file: str | None = None
         self.acl_users: list[list[bytes]] = []  # `user` directives (acl.add_user_directive)
 
-    def __getattr__(self, name: str) -> Any:  # only reached for unknown names
-        raise AttributeError(name)
+    if TYPE_CHECKING:
+        # The attributes come from PARAMS: typed loosely for the checker only.  At run
+        # time a __getattr__ would stop the interpreter specialising every config read
+        # (handlers read it per command).
+        def __getattr__(self, name: str) -> Any: ...
 
     @staticmethod
     def canonical(name: str) -> str | None:

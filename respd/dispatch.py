@@ -20,7 +20,7 @@ Redis 7.0 checks (server.c processCommand), and where each lives here:
     call()                                       call
 
 ``_refusal`` holds every check after arity, one ``if`` each in that order: a new check
-is one line there, plus one term in ``Server.checks_needed`` when it can refuse a
+is one line there, plus one term in ``Server.update_checks`` when it can refuse a
 command of an authenticated client in the plain state (see below).  A refusal is
 Redis's rejectCommand (``_reject``): counted as a rejected call and an error, it dooms a
 transaction, and a refused EXEC discards it.
@@ -54,7 +54,7 @@ from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command, lookup
 from respd.errors import ReplyError
 from respd.latency import LATENCY_STEP_NS, command_sample
-from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, QUEUED, encode
+from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, PONG, QUEUED, encode
 
 log = logging.getLogger("respd")
 
@@ -199,14 +199,15 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
         reply = _internal_error(argv)
     server.call_end = end = perf_counter_ns()
     duration = end - start
-    stats = server.cmd_stats[cmd.stat_index]
+    index = cmd.stat_index
+    stats = server.cmd_stats[index]
     if reply is not BLOCKED:  # a parked command counts once, when it is served
         stats[0] += 1
     stats[1] += duration
     if type(reply) is ReplyError:
         stats[3] += 1
         server.count_error(reply)
-    server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
+    server.latency_rows[index][(duration // LATENCY_STEP_NS).bit_length()] += 1
     if server.tracking_reads and cmd.is_readonly:  # client-side caching remembers the keys
         server.tracking.remember(client, cmd, argv)
     if duration >= server.latency_threshold_ns:  # latency-monitor-threshold (off: 2**62)
@@ -236,6 +237,8 @@ def _after_command(server: Any) -> None:
 
 
 _OK_LINE = encode(OK)  # the most common reply, encoded once
+_PONG_LINE = encode(PONG)  # and the cheapest command's
+_NULL_LINES = {proto: encode(None, proto) for proto in (2, 3)}  # by protocol
 
 
 def run_batch(client: Client, requests: Any) -> None:
@@ -252,14 +255,15 @@ def run_batch(client: Client, requests: Any) -> None:
     # The plain table while in the plain state, none otherwise: one lookup decides.
     plain_get = (_PLAIN_BY_SPELLING if _plain_state(client) else _NONE).get
     resp = client.resp
+    null_line = _NULL_LINES[resp]
     start = perf_counter_ns()
     for argv in requests:
         cmd = plain_get(argv[0], _NOT_PLAIN)
         if cmd.min_argc <= len(argv) <= cmd.max_argc:
             client.last_cmd = cmd
             reply = call(client, cmd, argv, start)
-            # resp.encode's first cases, from its tables: a call here costs more than
-            # they do on the commonest replies.
+            # The commonest replies from resp.encode's tables and lines it encoded once:
+            # a call to it costs more than these tests (~1,500 instructions for PONG).
             t = type(reply)
             if reply is OK:
                 append(_OK_LINE)
@@ -268,6 +272,10 @@ def run_batch(client: Client, requests: Any) -> None:
                 append((BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
             elif t is int:
                 append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
+            elif reply is PONG:
+                append(_PONG_LINE)
+            elif reply is None:
+                append(null_line)
             else:
                 append(encode(reply, resp))
             if blocking.ready:
@@ -282,6 +290,7 @@ def run_batch(client: Client, requests: Any) -> None:
         reply = execute(client, argv)
         plain_get = (_PLAIN_BY_SPELLING if _plain_state(client) else _NONE).get
         resp = client.resp  # HELLO may switch protocols mid-batch
+        null_line = _NULL_LINES[resp]
         start = perf_counter_ns()
         if reply is BLOCKED or reply is NO_REPLY:
             continue

@@ -171,6 +171,7 @@ class Evictor:
         server = self.server
         server.maxmemory = server.config.maxmemory
         server.memory_limited = bool(server.maxmemory or self.clients_limit())
+        server.update_checks()
         self.accounting.changed()
 
     def maxmemory_changed(self, value: int) -> None:

@@ -97,11 +97,13 @@ def set_size(value: SetValue, samples: int = DEFAULT_SAMPLES) -> int:
 
 
 def hash_size(value: HashValue, samples: int = DEFAULT_SAMPLES) -> int:
-    taken, n = _sample(value.keys, samples)
+    taken, n = _sample(value.fields(), samples)
     values = value.values
     pairs = sum(obj_bytes(len(f)) + obj_bytes(len(values[f])) for f in taken)
-    return (getsizeof(value) + getsizeof(value.keys) + getsizeof(value.pos) + _positions(n)
-            + getsizeof(values) + _scaled(pairs, len(taken), n))
+    index = value.index  # the array of a converted hash
+    array = 0 if index is None else (getsizeof(index) + getsizeof(index.keys)
+                                     + getsizeof(index.pos) + _positions(n))
+    return getsizeof(value) + array + getsizeof(values) + _scaled(pairs, len(taken), n)
 
 
 def zset_size(value: ZSet, samples: int = DEFAULT_SAMPLES) -> int:

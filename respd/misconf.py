@@ -38,6 +38,7 @@ def update(server: "Server", _: Any = None) -> None:
     failing = (config.stop_writes_on_bgsave_error and bool(config.save)
                and not server.persistence.last_bgsave_ok)
     server.disk_error = RDB_ERROR if failing else None
+    server.update_checks()
 
 
 for _name in ("stop-writes-on-bgsave-error", "save"):

@@ -35,6 +35,8 @@ def parse_int(raw: bytes) -> int | None:
 
 
 def int64(raw: bytes, err: ReplyError = NOT_INTEGER) -> int:
+    if raw.isdigit() and len(raw) < 19 and (raw[0] != 48 or len(raw) == 1):
+        return int(raw)  # parse_int's usual case, spared a call (INCR and the counts)
     value = parse_int(raw)
     if value is None:
         raise err

@@ -44,6 +44,7 @@ class Pause:
         server = self.server
         self.writes_only = writes_only and (self.writes_only or not self.until_ms)
         self.until_ms = max(self.until_ms, now_ms() + timeout_ms)
+        server.update_checks()
         if self.timer is not None:
             self.timer.cancel()
         if server.loop is not None:
@@ -54,6 +55,7 @@ class Pause:
         """Lift the pause and let every parked client run what it had sent."""
         server = self.server
         self.until_ms = 0
+        server.update_checks()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None

@@ -296,6 +296,7 @@ def update_write_guard(server: "Server", _: Any = None) -> None:
     server.write_guard = bool(
         (link is not None and (config.replica_read_only or not config.replica_serve_stale_data))
         or (link is None and config.min_replicas_to_write))
+    server.update_checks()
 
 
 for _name in ("replica-read-only", "replica-serve-stale-data", "min-replicas-to-write"):

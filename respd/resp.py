@@ -274,10 +274,10 @@ class PyRequestParser:
 # --- the reader connections use --------------------------------------------------------------
 
 
-# Byte values below 10 and below 100: deleting them from a bytes object of lengths
-# counts, in C, the lengths of two and of three digits.
-_BELOW_10 = bytes(range(10))
-_BELOW_100 = bytes(range(100))
+# For each byte value (a length below 256), how many decimal digits it has beyond the
+# first: translating a bytes object of lengths through it and counting the 1s and 2s
+# counts, in C, the digits of all the lengths.
+_EXTRA_DIGITS = bytes(0 if n < 10 else 1 if n < 100 else 2 for n in range(256))
 
 
 def _checked_size(requests: list[list[bytes]]) -> int:
@@ -295,18 +295,17 @@ def _checked_size(requests: list[list[bytes]]) -> int:
         else:
             flat = list(chain.from_iterable(requests))
         payload = len(b"".join(flat))
-        counts = bytes(map(len, requests))
-        lens = bytes(map(len, flat))
+        # Every argument's length, then every request's argument count.
+        lens = bytes(map(len, flat)) + bytes(map(len, requests))
     except TypeError:
         return -1
     except ValueError:  # a length above 255
         return _checked_size_long(requests, payload)
-    # "$<len>\r\n<arg>\r\n" per argument and "*<count>\r\n" per request, where a length
-    # has one digit, plus one if >= 10, plus one if >= 100.
-    below_10, below_100 = _BELOW_10, _BELOW_100
-    return (payload + 6 * len(lens) + 4 * len(counts)
-            + len(lens.translate(None, below_10)) + len(lens.translate(None, below_100))
-            + len(counts.translate(None, below_10)) + len(counts.translate(None, below_100)))
+    # "$<len>\r\n<arg>\r\n" per argument and "*<count>\r\n" per request: one digit
+    # each plus the extra ones.
+    extra = lens.translate(_EXTRA_DIGITS)
+    return (payload + 6 * len(flat) + 4 * len(requests)
+            + extra.count(1) + 2 * extra.count(2))
 
 
 def _checked_size_long(requests: list[list[bytes]], payload: int) -> int:
@@ -338,14 +337,16 @@ class RequestReader:
         self.max_bulk_len = max_bulk_len
         self.auth_required = False
         self._fast = hiredis.Reader()
-        self._slow: PyRequestParser | None = None
+        # The exact parser while it holds part of a request; None (nothing buffered)
+        # on the usual read, which the connection tests before asking ``buffered``.
+        self.slow: PyRequestParser | None = None
         self._handback = False  # may the exact parser give the rest back to hiredis?
 
     def buffered(self) -> int:
-        return self._slow.pending() if self._slow is not None else 0
+        return self.slow.pending() if self.slow is not None else 0
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
-        if self._slow is not None or self.auth_required:
+        if self.slow is not None or self.auth_required:
             return self._feed_slow(data)
         if data[:1] != b"*":
             if (data[-1:] == b"\n" and len(data) < _INLINE_LINE_LIMIT
@@ -358,11 +359,8 @@ class RequestReader:
             return self._exact(data, handback=False)
         fast = self._fast
         fast.feed(data)
-        requests: list[list[bytes]] = []
-        append = requests.append
         try:
-            while (req := fast.gets()) is not False:
-                append(req)
+            requests: list[list[bytes]] = list(iter(fast.gets, False))  # a loop in C
         except hiredis.ProtocolError:
             requests = None  # type: ignore[assignment]
         if requests is None:  # outside the handler: no exception context to keep
@@ -381,7 +379,7 @@ class RequestReader:
                 return self._exact(data, handback=False)
             rest, err = self._exact(data[size:], handback=True)
             if err is not None or rest:  # hiredis and Redis disagree: Redis decides
-                self._slow = None
+                self.slow = None
                 return self._exact(data, handback=False)
         if [] in requests:  # "*0" requests are skipped, as Redis does
             requests = [r for r in requests if r]
@@ -389,14 +387,14 @@ class RequestReader:
 
     def _exact(self, data: bytes,
                handback: bool) -> tuple[list[list[bytes]], ProtocolError | None]:
-        self._slow = PyRequestParser(self.max_bulk_len)
+        self.slow = PyRequestParser(self.max_bulk_len)
         self._handback = handback
         return self._feed_slow(data)
 
     def _feed_slow(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
-        slow = self._slow
+        slow = self.slow
         if slow is None:
-            slow = self._slow = PyRequestParser(self.max_bulk_len)
+            slow = self.slow = PyRequestParser(self.max_bulk_len)
             self._handback = False
         slow.buf += data
         slow.auth_required = self.auth_required
@@ -406,11 +404,11 @@ class RequestReader:
         if err is not None or slow.args is not None:
             return requests, err
         if not slow.pending():
-            self._slow = None
+            self.slow = None
         elif self._handback and not self.auth_required and requests:
             # At a boundary with a multibulk request next: back to the fast path.
             rest = slow.take_rest()
-            self._slow = None
+            self.slow = None
             more, err = self.feed(rest)
             return requests + more, err
         return requests, None

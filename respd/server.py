@@ -106,6 +106,7 @@ class Server:
         self.propagating = False
         self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
         self.disk_error: DiskError | None = None  # MISCONF in force (respd.misconf)
+        self.checks_needed = False  # see update_checks
         self.hides_expired = False  # a replica: expired keys wait for the primary's DEL
         self.obeying_master = False  # running the primary's stream (respd.replica)
         self.replication = Replication(self)  # respd.replication: backlog, replicas, link
@@ -129,15 +130,18 @@ class Server:
         latency.init_monitor(self)
         self.tracking_reads = False  # a default-mode tracking client exists: call() records
 
-    @property
-    def checks_needed(self) -> bool:
-        """Whether a check of dispatch's processCommand order (dispatch._refusal) may
-        refuse or postpone a command of an authenticated client in the plain state.
-        False on a plain server: dispatch.run_batch then runs plain commands straight
-        through call().  A new server-wide check adds its switch here (ACL users,
-        maxmemory)."""
-        return (self.pause.until_ms != 0 or self.memory_limited or self.write_guard
-                or self.disk_error is not None)
+        self.update_checks()
+
+    def update_checks(self) -> None:
+        """Recompute ``checks_needed``: whether a check of dispatch's processCommand order
+        (dispatch._refusal) may refuse or postpone a command of an authenticated client
+        in the plain state.  False on a plain server: dispatch.run_batch then runs plain
+        commands straight through call().  A plain attribute rather than a property
+        (read on every read; a property call costs a nested interpreter frame there), so
+        whatever changes one of its terms calls this; a new server-wide check adds its
+        switch here (ACL users, maxmemory, MISCONF)."""
+        self.checks_needed = (self.pause.until_ms != 0 or self.memory_limited
+                              or self.write_guard or self.disk_error is not None)
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -541,7 +545,8 @@ class Connection(asyncio.Protocol):
         if err is not None:
             err.__traceback__ = None  # kept until sent: not the parser's frames
             self.error = err
-        elif client.reader.buffered() > server.config.client_query_buffer_limit:
+        elif client.reader.slow is not None \
+                and client.reader.buffered() > server.config.client_query_buffer_limit:
             log.warning("Closing client that reached max query buffer length: %s",
                         client.addr.decode())
             client.close_after_reply = True

@@ -70,14 +70,18 @@ class IndexedKeys:
         return random.choice(self.keys)  # keys[randrange(len(keys))], with less checking
 
     def random_pick(self, count: int) -> list[bytes]:
-        """SRANDMEMBER/HRANDFIELD with a count: a positive count gives distinct keys (all
-        of them, in order, when it covers the whole collection), a negative one picks
-        |count| times with repetition."""
-        if count < 0:
-            return random.choices(self.keys, k=-count)
-        if count >= len(self.keys):
-            return list(self.keys)
-        return random.sample(self.keys, count)
+        return pick(self.keys, count)
+
+
+def pick(keys: list[bytes], count: int) -> list[bytes]:
+    """SRANDMEMBER/HRANDFIELD with a count: a positive count gives distinct keys (all of
+    them, in order, when it covers the whole collection), a negative one picks |count|
+    times with repetition."""
+    if count < 0:
+        return random.choices(keys, k=-count)
+    if count >= len(keys):
+        return list(keys)
+    return random.sample(keys, count)
 
 
 class SetValue(IndexedKeys):

@@ -253,3 +253,26 @@ def test_hash_max_listpack_entries_default(pair: Pair) -> None:
     # As the reference binary (Debian's 7.0.15) reports it: 512.
     ref = command(pair.redis.port, "CONFIG", "GET", "hash-max-listpack-entries")
     assert command(pair.respd.port, "CONFIG", "GET", "hash-max-listpack-entries") == ref
+
+
+def test_small_hash_is_its_dict_until_it_converts() -> None:
+    """A listpack-sized hash keeps no array beside its dict (memory per key); the array
+    made when it converts holds the fields in the same order, and stays in step."""
+    from respd.storage.hashes import HashValue
+
+    h = HashValue()
+    for i in range(6):
+        h.put(b"f%d" % i, b"v%d" % i)
+    assert h.remove(b"f1") and not h.remove(b"f1")
+    assert h.index is None and h.compact
+    assert h.fields() == [b"f0", b"f2", b"f3", b"f4", b"f5"]
+    assert h.random_key() in h.values and sorted(h.random_pick(10)) == sorted(h.fields())
+    h.fit(4, 64, [])  # five fields, four allowed: a hash table from now on
+    assert not h.compact and h.index is not None
+    assert h.fields() == [b"f0", b"f2", b"f3", b"f4", b"f5"]
+    h.remove(b"f0")  # the last field moves into the hole, as the array always does
+    h.put(b"f6", b"v6")
+    assert h.fields() == [b"f5", b"f2", b"f3", b"f4", b"f6"]
+    assert dict(h.items()) == {f: h.values[f] for f in h.fields()} and len(h) == 5
+    assert sorted(h.index.pos.items(), key=lambda kv: kv[1]) == [
+        (f, i) for i, f in enumerate(h.fields())]

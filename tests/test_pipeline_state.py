@@ -626,7 +626,8 @@ class FullPathServer(Server):
     """A server on which some check is always needed (as while CLIENT PAUSE, ACL users or
     maxmemory are in force): every request goes through execute."""
 
-    checks_needed = True  # type: ignore[assignment]
+    def update_checks(self) -> None:
+        self.checks_needed = True
 
 
 def connect(server: Server) -> tuple[Connection, CaptureTransport]:
@@ -819,3 +820,18 @@ def test_plain_state_is_left_by_each_state_change_in_process() -> None:
     pauser.data_received(pipe("CLIENT UNPAUSE"))
     assert dispatch._plain_state(client)
     transport.take()
+
+
+def test_checks_needed_follows_each_server_wide_check() -> None:
+    """checks_needed is a flag kept by Server.update_checks: each server-wide check that
+    can refuse a plain command turns it on, and lifting the check turns it off."""
+    server = Server()
+    conn, _ = connect(server)
+    assert not server.checks_needed
+    for on, off in (("CONFIG SET maxmemory 100mb", "CONFIG SET maxmemory 0"),
+                    ("CONFIG SET min-replicas-to-write 1", "CONFIG SET min-replicas-to-write 0"),
+                    ("CLIENT PAUSE 100000 WRITE", "CLIENT UNPAUSE")):
+        conn.data_received(pipe(on))
+        assert server.checks_needed and not dispatch._plain_state(conn.client), on
+        conn.data_received(pipe(off))
+        assert not server.checks_needed and dispatch._plain_state(conn.client), off
