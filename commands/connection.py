@@ -45,6 +45,8 @@ def select_db(client: Client, raw: bytes) -> None:
         raise errors.NOT_INTEGER
     if not -(2**31) <= index < 2**31:  # getIntFromObjectOrReply's own message
         raise errors.INT32_RANGE
+    if client.server.cluster is not None and index != 0:
+        raise errors.SELECT_IN_CLUSTER
     if not 0 <= index < len(client.server.dbs):
         raise errors.DB_INDEX_RANGE
     client.db = client.server.dbs[index]

@@ -19,6 +19,7 @@ from typing import Any
 
 from respd import acl, errors, protected
 from respd.blocking import BLOCKED
+from respd.cluster import routing as cluster_routing
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command
 from respd.errors import ReplyError
@@ -107,6 +108,15 @@ def execute(client: Client, argv: list[bytes]) -> Any:
         denied = _acl_denied(client, cmd, argv)
         if denied is not None:
             return denied
+    # Cluster redirection (processCommand's getNodeByQuery, after ACL, before OOM):
+    # -MOVED/-ASK/-CROSSSLOT/-TRYAGAIN/-CLUSTERDOWN; server.cluster is None outside
+    # cluster mode.
+    if server.cluster is not None:
+        redirect = cluster_routing.check(server.cluster, client, cmd, argv)
+        if redirect is not None:
+            if client.multi is not None:
+                client.multi_error = True
+            return _rejected(client, cmd, redirect)
     if server.memory_limited:  # maxmemory(-clients): evict, or refuse with -OOM
         oom = server.memory.admit(client, cmd, argv)
         if oom is not None:
@@ -323,7 +333,7 @@ def _plain_state(client: Client) -> bool:
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
             and not server.paused_until_ms and not server.monitors and server.aof is None
-            and not server.memory_limited)
+            and not server.memory_limited and server.cluster is None)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:

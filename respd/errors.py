@@ -687,3 +687,19 @@ SCRIPT_DEBUG_PIPELINE = ReplyError("ERR SCRIPT DEBUG must be called outside a pi
 SCRIPT_DEBUG_OPTION = ReplyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
 SCRIPT_DEBUG_UNSUPPORTED = ReplyError(
     "ERR SCRIPT DEBUG YES/SYNC is not supported: respd has no Lua debugger")
+
+# Cluster mode (Redis's clusterRedirectClient and clusterCommand replies).
+CLUSTER_DISABLED = ReplyError("ERR This instance has cluster support disabled")
+SELECT_IN_CLUSTER = ReplyError("ERR SELECT is not allowed in cluster mode")
+CROSSSLOT = ReplyError("CROSSSLOT Keys in request don't hash to the same slot")
+TRYAGAIN_UNSTABLE = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
+CLUSTERDOWN = ReplyError("CLUSTERDOWN The cluster is down")
+CLUSTERDOWN_RO = ReplyError("CLUSTERDOWN The cluster is down and only accepts read commands")
+CLUSTERDOWN_UNBOUND = ReplyError("CLUSTERDOWN Hash slot not served")
+INVALID_SLOT = ReplyError("ERR Invalid or out of range slot")
+UNKNOWN_NODE_PREFIX = "ERR Unknown node "
+
+
+def redirect(kind: str, slot: int, host: str, port: int) -> ReplyError:
+    """-MOVED / -ASK slot host:port."""
+    return ReplyError(f"{kind} {slot} {host}:{port}")

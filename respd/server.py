@@ -94,6 +94,8 @@ class Server:
         self._shutdown: asyncio.Future[None] | None = None
         self.last_save = int(time.time())
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
+        self.cluster: Any = None  # respd.cluster.state.ClusterState with cluster-enabled
+        self.cluster_bus: Any = None
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
         self.paused_until_ms = 0
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
@@ -265,6 +267,10 @@ class Server:
 
             self.http = HttpListener(self)
             await self.http.start()
+        if self.config.cluster_enabled:  # node table from nodes.conf, bus listener
+            from respd.cluster.node import start_cluster
+
+            await start_cluster(self)
         await self.listeners.open_all()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
         config = self.config
@@ -303,6 +309,8 @@ class Server:
         if self.http is not None:
             await self.http.stop()
         self.listeners.close()
+        if self.cluster_bus is not None:
+            self.cluster_bus.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()

@@ -128,7 +128,6 @@ IMPLEMENTED = {
 
 # directive → the value respd refuses at start-up (its other values work as in Redis)
 REFUSED = {
-    "cluster-enabled": "yes",
     "tls-cluster": "yes",
     "tls-replication": "yes",
     "aof-timestamp-enabled": "yes",

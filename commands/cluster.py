@@ -1,0 +1,494 @@
+"""CLUSTER subcommands, ASKING, READONLY, READWRITE (respd.cluster holds the state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from respd import errors
+from respd.client import Client
+from respd.cluster import config_file
+from respd.cluster.routing import ASKING, READONLY
+from respd.cluster.slots import N_SLOTS, key_slot
+from respd.cluster.state import (FAIL, MASTER, MYSELF, NOADDR, PFAIL, SLAVE, ClusterState,
+                                 Node, random_name)
+from respd.command import command, container
+from respd.errors import ReplyError
+from respd.numbers import parse_int
+from respd.resp import OK, Map, Verbatim
+
+GROUP = "cluster"
+container("CLUSTER", group=GROUP, since="3.0.0",
+          summary="A container for cluster commands")
+
+
+def _state(client: Client) -> ClusterState:
+    state = client.server.cluster
+    if state is None:
+        raise errors.CLUSTER_DISABLED
+    return state
+
+
+def _slot(raw: bytes) -> int:
+    value = parse_int(raw)
+    if value is None or not 0 <= value < N_SLOTS:
+        raise errors.INVALID_SLOT
+    return value
+
+
+def _node(state: ClusterState, raw: bytes) -> Node:
+    node = state.nodes.get(raw.decode("latin-1"))
+    if node is None:
+        raise ReplyError(errors.UNKNOWN_NODE_PREFIX + raw.decode("latin-1"))
+    return node
+
+
+def _changed(client: Client) -> None:
+    state = _state(client)
+    state.changed = True
+    state.update_state()
+    bus = client.server.cluster_bus
+    if bus is not None:
+        bus.save_if_changed()
+
+
+@command("CLUSTER INFO", arity=2, flags="stale", group=GROUP, since="3.0.0",
+         summary="Provides info about Redis Cluster node state")
+def cluster_info(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    assigned = sum(1 for n in state.slots if n is not None)
+    pfail = sum(1 for n in state.slots if n is not None and n.has(PFAIL))
+    fail = sum(1 for n in state.slots if n is not None and n.has(FAIL))
+    lines = [
+        ("cluster_state", "ok" if state.ok else "fail"),
+        ("cluster_slots_assigned", assigned),
+        ("cluster_slots_ok", assigned - pfail - fail),
+        ("cluster_slots_pfail", pfail),
+        ("cluster_slots_fail", fail),
+        ("cluster_known_nodes", len(state.nodes)),
+        ("cluster_size", state.size()),
+        ("cluster_current_epoch", state.current_epoch),
+        ("cluster_my_epoch", (state.myself.master or state.myself).config_epoch),
+    ]
+    names = ("ping", "pong", "meet", "fail", "publish", "auth-req", "auth-ack", "update",
+             "mfstart", "module", "publishshard")
+    for prefix, stats in (("sent", state.stats_sent), ("received", state.stats_received)):
+        for name, count in zip(names, stats):
+            if count:
+                lines.append((f"cluster_stats_messages_{name}_{prefix}", count))
+        lines.append((f"cluster_stats_messages_{prefix}", sum(stats)))
+    lines.append(("total_cluster_links_buffer_limit_exceeded", 0))
+    return Verbatim("".join(f"{k}:{v}\r\n" for k, v in lines).encode())
+
+
+@command("CLUSTER MYID", arity=2, flags="stale", group=GROUP, since="3.0.0",
+         summary="Return the node id")
+def cluster_myid(client: Client, argv: list[bytes]) -> Any:
+    return _state(client).myself.name.encode()
+
+
+@command("CLUSTER NODES", arity=2, flags="stale", group=GROUP, since="3.0.0",
+         summary="Get Cluster config for the node")
+def cluster_nodes(client: Client, argv: list[bytes]) -> Any:
+    return Verbatim(_state(client).nodes_text().encode())
+
+
+def _node_entry(node: Node) -> list[Any]:
+    return [node.ip.encode(), node.port, node.name.encode(), []]
+
+
+@command("CLUSTER SLOTS", arity=2, flags="loading stale", group=GROUP, since="3.0.0",
+         summary="Get array of Cluster slot to node mappings")
+def cluster_slots(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    out = []
+    for node in state.nodes.values():
+        if not node.has(MASTER) or not node.num_slots:
+            continue
+        replicas = [n for n in state.nodes.values() if n.master is node and not n.has(FAIL)]
+        for start, end in state.slot_ranges(node):
+            out.append((start, [start, end, _node_entry(node)]
+                        + [_node_entry(r) for r in replicas]))
+    return [entry for _, entry in sorted(out, key=lambda e: e[0])]
+
+
+@command("CLUSTER SHARDS", arity=2, flags="loading stale", group=GROUP, since="7.0.0",
+         summary="Get array of cluster slots to node mappings")
+def cluster_shards(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    out = []
+    for node in state.nodes.values():
+        if not node.has(MASTER):
+            continue
+        members = [node] + [n for n in state.nodes.values() if n.master is node]
+        slots: list[int] = []
+        for start, end in state.slot_ranges(node):
+            slots += [start, end]
+        out.append(Map({b"slots": slots, b"nodes": [_shard_node(state, n) for n in members]}))
+    return out
+
+
+def _shard_node(state: ClusterState, node: Node) -> Map:
+    health = "fail" if node.has(FAIL | PFAIL) else "online"
+    return Map({b"id": node.name.encode(), b"port": node.port, b"ip": node.ip.encode(),
+                b"endpoint": node.ip.encode(), b"role": b"replica" if node.has(SLAVE)
+                else b"master", b"replication-offset": 0, b"health": health.encode()})
+
+
+@command("CLUSTER KEYSLOT", arity=3, flags="stale", group=GROUP, since="3.0.0",
+         summary="Returns the hash slot of the specified key")
+def cluster_keyslot(client: Client, argv: list[bytes]) -> Any:
+    _state(client)
+    return key_slot(argv[2])
+
+
+def _keys_in_slot(client: Client, slot: int) -> list[bytes]:
+    return [k for k in client.server.dbs[0].data if key_slot(k) == slot]
+
+
+@command("CLUSTER COUNTKEYSINSLOT", arity=3, flags="stale", group=GROUP, since="3.0.0",
+         summary="Return the number of local keys in the specified hash slot")
+def cluster_countkeysinslot(client: Client, argv: list[bytes]) -> Any:
+    _state(client)
+    value = parse_int(argv[2])
+    if value is None or not 0 <= value < N_SLOTS:
+        raise errors.INVALID_SLOT
+    return len(_keys_in_slot(client, value))
+
+
+@command("CLUSTER GETKEYSINSLOT", arity=4, flags="stale", group=GROUP, since="3.0.0",
+         summary="Return local key names in the specified hash slot")
+def cluster_getkeysinslot(client: Client, argv: list[bytes]) -> Any:
+    _state(client)
+    slot = parse_int(argv[2])
+    count = parse_int(argv[3])
+    if slot is None or count is None or count < 0:
+        raise ReplyError("ERR Invalid slot or number of keys")
+    if not 0 <= slot < N_SLOTS:
+        raise errors.INVALID_SLOT
+    return _keys_in_slot(client, slot)[:count]
+
+
+def _add_del(client: Client, slots: list[int], add: bool) -> Any:
+    state = _state(client)
+    seen = set()
+    for slot in slots:
+        if add and state.slots[slot] is not None:
+            raise ReplyError(f"ERR Slot {slot} is already busy")
+        if not add and state.slots[slot] is None:
+            raise ReplyError(f"ERR Slot {slot} is already unassigned")
+        if slot in seen:
+            raise ReplyError(f"ERR Slot {slot} specified multiple times")
+        seen.add(slot)
+    for slot in slots:
+        if add:
+            state.importing.pop(slot, None)
+            state.add_slot(state.myself, slot)
+        else:
+            state.del_slot(slot)
+    _changed(client)
+    return OK
+
+
+def _ranges(argv: list[bytes]) -> list[int]:
+    if len(argv) % 2:
+        raise errors.wrong_arity(argv[0].decode().lower() + "|" + argv[1].decode().lower())
+    slots: list[int] = []
+    for i in range(2, len(argv), 2):
+        start, end = _slot(argv[i]), _slot(argv[i + 1])
+        if start > end:
+            raise ReplyError(f"ERR start slot number {start} is greater than end slot "
+                             f"number {end}")
+        slots += range(start, end + 1)
+    return slots
+
+
+@command("CLUSTER ADDSLOTS", arity=-3, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Assign new hash slots to receiving node")
+def cluster_addslots(client: Client, argv: list[bytes]) -> Any:
+    return _add_del(client, [_slot(a) for a in argv[2:]], True)
+
+
+@command("CLUSTER DELSLOTS", arity=-3, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Set hash slots as unbound in receiving node")
+def cluster_delslots(client: Client, argv: list[bytes]) -> Any:
+    return _add_del(client, [_slot(a) for a in argv[2:]], False)
+
+
+@command("CLUSTER ADDSLOTSRANGE", arity=-4, flags="admin stale no_async_loading",
+         group=GROUP, since="7.0.0", summary="Assign new hash slots to receiving node")
+def cluster_addslotsrange(client: Client, argv: list[bytes]) -> Any:
+    return _add_del(client, _ranges(argv), True)
+
+
+@command("CLUSTER DELSLOTSRANGE", arity=-4, flags="admin stale no_async_loading",
+         group=GROUP, since="7.0.0", summary="Set hash slots as unbound in receiving node")
+def cluster_delslotsrange(client: Client, argv: list[bytes]) -> Any:
+    return _add_del(client, _ranges(argv), False)
+
+
+@command("CLUSTER FLUSHSLOTS", arity=2, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Delete a node's own slots information")
+def cluster_flushslots(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    if client.server.dbs[0].data:
+        raise ReplyError("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
+    for slot in range(N_SLOTS):
+        if state.slots[slot] is state.myself:
+            state.del_slot(slot)
+    _changed(client)
+    return OK
+
+
+@command("CLUSTER MEET", arity=-4, flags="admin stale", group=GROUP, since="3.0.0",
+         summary="Force a node cluster to handshake with another node")
+def cluster_meet(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    if len(argv) > 5:
+        raise errors.SYNTAX
+    ip = argv[2].decode("latin-1")
+    port = parse_int(argv[3])
+    cport = parse_int(argv[4]) if len(argv) == 5 else (port + 10000 if port is not None
+                                                        else None)
+    if port is None or cport is None:
+        raise ReplyError(f"ERR Invalid TCP base port specified: {argv[3].decode()}")
+    if not (0 < port < 65536 and 0 < cport < 65536) or not _valid_ip(ip):
+        raise ReplyError(f"ERR Invalid node address specified: {ip}:{port}")
+    client.server.cluster_bus.start_handshake(ip, port, cport)
+    return OK
+
+
+def _valid_ip(ip: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return True
+
+
+@command("CLUSTER FORGET", arity=3, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Remove a node from the nodes table")
+def cluster_forget(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    node = _node(state, argv[2])
+    if node is state.myself:
+        raise ReplyError("ERR I tried hard but I can't forget myself...")
+    if state.myself.has(SLAVE) and state.myself.master is node:
+        raise ReplyError("ERR Can't forget my master!")
+    loop_time = client.server.loop.time()
+    state.blacklist[node.name] = loop_time + 60  # Redis's 60 s nodes blacklist
+    state.remove_node(node)
+    _changed(client)
+    return OK
+
+
+@command("CLUSTER REPLICATE", arity=3, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Reconfigure a node as a replica of the specified master node")
+def cluster_replicate(client: Client, argv: list[bytes]) -> Any:
+    _node(_state(client), argv[2])
+    raise ReplyError("ERR respd has no replication: CLUSTER REPLICATE is not supported")
+
+
+@command("CLUSTER SLAVES", arity=3, flags="admin stale", group=GROUP, since="3.0.0",
+         summary="List replica nodes of the specified master node")
+def cluster_slaves(client: Client, argv: list[bytes]) -> Any:
+    return _replicas(client, argv)
+
+
+@command("CLUSTER REPLICAS", arity=3, flags="admin stale", group=GROUP, since="5.0.0",
+         summary="List replica nodes of the specified master node")
+def cluster_replicas(client: Client, argv: list[bytes]) -> Any:
+    return _replicas(client, argv)
+
+
+def _replicas(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    node = _node(state, argv[2])
+    if node.has(SLAVE):
+        raise ReplyError("ERR The specified node is not a master")
+    return [state.node_line(n).encode() for n in state.nodes.values() if n.master is node]
+
+
+@command("CLUSTER RESET", arity=-2, flags="admin stale noscript", group=GROUP, since="3.0.0",
+         summary="Reset a Redis Cluster node")
+def cluster_reset(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    if len(argv) > 3:
+        raise errors.SYNTAX
+    hard = False
+    if len(argv) == 3:
+        mode = argv[2].lower()
+        if mode not in (b"hard", b"soft"):
+            raise errors.SYNTAX
+        hard = mode == b"hard"
+    if client.server.dbs[0].data and state.myself.has(MASTER):
+        raise ReplyError("ERR CLUSTER RESET can't be called with master nodes containing "
+                         "keys")
+    for slot in range(N_SLOTS):
+        state.del_slot(slot)
+    state.importing.clear()
+    state.migrating.clear()
+    for node in list(state.nodes.values()):
+        if node is not state.myself:
+            state.remove_node(node)
+    if hard:
+        state.current_epoch = state.last_vote_epoch = 0
+        state.myself.config_epoch = 0
+        state.rename(state.myself, random_name())
+    _changed(client)
+    return OK
+
+
+@command("CLUSTER SETSLOT", arity=-4, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Bind a hash slot to a specific node")
+def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    if state.myself.has(SLAVE):
+        raise ReplyError("ERR Please use SETSLOT only with masters.")
+    slot = _slot(argv[2])
+    action = argv[3].lower()
+    if action in (b"migrating", b"importing", b"node") and len(argv) != 5 or (
+            action == b"stable" and len(argv) != 4):
+        raise ReplyError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try "
+                         "CLUSTER HELP")
+    if action == b"migrating":
+        if state.slots[slot] is not state.myself:
+            raise ReplyError(f"ERR I'm not the owner of hash slot {slot}")
+        node = _node_or_unknown(state, argv[4])
+        state.migrating[slot] = node
+    elif action == b"importing":
+        if state.slots[slot] is state.myself:
+            raise ReplyError(f"ERR I'm already the owner of hash slot {slot}")
+        state.importing[slot] = _node_or_unknown(state, argv[4])
+    elif action == b"stable":
+        state.importing.pop(slot, None)
+        state.migrating.pop(slot, None)
+    elif action == b"node":
+        node = _node(state, argv[4])
+        if node.has(SLAVE):
+            raise ReplyError("ERR Target node is not a master")
+        if state.slots[slot] is state.myself and node is not state.myself and any(
+                key_slot(k) == slot for k in client.server.dbs[0].data):
+            raise ReplyError(f"ERR Can't assign hashslot {slot} to a different node while I "
+                             "still hold keys for this hash slot.")
+        if node is not state.myself:
+            state.migrating.pop(slot, None)
+        if node is state.myself and slot in state.importing:
+            # Importing finished: take a new config epoch so the change wins everywhere.
+            del state.importing[slot]
+            _bump_epoch(state, force=False)
+        state.add_slot(node, slot)
+    else:
+        raise ReplyError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try "
+                         "CLUSTER HELP")
+    _changed(client)
+    return OK
+
+
+def _node_or_unknown(state: ClusterState, raw: bytes) -> Node:
+    node = state.nodes.get(raw.decode("latin-1"))
+    if node is None:
+        raise ReplyError(f"ERR I don't know about node {raw.decode('latin-1')}")
+    return node
+
+
+def _bump_epoch(state: ClusterState, force: bool) -> bool:
+    me = state.myself
+    if force or me.config_epoch == 0 or me.config_epoch != state.max_epoch() or any(
+            n.config_epoch == me.config_epoch for n in state.nodes.values() if n is not me):
+        state.current_epoch += 1
+        me.config_epoch = state.current_epoch
+        state.changed = True
+        return True
+    return False
+
+
+@command("CLUSTER BUMPEPOCH", arity=2, flags="admin stale", group=GROUP, since="3.0.0",
+         summary="Advance the cluster config epoch")
+def cluster_bumpepoch(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    bumped = _bump_epoch(state, force=False)
+    _changed(client)
+    word = "BUMPED" if bumped else "STILL"
+    from respd.resp import Status
+
+    return Status(f"{word} {state.myself.config_epoch}".encode())
+
+
+@command("CLUSTER SET-CONFIG-EPOCH", arity=3, flags="admin stale", group=GROUP,
+         since="3.0.0", summary="Set the configuration epoch in a new node")
+def cluster_set_config_epoch(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    epoch = parse_int(argv[2])
+    if epoch is None:
+        raise errors.NOT_INTEGER
+    if epoch < 0:
+        raise ReplyError(f"ERR Invalid config epoch specified: {epoch}")
+    if len(state.nodes) > 1:
+        raise ReplyError("ERR The user can assign a config epoch only when the node does "
+                         "not know any other node.")
+    if state.myself.config_epoch != 0:
+        raise ReplyError("ERR Node config epoch is already non-zero")
+    state.myself.config_epoch = epoch
+    state.current_epoch = max(state.current_epoch, epoch)
+    _changed(client)
+    return OK
+
+
+@command("CLUSTER COUNT-FAILURE-REPORTS", arity=3, flags="admin stale", group=GROUP,
+         since="3.0.0", summary="Return the number of failure reports active for a given "
+                                "node")
+def cluster_count_failure_reports(client: Client, argv: list[bytes]) -> Any:
+    return len(_node(_state(client), argv[2]).fail_reports)
+
+
+@command("CLUSTER LINKS", arity=2, flags="stale", group=GROUP, since="7.0.0",
+         summary="Returns a list of all TCP links to and from peer nodes in cluster")
+def cluster_links(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    out = []
+    for node in state.nodes.values():
+        link = node.link
+        if link is None or node.has(MYSELF | NOADDR):
+            continue
+        out.append(Map({b"direction": b"to", b"node": node.name.encode(),
+                        b"create-time": link.ctime, b"events": b"r",
+                        b"send-buffer-allocated": 0, b"send-buffer-used": 0}))
+    return out
+
+
+@command("CLUSTER SAVECONFIG", arity=2, flags="admin stale", group=GROUP, since="3.0.0",
+         summary="Forces the node to save cluster state on disk")
+def cluster_saveconfig(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    try:
+        config_file.save(state, client.server.config.cluster_config_file)
+    except OSError as exc:
+        raise ReplyError(f"ERR error saving the cluster node config: {exc.strerror}") \
+            from None
+    return OK
+
+
+@command("ASKING", arity=1, flags="fast", group=GROUP, since="3.0.0",
+         summary="Sent by cluster clients after an -ASK redirect")
+def asking(client: Client, argv: list[bytes]) -> Any:
+    _state(client)
+    client.cluster_flags |= ASKING
+    return OK
+
+
+@command("READONLY", arity=1, flags="loading stale fast", group=GROUP, since="3.0.0",
+         summary="Enables read queries for a connection to a cluster replica node")
+def readonly(client: Client, argv: list[bytes]) -> Any:
+    _state(client)
+    client.cluster_flags |= READONLY
+    return OK
+
+
+@command("READWRITE", arity=1, flags="loading stale fast", group=GROUP, since="3.0.0",
+         summary="Disables read queries for a connection to a cluster replica node")
+def readwrite(client: Client, argv: list[bytes]) -> Any:
+    _state(client)
+    client.cluster_flags &= ~READONLY
+    return OK
