@@ -703,3 +703,10 @@ UNKNOWN_NODE_PREFIX = "ERR Unknown node "
 def redirect(kind: str, slot: int, host: str, port: int) -> ReplyError:
     """-MOVED / -ASK slot host:port."""
     return ReplyError(f"{kind} {slot} {host}:{port}")
+IOERR_CONNECT = ReplyError("IOERR error or timeout connecting to the client")
+IOERR_WRITE = ReplyError("IOERR error or timeout writing to target instance")
+IOERR_READ = ReplyError("IOERR error or timeout reading to target instance")
+
+
+def migrate_target_error(line: bytes) -> ReplyError:
+    return ReplyError(b"ERR Target instance replied with error: " + line)
