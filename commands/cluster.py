@@ -96,7 +96,7 @@ def _node_entry(node: Node) -> list[Any]:
     return [node.ip.encode(), node.port, node.name.encode(), []]
 
 
-@command("CLUSTER SLOTS", arity=2, flags="loading stale", group=GROUP, since="3.0.0",
+@command("CLUSTER SLOTS", arity=2, flags="stale", group=GROUP, since="3.0.0",
          summary="Get array of Cluster slot to node mappings")
 def cluster_slots(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
@@ -111,7 +111,7 @@ def cluster_slots(client: Client, argv: list[bytes]) -> Any:
     return [entry for _, entry in sorted(out, key=lambda e: e[0])]
 
 
-@command("CLUSTER SHARDS", arity=2, flags="loading stale", group=GROUP, since="7.0.0",
+@command("CLUSTER SHARDS", arity=2, flags="stale", group=GROUP, since="7.0.0",
          summary="Get array of cluster slots to node mappings")
 def cluster_shards(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
@@ -162,7 +162,7 @@ def cluster_getkeysinslot(client: Client, argv: list[bytes]) -> Any:
     slot = parse_int(argv[2])
     count = parse_int(argv[3])
     if slot is None or count is None or count < 0:
-        raise ReplyError("ERR Invalid slot or number of keys")
+        raise errors.cluster_error("INVALID_SLOT_OR_NUMBER_OF_KEYS")
     if not 0 <= slot < N_SLOTS:
         raise errors.INVALID_SLOT
     return _keys_in_slot(client, slot)[:count]
@@ -173,11 +173,11 @@ def _add_del(client: Client, slots: list[int], add: bool) -> Any:
     seen = set()
     for slot in slots:
         if add and state.slots[slot] is not None:
-            raise ReplyError(f"ERR Slot {slot} is already busy")
+            raise errors.cluster_error("SLOT_BUSY", slot=slot)
         if not add and state.slots[slot] is None:
-            raise ReplyError(f"ERR Slot {slot} is already unassigned")
+            raise errors.cluster_error("SLOT_UNASSIGNED", slot=slot)
         if slot in seen:
-            raise ReplyError(f"ERR Slot {slot} specified multiple times")
+            raise errors.cluster_error("SLOT_REPEATED", slot=slot)
         seen.add(slot)
     for slot in slots:
         if add:
@@ -196,8 +196,7 @@ def _ranges(argv: list[bytes]) -> list[int]:
     for i in range(2, len(argv), 2):
         start, end = _slot(argv[i]), _slot(argv[i + 1])
         if start > end:
-            raise ReplyError(f"ERR start slot number {start} is greater than end slot "
-                             f"number {end}")
+            raise errors.cluster_error("START_SLOT_NUMBER", start=start, end=end)
         slots += range(start, end + 1)
     return slots
 
@@ -231,7 +230,7 @@ def cluster_delslotsrange(client: Client, argv: list[bytes]) -> Any:
 def cluster_flushslots(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
     if client.server.dbs[0].data:
-        raise ReplyError("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.")
+        raise errors.cluster_error("DB_MUST_BE_EMPTY_TO_PERFORM_CLUSTER_FLUS")
     for slot in range(N_SLOTS):
         if state.slots[slot] is state.myself:
             state.del_slot(slot)
@@ -239,7 +238,7 @@ def cluster_flushslots(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("CLUSTER MEET", arity=-4, flags="admin stale", group=GROUP, since="3.0.0",
+@command("CLUSTER MEET", arity=-4, flags="admin stale no_async_loading", group=GROUP, since="3.0.0",
          summary="Force a node cluster to handshake with another node")
 def cluster_meet(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
@@ -250,9 +249,9 @@ def cluster_meet(client: Client, argv: list[bytes]) -> Any:
     cport = parse_int(argv[4]) if len(argv) == 5 else (port + 10000 if port is not None
                                                         else None)
     if port is None or cport is None:
-        raise ReplyError(f"ERR Invalid TCP base port specified: {argv[3].decode()}")
+        raise errors.cluster_error("INVALID_TCP_BASE_PORT_SPECIFIED", argv=argv[3].decode())
     if not (0 < port < 65536 and 0 < cport < 65536) or not _valid_ip(ip):
-        raise ReplyError(f"ERR Invalid node address specified: {ip}:{port}")
+        raise errors.cluster_error("INVALID_NODE_ADDRESS_SPECIFIED", ip=ip, port=port)
     client.server.cluster_bus.start_handshake(ip, port, cport)
     return OK
 
@@ -273,9 +272,9 @@ def cluster_forget(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
     node = _node(state, argv[2])
     if node is state.myself:
-        raise ReplyError("ERR I tried hard but I can't forget myself...")
+        raise errors.cluster_error("I_TRIED_HARD_BUT_I_CAN_T_FORGET_MYSELF")
     if state.myself.has(SLAVE) and state.myself.master is node:
-        raise ReplyError("ERR Can't forget my master!")
+        raise errors.cluster_error("CAN_T_FORGET_MY_MASTER")
     loop_time = client.server.loop.time()
     state.blacklist[node.name] = loop_time + 60  # Redis's 60 s nodes blacklist
     state.remove_node(node)
@@ -287,7 +286,7 @@ def cluster_forget(client: Client, argv: list[bytes]) -> Any:
          since="3.0.0", summary="Reconfigure a node as a replica of the specified master node")
 def cluster_replicate(client: Client, argv: list[bytes]) -> Any:
     _node(_state(client), argv[2])
-    raise ReplyError("ERR respd has no replication: CLUSTER REPLICATE is not supported")
+    raise errors.cluster_error("RESPD_HAS_NO_REPLICATION_CLUSTER_REPLICA")
 
 
 @command("CLUSTER SLAVES", arity=3, flags="admin stale", group=GROUP, since="3.0.0",
@@ -306,11 +305,11 @@ def _replicas(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
     node = _node(state, argv[2])
     if node.has(SLAVE):
-        raise ReplyError("ERR The specified node is not a master")
+        raise errors.cluster_error("THE_SPECIFIED_NODE_IS_NOT_A_MASTER")
     return [state.node_line(n).encode() for n in state.nodes.values() if n.master is node]
 
 
-@command("CLUSTER RESET", arity=-2, flags="admin stale noscript", group=GROUP, since="3.0.0",
+@command("CLUSTER RESET", arity=-2, flags="admin noscript stale", group=GROUP, since="3.0.0",
          summary="Reset a Redis Cluster node")
 def cluster_reset(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
@@ -323,8 +322,7 @@ def cluster_reset(client: Client, argv: list[bytes]) -> Any:
             raise errors.SYNTAX
         hard = mode == b"hard"
     if client.server.dbs[0].data and state.myself.has(MASTER):
-        raise ReplyError("ERR CLUSTER RESET can't be called with master nodes containing "
-                         "keys")
+        raise errors.cluster_error("CLUSTER_RESET_CAN_T_BE_CALLED_WITH_MASTE")
     for slot in range(N_SLOTS):
         state.del_slot(slot)
     state.importing.clear()
@@ -345,21 +343,20 @@ def cluster_reset(client: Client, argv: list[bytes]) -> Any:
 def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
     if state.myself.has(SLAVE):
-        raise ReplyError("ERR Please use SETSLOT only with masters.")
+        raise errors.cluster_error("PLEASE_USE_SETSLOT_ONLY_WITH_MASTERS")
     slot = _slot(argv[2])
     action = argv[3].lower()
     if action in (b"migrating", b"importing", b"node") and len(argv) != 5 or (
             action == b"stable" and len(argv) != 4):
-        raise ReplyError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try "
-                         "CLUSTER HELP")
+        raise errors.cluster_error("INVALID_CLUSTER_SETSLOT_ACTION_OR_NUMBER")
     if action == b"migrating":
         if state.slots[slot] is not state.myself:
-            raise ReplyError(f"ERR I'm not the owner of hash slot {slot}")
+            raise errors.cluster_error("I_M_NOT_THE_OWNER_OF_HASH_SLOT", slot=slot)
         node = _node_or_unknown(state, argv[4])
         state.migrating[slot] = node
     elif action == b"importing":
         if state.slots[slot] is state.myself:
-            raise ReplyError(f"ERR I'm already the owner of hash slot {slot}")
+            raise errors.cluster_error("I_M_ALREADY_THE_OWNER_OF_HASH_SLOT", slot=slot)
         state.importing[slot] = _node_or_unknown(state, argv[4])
     elif action == b"stable":
         state.importing.pop(slot, None)
@@ -367,11 +364,10 @@ def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
     elif action == b"node":
         node = _node(state, argv[4])
         if node.has(SLAVE):
-            raise ReplyError("ERR Target node is not a master")
+            raise errors.cluster_error("TARGET_NODE_IS_NOT_A_MASTER")
         if state.slots[slot] is state.myself and node is not state.myself and any(
                 key_slot(k) == slot for k in client.server.dbs[0].data):
-            raise ReplyError(f"ERR Can't assign hashslot {slot} to a different node while I "
-                             "still hold keys for this hash slot.")
+            raise errors.cluster_error("CAN_T_ASSIGN_HASHSLOT", slot=slot)
         if node is not state.myself:
             state.migrating.pop(slot, None)
         if node is state.myself and slot in state.importing:
@@ -380,8 +376,7 @@ def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
             _bump_epoch(state, force=False)
         state.add_slot(node, slot)
     else:
-        raise ReplyError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try "
-                         "CLUSTER HELP")
+        raise errors.cluster_error("INVALID_CLUSTER_SETSLOT_ACTION_OR_NUMBER")
     _changed(client)
     return OK
 
@@ -389,7 +384,7 @@ def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
 def _node_or_unknown(state: ClusterState, raw: bytes) -> Node:
     node = state.nodes.get(raw.decode("latin-1"))
     if node is None:
-        raise ReplyError(f"ERR I don't know about node {raw.decode('latin-1')}")
+        raise errors.cluster_error("I_DON_T_KNOW_ABOUT_NODE", raw=raw.decode('latin-1'))
     return node
 
 
@@ -404,7 +399,7 @@ def _bump_epoch(state: ClusterState, force: bool) -> bool:
     return False
 
 
-@command("CLUSTER BUMPEPOCH", arity=2, flags="admin stale", group=GROUP, since="3.0.0",
+@command("CLUSTER BUMPEPOCH", arity=2, flags="admin stale no_async_loading", group=GROUP, since="3.0.0",
          summary="Advance the cluster config epoch")
 def cluster_bumpepoch(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
@@ -416,7 +411,7 @@ def cluster_bumpepoch(client: Client, argv: list[bytes]) -> Any:
     return Status(f"{word} {state.myself.config_epoch}".encode())
 
 
-@command("CLUSTER SET-CONFIG-EPOCH", arity=3, flags="admin stale", group=GROUP,
+@command("CLUSTER SET-CONFIG-EPOCH", arity=3, flags="admin stale no_async_loading", group=GROUP,
          since="3.0.0", summary="Set the configuration epoch in a new node")
 def cluster_set_config_epoch(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
@@ -424,12 +419,11 @@ def cluster_set_config_epoch(client: Client, argv: list[bytes]) -> Any:
     if epoch is None:
         raise errors.NOT_INTEGER
     if epoch < 0:
-        raise ReplyError(f"ERR Invalid config epoch specified: {epoch}")
+        raise errors.cluster_error("INVALID_CONFIG_EPOCH_SPECIFIED", epoch=epoch)
     if len(state.nodes) > 1:
-        raise ReplyError("ERR The user can assign a config epoch only when the node does "
-                         "not know any other node.")
+        raise errors.cluster_error("THE_USER_CAN_ASSIGN_A_CONFIG_EPOCH_ONLY")
     if state.myself.config_epoch != 0:
-        raise ReplyError("ERR Node config epoch is already non-zero")
+        raise errors.cluster_error("NODE_CONFIG_EPOCH_IS_ALREADY_NON_ZERO")
     state.myself.config_epoch = epoch
     state.current_epoch = max(state.current_epoch, epoch)
     _changed(client)
@@ -458,19 +452,19 @@ def cluster_links(client: Client, argv: list[bytes]) -> Any:
     return out
 
 
-@command("CLUSTER SAVECONFIG", arity=2, flags="admin stale", group=GROUP, since="3.0.0",
+@command("CLUSTER SAVECONFIG", arity=2, flags="admin stale no_async_loading", group=GROUP, since="3.0.0",
          summary="Forces the node to save cluster state on disk")
 def cluster_saveconfig(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
     try:
         config_file.save(state, client.server.config.cluster_config_file)
     except OSError as exc:
-        raise ReplyError(f"ERR error saving the cluster node config: {exc.strerror}") \
+        raise errors.cluster_error("ERROR_SAVING_THE_CLUSTER_NODE_CONFIG", exc=exc.strerror) \
             from None
     return OK
 
 
-@command("ASKING", arity=1, flags="fast", group=GROUP, since="3.0.0",
+@command("ASKING", arity=1, flags="fast", group=GROUP, acl="connection", since="3.0.0",
          summary="Sent by cluster clients after an -ASK redirect")
 def asking(client: Client, argv: list[bytes]) -> Any:
     _state(client)
@@ -478,7 +472,7 @@ def asking(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("READONLY", arity=1, flags="loading stale fast", group=GROUP, since="3.0.0",
+@command("READONLY", arity=1, flags="loading stale fast", group=GROUP, acl="connection", since="3.0.0",
          summary="Enables read queries for a connection to a cluster replica node")
 def readonly(client: Client, argv: list[bytes]) -> Any:
     _state(client)
@@ -486,7 +480,7 @@ def readonly(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("READWRITE", arity=1, flags="loading stale fast", group=GROUP, since="3.0.0",
+@command("READWRITE", arity=1, flags="loading stale fast", group=GROUP, acl="connection", since="3.0.0",
          summary="Disables read queries for a connection to a cluster replica node")
 def readwrite(client: Client, argv: list[bytes]) -> Any:
     _state(client)

@@ -40,7 +40,7 @@ def _command(args: list[bytes]) -> bytes:
     return b"".join(out)
 
 
-@command("MIGRATE", arity=-6, flags="write", getkeys=_migrate_keys, group=GROUP,
+@command("MIGRATE", arity=-6, flags="write", keys=(3, 3, 1), getkeys=_migrate_keys, group=GROUP,
          since="2.6.0", acl="keyspace write slow dangerous",
          summary="Atomically transfer a key from a Redis instance to another one.",
          complexity="This command actually executes a DUMP+DEL in the source instance, "
@@ -69,8 +69,7 @@ def migrate(client: Client, argv: list[bytes]) -> Any:
             i += 2
         elif opt == b"keys":
             if argv[3] != b"":
-                raise ReplyError("ERR When using MIGRATE KEYS option, the key argument "
-                                 "must be set to the empty string")
+                raise errors.cluster_error("WHEN_USING_MIGRATE_KEYS_OPTION_THE_KEY_A")
             keys = argv[i + 1:]
             break
         else:
@@ -145,7 +144,7 @@ def _exchange(host: str, port: int, timeout: float, requests: list[list[bytes]])
 
 
 @command("RESTORE-ASKING", arity=-4, flags="write denyoom asking", keys=(1, 1, 1),
-         group=GROUP, since="3.0.0", acl="keyspace write slow dangerous",
+         group="server", since="3.0.0", acl="keyspace write slow dangerous",
          summary="An internal command for migrating keys in a cluster",
          complexity="O(1) to create the new key and additional O(N*M) to reconstruct the "
                     "serialized value, where N is the number of Redis objects composing "

@@ -154,12 +154,13 @@ def test_mixed_cluster_with_redis_server(spawn: Callable[..., ServerProcess],
 
 
 def test_nodes_conf_reloaded_on_restart(spawn: Callable[..., ServerProcess]) -> None:
-    node = _node(spawn)
+    node = spawn("respd", "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                 "--cluster-config-file", "my-nodes.conf")
     c = node.client()
     c.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 99)
     c.execute_command("CLUSTER", "SET-CONFIG-EPOCH", 7)
     myid = c.execute_command("CLUSTER", "MYID")
-    with open(os.path.join(node.workdir, "nodes.conf")) as f:
+    with open(os.path.join(node.workdir, "my-nodes.conf")) as f:
         text = f.read()
     assert text.endswith("vars currentEpoch 7 lastVoteEpoch 0\n")
     node.stop()

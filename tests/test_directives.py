@@ -33,6 +33,17 @@ HERE = "tests/test_directives.py"
 # directive → the test that shows it working ("file::function", or a compat case file
 # that sets it)
 IMPLEMENTED = {
+    "cluster-enabled": "tests/test_cluster.py::test_create_and_check",
+    "cluster-port": "tests/test_cluster.py::test_create_and_check",
+    "cluster-config-file": "tests/test_cluster.py::test_nodes_conf_reloaded_on_restart",
+    "cluster-node-timeout": "tests/test_cluster_node.py::test_node_timeout_marks_peer_failing",
+    "cluster-announce-ip": "tests/test_cluster_node.py::test_announced_address",
+    "cluster-announce-port": "tests/test_cluster_node.py::test_announced_address",
+    "cluster-announce-bus-port": "tests/test_cluster_node.py::test_announced_address",
+    "cluster-require-full-coverage":
+        "tests/test_cluster_node.py::test_full_coverage_and_reads_when_down",
+    "cluster-allow-reads-when-down":
+        "tests/test_cluster_node.py::test_full_coverage_and_reads_when_down",
     "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
     "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
     "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",

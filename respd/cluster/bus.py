@@ -423,6 +423,10 @@ class Bus:
                 state.remove_node(node)
                 continue
             if node.link is None:
+                # The connection carries a PING at once: it counts as sent from now, so
+                # a node that stopped answering is noticed even when it cannot be reached.
+                if node.ping_sent == 0:
+                    node.ping_sent = now
                 node.link = Link(self, node)
                 loop.create_task(self._connect(node, node.link))
         if self._ticks % 10 == 0:  # about once a second, the node heard from least lately
