@@ -8,7 +8,7 @@ from respd import errors
 from respd.client import Client
 from respd.cluster import config_file
 from respd.cluster.routing import ASKING, READONLY
-from respd.cluster.slots import N_SLOTS, key_slot
+from respd.storage.slots import N_SLOTS, key_slot
 from respd.cluster.state import (FAIL, MASTER, MYSELF, NOADDR, PFAIL, SLAVE, ClusterState,
                                  Node, random_name)
 from respd.command import command, container
@@ -141,9 +141,6 @@ def cluster_keyslot(client: Client, argv: list[bytes]) -> Any:
     return key_slot(argv[2])
 
 
-def _keys_in_slot(client: Client, slot: int) -> list[bytes]:
-    return [k for k in client.server.dbs[0].data if key_slot(k) == slot]
-
 
 @command("CLUSTER COUNTKEYSINSLOT", arity=3, flags="stale", group=GROUP, since="3.0.0",
          summary="Return the number of local keys in the specified hash slot")
@@ -152,7 +149,7 @@ def cluster_countkeysinslot(client: Client, argv: list[bytes]) -> Any:
     value = parse_int(argv[2])
     if value is None or not 0 <= value < N_SLOTS:
         raise errors.INVALID_SLOT
-    return len(_keys_in_slot(client, value))
+    return client.server.dbs[0].slot_keys().count(value)
 
 
 @command("CLUSTER GETKEYSINSLOT", arity=4, flags="stale", group=GROUP, since="3.0.0",
@@ -165,7 +162,7 @@ def cluster_getkeysinslot(client: Client, argv: list[bytes]) -> Any:
         raise errors.cluster_error("INVALID_SLOT_OR_NUMBER_OF_KEYS")
     if not 0 <= slot < N_SLOTS:
         raise errors.INVALID_SLOT
-    return _keys_in_slot(client, slot)[:count]
+    return client.server.dbs[0].slot_keys().keys(slot, count)
 
 
 def _add_del(client: Client, slots: list[int], add: bool) -> Any:
@@ -365,8 +362,8 @@ def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
         node = _node(state, argv[4])
         if node.has(SLAVE):
             raise errors.cluster_error("TARGET_NODE_IS_NOT_A_MASTER")
-        if state.slots[slot] is state.myself and node is not state.myself and any(
-                key_slot(k) == slot for k in client.server.dbs[0].data):
+        if state.slots[slot] is state.myself and node is not state.myself and \
+                client.server.dbs[0].slot_keys().count(slot):
             raise errors.cluster_error("CAN_T_ASSIGN_HASHSLOT", slot=slot)
         if node is not state.myself:
             state.migrating.pop(slot, None)

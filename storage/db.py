@@ -36,6 +36,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from respd.errors import WRONGTYPE
+from respd.storage.slots import SlotIndex
 
 if TYPE_CHECKING:
     from respd.scan import KeyOrder
@@ -98,6 +99,7 @@ class Database:
         "access",
         "sampler",
         "raw_strings",
+        "slot_index",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -111,6 +113,8 @@ class Database:
         # key -> clients blocked on it, first come first served
         self.blocking: dict[bytes, deque[Any]] = {}
         self.order: KeyOrder | None = None  # built by key_order() on first use
+        # Cluster mode's slot -> keys (slot_keys() builds it); None otherwise: no cost.
+        self.slot_index: SlotIndex | None = None
         self.mem = 0
         self.sizes: dict[bytes, int] = {}
         self.resized: dict[bytes, None] = {}
@@ -202,6 +206,8 @@ class Database:
         """Bookkeeping for a key set() created."""
         if self.order is not None:
             self.order.add(key)
+        if self.slot_index is not None:
+            self.slot_index.add(key)
         if self.sampler is not None:
             self.sampler.append(key)
         if self.clocks is not None:
@@ -241,6 +247,8 @@ class Database:
         self.mem += len(key) + (len(value) if type(value) is bytes else self._adopt(key, value))
         if self.order is not None:
             self.order.add(key)
+        if self.slot_index is not None:
+            self.slot_index.add(key)
         if self.sampler is not None:
             self.sampler.append(key)
         if self.clocks is not None:
@@ -256,6 +264,8 @@ class Database:
         self.expires.pop(key, None)
         if self.order is not None:
             self.order.discard(key)
+        if self.slot_index is not None:
+            self.slot_index.discard(key)
         self.modified(key)
         return True
 
@@ -314,6 +324,8 @@ class Database:
             self.sampler = []
         if self.order is not None:
             self.order = type(self.order)()  # a scan in progress goes on over new keys
+        if self.slot_index is not None:
+            self.slot_index = SlotIndex()
         return removed
 
     def swap_contents(self, other: "Database") -> None:
@@ -321,11 +333,18 @@ class Database:
         self.expires, other.expires = other.expires, self.expires
         self._heap, other._heap = other._heap, self._heap
         self.order, other.order = other.order, self.order
+        self.slot_index, other.slot_index = other.slot_index, self.slot_index
         self.mem, other.mem = other.mem, self.mem
         self.sizes, other.sizes = other.sizes, self.sizes
         self.resized, other.resized = other.resized, self.resized
         self.clocks, other.clocks = other.clocks, self.clocks
         self.sampler, other.sampler = other.sampler, self.sampler
+
+    def slot_keys(self) -> SlotIndex:
+        """The keys by hash slot (cluster mode): built once in O(N), then kept current."""
+        if self.slot_index is None:
+            self.slot_index = SlotIndex(self.data)
+        return self.slot_index
 
     def key_order(self) -> "KeyOrder":
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
@@ -344,6 +363,8 @@ class Database:
         del self.expires[key]
         if self.order is not None:
             self.order.discard(key)
+        if self.slot_index is not None:
+            self.slot_index.discard(key)
         self.modified(key)
         self.events.key_expired(self, key)
 

@@ -3,6 +3,7 @@ reads while down, failure detection after cluster-node-timeout."""
 
 from __future__ import annotations
 
+import socket
 from typing import Callable
 
 import pytest
@@ -12,8 +13,9 @@ from conftest import ServerProcess, free_port, wait_until
 pytestmark = pytest.mark.slow
 
 
-def _node(spawn: Callable[..., ServerProcess], *extra: str) -> ServerProcess:
-    return spawn("respd", "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+def _node(spawn: Callable[..., ServerProcess], *extra: str,
+          kind: str = "respd") -> ServerProcess:
+    return spawn(kind, "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
                  *extra)
 
 
@@ -68,3 +70,68 @@ def test_node_timeout_marks_peer_failing(spawn: Callable[..., ServerProcess]) ->
     wait_until(lambda: flags() == "master", "the handshake")
     b.stop()
     wait_until(lambda: "fail" in flags(), "failure detection", timeout=10)
+
+
+def test_keys_in_slot_follow_writes(spawn: Callable[..., ServerProcess]) -> None:
+    c = _node(spawn).client()
+    c.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+    slot = c.execute_command("CLUSTER", "KEYSLOT", "{t}")
+    assert c.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 0
+    c.mset({"{t}a": 1, "{t}b": 2, "{t}c": 3})
+    assert c.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 3
+    c.delete("{t}b")
+    c.set("{t}d", 4, px=1)
+    wait_until(lambda: c.get("{t}d") is None, "expiry")
+    assert sorted(c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 10)) == [b"{t}a",
+                                                                              b"{t}c"]
+    assert len(c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1)) == 1
+    c.flushall()
+    assert c.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 0
+
+
+def _pair(spawn: Callable[..., ServerProcess], kind: str) -> tuple[ServerProcess, ...]:
+    a, b = _node(spawn, kind=kind), _node(spawn, kind=kind)
+    ca, cb = a.client(), b.client()
+    ca.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+    bus_b = b.argv[b.argv.index("--cluster-port") + 1]
+    ca.execute_command("CLUSTER", "MEET", "127.0.0.1", b.port, bus_b)
+    a_id = ca.execute_command("CLUSTER", "MYID")
+    b_id = cb.execute_command("CLUSTER", "MYID")
+    wait_until(lambda: b"cluster_state:ok" in cb.execute_command("CLUSTER", "INFO")
+               and a_id in ca.execute_command("CLUSTER", "NODES")
+               and b_id in ca.execute_command("CLUSTER", "NODES"), "two nodes joined")
+    return a, b
+
+
+def test_redirections_match_redis(spawn: Callable[..., ServerProcess]) -> None:
+    from test_cluster import _raw  # the raw reply bytes
+
+    transcripts = []
+    for kind in ("redis", "respd"):
+        a, b = _pair(spawn, kind)
+        ca, cb = a.client(), b.client()
+        a_id, b_id = (n.client().execute_command("CLUSTER", "MYID") for n in (a, b))
+        ca.set("{s}here", "v")
+        slot = ca.execute_command("CLUSTER", "KEYSLOT", "{s}")
+        ca.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", b_id)
+        cb.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", a_id)
+        replies = [
+            _raw(a.port, b"GET", b"{s}here"),
+            _raw(a.port, b"GET", b"{s}gone"),
+            _raw(a.port, b"MGET", b"{s}here", b"{s}gone"),
+            _raw(a.port, b"MGET", b"{s}here", b"other"),
+            _raw(b.port, b"GET", b"{s}gone"),
+            _raw(b.port, b"GET", b"foo"),
+            _raw(a.port, b"EVAL", b"return 1", b"0"),
+        ]
+        with socket.create_connection(("127.0.0.1", b.port), timeout=5) as sock:
+            sock.sendall(b"*1\r\n$6\r\nASKING\r\n*2\r\n$3\r\nGET\r\n$6\r\n{s}gone\r\n"
+                         b"*2\r\n$3\r\nGET\r\n$6\r\n{s}gone\r\n")
+            got = b""
+            while got.count(b"\r\n") < 3:
+                got += sock.recv(4096)
+            replies.append(got)
+        transcripts.append([r.replace(b":%d" % a.port, b":A").replace(b":%d" % b.port, b":B")
+                            for r in replies])
+    assert transcripts[1] == transcripts[0]
+    assert transcripts[0][1].startswith(b"-ASK ")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from respd.cluster.slots import N_SLOTS
+from respd.storage.slots import N_SLOTS
 from respd.cluster.state import MYSELF, SLAVE, ClusterState, Node
 
 _FLAG_BITS = {"myself": MYSELF, "master": 1, "slave": SLAVE, "fail?": 4, "fail": 8,

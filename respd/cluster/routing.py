@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from respd import errors
-from respd.cluster.slots import key_slot
+from respd.storage.slots import key_slot
 from respd.cluster.state import SLAVE, ClusterState
 from respd.errors import ReplyError
 

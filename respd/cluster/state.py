@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any
 
-from respd.cluster.slots import N_SLOTS
+from respd.storage.slots import N_SLOTS
 
 # Node flags (Redis's CLUSTER_NODE_*), also their bus encoding.
 MASTER, SLAVE, PFAIL, FAIL, MYSELF, HANDSHAKE, NOADDR, MEET, MIGRATE_TO, NOFAILOVER = (
