@@ -135,6 +135,8 @@ def sunsubscribe(client: Client, argv: list[bytes]) -> Any:
                     "client).",
          syntax="channel message")
 def publish(client: Client, argv: list[bytes]) -> Any:
+    if client.server.cluster_bus is not None:  # cluster mode: every node delivers it
+        client.server.cluster_bus.publish(argv[1], argv[2])
     return client.server.pubsub.publish(argv[1], argv[2])
 
 

@@ -89,8 +89,9 @@ def test_keys_in_slot_follow_writes(spawn: Callable[..., ServerProcess]) -> None
     assert c.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 0
 
 
-def _pair(spawn: Callable[..., ServerProcess], kind: str) -> tuple[ServerProcess, ...]:
-    a, b = _node(spawn, kind=kind), _node(spawn, kind=kind)
+def _pair(spawn: Callable[..., ServerProcess], kind: str,
+          kind_b: str = "") -> tuple[ServerProcess, ...]:
+    a, b = _node(spawn, kind=kind), _node(spawn, kind=kind_b or kind)
     ca, cb = a.client(), b.client()
     ca.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
     bus_b = b.argv[b.argv.index("--cluster-port") + 1]
@@ -135,3 +136,15 @@ def test_redirections_match_redis(spawn: Callable[..., ServerProcess]) -> None:
                             for r in replies])
     assert transcripts[1] == transcripts[0]
     assert transcripts[0][1].startswith(b"-ASK ")
+
+
+def test_publish_crosses_the_bus_both_ways(spawn: Callable[..., ServerProcess]) -> None:
+    a, b = _pair(spawn, "respd", "redis")  # a respd node and a redis-server node
+    for publisher, listener in ((a, b), (b, a)):
+        sub = listener.client().pubsub()
+        sub.subscribe("news")
+        assert sub.get_message(timeout=5)["type"] == "subscribe"
+        publisher.client().publish("news", f"from {publisher.port}")
+        msg = sub.get_message(timeout=5)
+        assert msg is not None and msg["data"] == f"from {publisher.port}".encode()
+        sub.close()
