@@ -169,3 +169,23 @@ def test_nodes_conf_reloaded_on_restart(spawn: Callable[..., ServerProcess]) -> 
     assert c.execute_command("CLUSTER", "MYID") == myid
     line = c.execute_command("CLUSTER", "NODES").decode().split()
     assert line[6] == "7" and line[8] == "0-99"
+
+
+def test_add_node_and_del_node(three: list[ServerProcess], spawn: Callable[..., ServerProcess],
+                               tool: Callable[[str], str]) -> None:
+    new = _node(spawn)
+    out = _cli(tool, "--cluster", "add-node", f"127.0.0.1:{new.port}",
+               f"127.0.0.1:{three[0].port}")
+    assert "[OK] New node added correctly." in out, out
+    new_id = new.client().execute_command("CLUSTER", "MYID")
+    for n in three:
+        wait_until(lambda n=n: new_id in n.client().execute_command("CLUSTER", "NODES"),
+                   "the new node gossiped to every node")
+    wait_until(lambda: len(new.client().execute_command("CLUSTER", "NODES").splitlines())
+               == 4, "the new node knows everyone")
+    assert _check(tool, new).count("M: ") == 4
+    out = _cli(tool, "--cluster", "del-node", f"127.0.0.1:{three[0].port}", new_id.decode())
+    assert "SHUTDOWN" in out or "Sending CLUSTER RESET SOFT" in out, out
+    for n in three:
+        assert new_id not in n.client().execute_command("CLUSTER", "NODES")
+    assert _check(tool, three[1]).count("M: ") == 3
