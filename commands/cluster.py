@@ -14,7 +14,7 @@ from respd.cluster.state import (FAIL, MASTER, MYSELF, NOADDR, PFAIL, SLAVE, Clu
 from respd.command import command, container
 from respd.errors import ReplyError
 from respd.numbers import parse_int
-from respd.resp import OK, Map, Verbatim
+from respd.resp import OK, Map, Status, Verbatim
 
 GROUP = "cluster"
 container("CLUSTER", group=GROUP, since="3.0.0",
@@ -49,6 +49,72 @@ def _changed(client: Client) -> None:
     bus = client.server.cluster_bus
     if bus is not None:
         bus.save_if_changed()
+
+
+_HELP = [
+    b'CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    b'ADDSLOTS <slot> [<slot> ...]',
+    b'    Assign slots to current node.',
+    b'ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]',
+    b'    Assign slots which are between <start-slot> and <end-slot> to current node.',
+    b'BUMPEPOCH',
+    b'    Advance the cluster config epoch.',
+    b'COUNT-FAILURE-REPORTS <node-id>',
+    b'    Return number of failure reports for <node-id>.',
+    b'COUNTKEYSINSLOT <slot>',
+    b'    Return the number of keys in <slot>.',
+    b'DELSLOTS <slot> [<slot> ...]',
+    b'    Delete slots information from current node.',
+    b'DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]',
+    b'    Delete slots information which are between <start-slot> and <end-slot> from current node.',
+    b'FAILOVER [FORCE|TAKEOVER]',
+    b'    Promote current replica node to being a master.',
+    b'FORGET <node-id>',
+    b'    Remove a node from the cluster.',
+    b'GETKEYSINSLOT <slot> <count>',
+    b'    Return key names stored by current node in a slot.',
+    b'FLUSHSLOTS',
+    b'    Delete current node own slots information.',
+    b'INFO',
+    b'    Return information about the cluster.',
+    b'KEYSLOT <key>',
+    b'    Return the hash slot for <key>.',
+    b'MEET <ip> <port> [<bus-port>]',
+    b'    Connect nodes into a working cluster.',
+    b'MYID',
+    b'    Return the node id.',
+    b'NODES',
+    b'    Return cluster configuration seen by node. Output format:',
+    b'    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...',
+    b'REPLICATE <node-id>',
+    b'    Configure current node as replica to <node-id>.',
+    b'RESET [HARD|SOFT]',
+    b'    Reset current node (default: soft).',
+    b'SET-CONFIG-EPOCH <epoch>',
+    b'    Set config epoch of current node.',
+    b'SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)',
+    b'    Set slot state.',
+    b'REPLICAS <node-id>',
+    b'    Return <node-id> replicas.',
+    b'SAVECONFIG',
+    b'    Force saving cluster configuration on disk.',
+    b'SLOTS',
+    b'    Return information about slots range mappings. Each range is made of:',
+    b'    start, end, master and replicas IP addresses, ports and ids',
+    b'SHARDS',
+    b'    Return information about slot range mappings and the nodes associated with them.',
+    b'LINKS',
+    b'    Return information about all network links between this node and its peers.',
+    b'    Output format is an array where each array element is a map containing attributes of a link',
+    b'HELP',
+    b'    Prints this help.',
+]
+
+
+@command("CLUSTER HELP", arity=2, flags="loading stale", group=GROUP, since="5.0.0",
+         summary="Show helpful text about the different subcommands")
+def cluster_help(client: Client, argv: list[bytes]) -> Any:
+    return [Status(line) for line in _HELP]
 
 
 @command("CLUSTER INFO", arity=2, flags="stale", group=GROUP, since="3.0.0",
@@ -147,8 +213,10 @@ def cluster_keyslot(client: Client, argv: list[bytes]) -> Any:
 def cluster_countkeysinslot(client: Client, argv: list[bytes]) -> Any:
     _state(client)
     value = parse_int(argv[2])
-    if value is None or not 0 <= value < N_SLOTS:
-        raise errors.INVALID_SLOT
+    if value is None:
+        raise errors.NOT_INTEGER
+    if not 0 <= value < N_SLOTS:
+        raise errors.cluster_error("INVALID_SLOT")
     return client.server.dbs[0].slot_keys().count(value)
 
 
@@ -158,10 +226,10 @@ def cluster_getkeysinslot(client: Client, argv: list[bytes]) -> Any:
     _state(client)
     slot = parse_int(argv[2])
     count = parse_int(argv[3])
-    if slot is None or count is None or count < 0:
+    if slot is None or count is None:
+        raise errors.NOT_INTEGER
+    if count < 0 or not 0 <= slot < N_SLOTS:
         raise errors.cluster_error("INVALID_SLOT_OR_NUMBER_OF_KEYS")
-    if not 0 <= slot < N_SLOTS:
-        raise errors.INVALID_SLOT
     return client.server.dbs[0].slot_keys().keys(slot, count)
 
 
@@ -403,8 +471,6 @@ def cluster_bumpepoch(client: Client, argv: list[bytes]) -> Any:
     bumped = _bump_epoch(state, force=False)
     _changed(client)
     word = "BUMPED" if bumped else "STILL"
-    from respd.resp import Status
-
     return Status(f"{word} {state.myself.config_epoch}".encode())
 
 

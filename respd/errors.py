@@ -714,6 +714,7 @@ def migrate_target_error(line: bytes) -> ReplyError:
 
 # Cluster and MIGRATE argument errors: template name → Redis's line.
 _CLUSTER_ERRORS = {
+    'INVALID_SLOT': 'ERR Invalid slot',
     'INVALID_SLOT_OR_NUMBER_OF_KEYS': 'ERR Invalid slot or number of keys',
     'SLOT_BUSY': 'ERR Slot {slot} is already busy',
     'SLOT_UNASSIGNED': 'ERR Slot {slot} is already unassigned',

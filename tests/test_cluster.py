@@ -8,6 +8,7 @@ import socket
 import subprocess
 from typing import Any, Callable
 
+import hiredis
 import pytest
 
 from conftest import ServerProcess, free_port, wait_until
@@ -124,7 +125,14 @@ def _raw(port: int, *args: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"*%d\r\n" % len(args) + b"".join(
             b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-        return sock.recv(4096)
+        reader, data = hiredis.Reader(), b""
+        while True:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed"
+            data += chunk
+            reader.feed(chunk)
+            if reader.gets() is not False:
+                return data
 
 
 def _moved(node: ServerProcess, owner: str) -> bool:

@@ -148,3 +148,29 @@ def test_publish_crosses_the_bus_both_ways(spawn: Callable[..., ServerProcess]) 
         msg = sub.get_message(timeout=5)
         assert msg is not None and msg["data"] == f"from {publisher.port}".encode()
         sub.close()
+
+
+SCRIPT = [
+    b"CLUSTER HELP", b"CLUSTER ADDSLOTSRANGE 0 16383", b"CLUSTER BUMPEPOCH",
+    b"CLUSTER COUNTKEYSINSLOT 99999", b"CLUSTER COUNTKEYSINSLOT x",
+    b"CLUSTER COUNTKEYSINSLOT 5", b"CLUSTER GETKEYSINSLOT 99999 1",
+    b"CLUSTER GETKEYSINSLOT x 1", b"CLUSTER GETKEYSINSLOT 1 -1", b"CLUSTER ADDSLOTS 1",
+    b"CLUSTER ADDSLOTS x", b"CLUSTER DELSLOTS 1 1", b"CLUSTER ADDSLOTSRANGE 5 1",
+    b"CLUSTER DELSLOTSRANGE 1", b"CLUSTER SETSLOT 1 MIGRATING abc",
+    b"CLUSTER SETSLOT 1 foo", b"CLUSTER SETSLOT 1 NODE", b"CLUSTER FORGET abc",
+    b"CLUSTER MEET 1.2.3 4", b"CLUSTER MEET 127.0.0.1 abc", b"CLUSTER REPLICAS abc",
+    b"CLUSTER COUNT-FAILURE-REPORTS abc", b"CLUSTER SET-CONFIG-EPOCH 5",
+    b"CLUSTER RESET foo", b"CLUSTER KEYSLOT {a}b", b"CLUSTER FLUSHSLOTS", b"SET k v",
+    b"CLUSTER RESET", b"SELECT 1", b"SELECT 0", b"ASKING", b"READONLY", b"READWRITE",
+]
+
+
+def test_cluster_replies_match_redis(spawn: Callable[..., ServerProcess]) -> None:
+    from test_cluster import _raw
+
+    transcripts = []
+    for kind in ("redis", "respd"):
+        node = _node(spawn, kind=kind)
+        transcripts.append([_raw(node.port, *line.split()) for line in SCRIPT])
+    for line, want, got in zip(SCRIPT, *transcripts):
+        assert got == want, line

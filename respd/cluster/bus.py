@@ -148,7 +148,7 @@ class Bus:
             b"RCmb", _HEADER.size + body_len, 1, me.port, type_, count, state.current_epoch,
             epoch, 0, me.name.encode(), bytes(slots),
             master.name.encode() if master is not None else NULL_NAME, ip, 0, b"", 0,
-            me.cport, me.flags & ~0 & 0xFFFF, 0 if state.ok else 1, b"\0\0\0")
+            me.cport, me.flags & 0xFFFF, 0 if state.ok else 1, b"\0\0\0")
 
     def _ping(self, type_: int) -> bytes:
         entries = []
