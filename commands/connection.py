@@ -156,6 +156,7 @@ def reset(client: Client, argv: list[bytes]) -> Any:
     client.reply_mode = REPLY_ON
     client.no_evict = client.no_touch = False
     client.tracking = False
+    client.cluster_flags = 0  # ASKING, READONLY
     # Back on the default user, authenticated only if it needs no password.
     default = server.acl.default
     set_user(client, default, default.nopass and default.enabled)

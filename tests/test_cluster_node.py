@@ -174,3 +174,11 @@ def test_cluster_replies_match_redis(spawn: Callable[..., ServerProcess]) -> Non
         transcripts.append([_raw(node.port, *line.split()) for line in SCRIPT])
     for line, want, got in zip(SCRIPT, *transcripts):
         assert got == want, line
+
+
+def test_announced_address_follows_config_set(spawn: Callable[..., ServerProcess]) -> None:
+    c = _node(spawn).client()
+    c.config_set("cluster-announce-ip", "10.9.8.7")
+    c.config_set("cluster-announce-port", "6999")
+    wait_until(lambda: c.execute_command("CLUSTER", "NODES").split()[1].startswith(
+        b"10.9.8.7:6999@"), "the announced address")

@@ -416,6 +416,7 @@ class Bus:
         timeout = state.config.cluster_node_timeout
         loop = asyncio.get_running_loop()
         self._ticks += 1
+        self._announce()
         for node in list(state.nodes.values()):
             if node.has(MYSELF | NOADDR):
                 continue
@@ -457,6 +458,18 @@ class Bus:
                 self._maybe_fail(node)
         state.update_state()
         self.save_if_changed()
+
+    def _announce(self) -> None:
+        """CONFIG SET of cluster-announce-* takes effect here, as in Redis's cron."""
+        config, me = self.state.config, self.state.myself
+        port = config.cluster_announce_port or config.port
+        cport = config.cluster_announce_bus_port or config.cluster_port or config.port + 10000
+        if config.cluster_announce_ip and config.cluster_announce_ip != me.ip:
+            me.ip = config.cluster_announce_ip
+            self.state.changed = True
+        if (port, cport) != (me.port, me.cport):
+            me.port, me.cport = port, cport
+            self.state.changed = True
 
     async def _connect(self, node: Node, link: Link) -> None:
         loop = asyncio.get_running_loop()
