@@ -182,3 +182,15 @@ def test_announced_address_follows_config_set(spawn: Callable[..., ServerProcess
     c.config_set("cluster-announce-port", "6999")
     wait_until(lambda: c.execute_command("CLUSTER", "NODES").split()[1].startswith(
         b"10.9.8.7:6999@"), "the announced address")
+
+
+def test_pipelined_requests_are_routed(spawn: Callable[..., ServerProcess]) -> None:
+    node = _node(spawn)  # owns no slot: every key request is refused
+    with socket.create_connection(("127.0.0.1", node.port), timeout=5) as sock:
+        sock.sendall(b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n" * 3 + b"*1\r\n$4\r\nPING\r\n")
+        got = b""
+        while not got.endswith(b"+PONG\r\n"):
+            chunk = sock.recv(4096)
+            assert chunk
+            got += chunk
+    assert got == b"-CLUSTERDOWN Hash slot not served\r\n" * 3 + b"+PONG\r\n"
