@@ -305,15 +305,17 @@ class Bus:
                 self.state.changed = True
 
     def _claim(self, link: Link, sender: Node, slots: bytes, epoch: int) -> None:
+        """A master's PING/PONG lists its slots: take what its epoch wins, and tell it
+        (UPDATE) when a slot it claims belongs to a node with a greater epoch."""
         if slots == bytes(sender.slots):
             return
         state = self.state
+        self._apply_slots(sender, slots, epoch)
         for slot in self._set_bits(slots):
             owner = state.slots[slot]
             if owner is not None and owner is not sender and owner.config_epoch > epoch:
-                self.send_update(link, owner)  # the sender has a stale view
+                self.send_update(link, owner)
                 return
-        self._apply_slots(sender, slots, epoch)
 
     def _apply_slots(self, node: Node, slots: bytes, epoch: int) -> None:
         """Redis's clusterUpdateSlotsConfigWith: a slot moves to ``node`` unless it is
