@@ -346,3 +346,38 @@ def each(request: Any, pair: Pair) -> ServerProcess:
     server = pair.redis if request.param == "redis" else pair.respd
     command(server.port, "FLUSHALL")
     return server
+
+
+class Lockstep:
+    """The same commands to redis-server and respd on one connection each, raw replies
+    compared (fixture ``lockstep``: the reference and the session respd, flushed)."""
+
+    def __init__(self, redis_port: int, respd_port: int) -> None:
+        from compat.harness import RawConnection
+
+        self.redis, self.respd = RawConnection(redis_port), RawConnection(respd_port)
+
+    def both(self, *argv: Any) -> tuple[bytes, bytes]:
+        raw = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+        replies = []
+        for conn in (self.redis, self.respd):
+            conn.send(raw)
+            replies.append(conn.read())
+        return replies[0], replies[1]
+
+    def same(self, *argv: Any) -> bytes:
+        want, got = self.both(*argv)
+        assert want == got, (" ".join(map(str, argv))[:200], want[:300], got[:300])
+        return want
+
+    def close(self) -> None:
+        self.redis.close()
+        self.respd.close()
+
+
+@pytest.fixture
+def lockstep(redis_ref: ServerProcess, respd: ServerProcess) -> Iterator[Lockstep]:
+    p = Lockstep(redis_ref.port, respd.port)
+    p.same("FLUSHALL")
+    yield p
+    p.close()

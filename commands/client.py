@@ -1,9 +1,5 @@
-"""CLIENT subcommands (Redis 7.0.15's set: no SETINFO, no NO-TOUCH) and client pausing.
-
-CLIENT PAUSE parks a paused client's next request (and everything it pipelines after
-it) in ``client.pending`` behind a marker ``BlockState``; when the pause ends the client
-is unparked and its requests run again, meeting the pause check afresh.
-"""
+"""CLIENT subcommands (Redis 7.0.15's set: no SETINFO, no NO-TOUCH).  The pause that
+CLIENT PAUSE starts lives in respd.pause."""
 
 from __future__ import annotations
 
@@ -11,11 +7,14 @@ import time
 from typing import Any
 
 from respd import errors
-from respd.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, BlockState, Client
-from respd.command import Command, command, container, help_reply
-from respd.dispatch import NO_REPLY
+from respd.client import (
+    CLIENT_TYPES, REPLY_OFF, REPLY_ON, REPLY_SKIP, Client, client_info_line, client_type,
+    kill_client,
+)
+from respd.command import command, container, help_reply
 from respd.numbers import parse_int
-from respd.resp import OK, AttrSet, Map, Verbatim
+from respd.pause import is_paused
+from respd.resp import NO_REPLY, OK, AttrSet, Map, Verbatim
 
 GROUP = "connection"
 ADMIN = "admin noscript loading stale"
@@ -53,58 +52,6 @@ def client_id(client: Client, argv: list[bytes]) -> Any:
 
 
 # --- CLIENT LIST / INFO ---------------------------------------------------------------------
-
-CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"slave": "replica",
-                b"replica": "replica", b"pubsub": "pubsub"}
-
-
-def client_type(client: Client) -> str:
-    # Monitors count as normal clients, as in Redis's getClientType.
-    return "pubsub" if client.in_pubsub_mode else "normal"
-
-
-def _flags(client: Client) -> str:
-    """Flag letters in catClientInfoString's order."""
-    flags = ""
-    if client.is_monitor:
-        flags += "O"
-    if client.in_pubsub_mode:
-        flags += "P"
-    if client.multi is not None:
-        flags += "x"
-    if client.blocked is not None:
-        flags += "b"
-    if client.dirty_cas:
-        flags += "d"
-    if client.close_after_reply:
-        flags += "c"
-    if client.addr[:1] == b"/":  # a Unix socket client (its address is the path)
-        flags += "U"
-    if client.no_evict:
-        flags += "e"
-    return flags or "N"
-
-
-def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
-    """One CLIENT LIST line; ``current`` is the command the caller is running, which
-    Redis already reports as the caller's cmd=."""
-    now = time.time()
-    queued = len(client.multi) if client.multi is not None else -1
-    qbuf = client.reader.buffered()
-    out = sum(len(chunk) for chunk in client.out)
-    cmd = current if client is me else client.last_cmd_name
-    return (
-        f"id={client.id} addr={client.addr.decode()} laddr={client.laddr.decode()} "
-        f"fd={client.fd} name={client.name.decode('latin-1')} "
-        f"age={int(now - client.created)} idle={int(now - client.last_interaction)} "
-        f"flags={_flags(client)} db={client.db.index} sub={len(client.channels)} "
-        f"psub={len(client.patterns)} ssub={len(client.shard_channels)} multi={queued} "
-        f"qbuf={qbuf} qbuf-free={max(32768 - qbuf, 0)} argv-mem=0 multi-mem=0 "
-        f"rbs=16384 rbp=16384 obl=0 oll={len(client.out)} omem={out} "
-        f"tot-mem={16384 + qbuf + out} events=r cmd={cmd.decode('latin-1')} "
-        f"user={client.user.name.decode('latin-1')} redir=-1 resp={client.resp}"
-    ).encode()
-
 
 @command("CLIENT LIST", arity=-2, flags=ADMIN, group=GROUP, since="2.4.0",
          summary="Get the list of client connections",
@@ -201,18 +148,6 @@ def _kill_filter(server: Any, argv: list[bytes]) -> KillFilter:
     return found
 
 
-def kill_client(target: Client, me: Client) -> None:
-    """The caller itself goes after this reply; anyone else goes now: unregistered at
-    once (a killed BLPOP must not take the next push, a killed subscriber no longer
-    counts), as Redis frees it inside CLIENT KILL."""
-    if target is me:
-        target.close_after_reply = True
-    elif target.transport is not None:
-        transport = target.transport
-        target.server.remove_client(target)
-        transport.close()
-
-
 @command("CLIENT KILL", arity=-3, flags=ADMIN, group=GROUP, since="2.4.0",
          summary="Kill the connection of a client",
          complexity="O(N) where N is the number of client connections",
@@ -305,75 +240,13 @@ def client_unblock(client: Client, argv: list[bytes]) -> Any:
     target = client.server.clients.get(ident)
     if target is None or target.blocked is None:
         return 0
-    if target.blocked.keys is not PAUSE_KEYS:  # a paused client would be paused again
+    if not is_paused(target):  # a paused client would be paused again
         reply = errors.UNBLOCKED_BY_CLIENT if as_error else target.blocked.timeout_reply
         client.server.blocking.unblock(target, reply)
     return 1
 
 
-# --- CLIENT PAUSE / UNPAUSE ----------------------------------------------------------------
-
-PAUSE_KEYS: list[bytes] = []  # identifies the BlockState of a paused client
-
-
-class ClientPause:
-    """The server's pause: until when, whether only writes wait, and who is parked."""
-
-    def __init__(self) -> None:
-        self.writes_only = True
-        self.parked: dict[Client, None] = {}
-        self.timer: Any = None
-
-    @staticmethod
-    def of(server: Any) -> "ClientPause":
-        state = getattr(server, "client_pause", None)
-        if state is None:
-            state = ClientPause()
-            server.client_pause = state
-        return state
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def pause_postpones(client: Client, cmd: Command, argv: list[bytes]) -> bool:
-    """Called by dispatch while a pause is on: park the request if the pause holds it
-    (all commands, or in WRITE mode those that write or may replicate)."""
-    server = client.server
-    if now_ms() >= server.paused_until_ms:
-        end_pause(server)
-        return False
-    state = ClientPause.of(server)
-    if state.writes_only and not _writes(client, cmd):
-        return False
-    client.pending.appendleft(argv)
-    client.last_cmd = cmd  # CLIENT LIST shows the postponed command, as Redis does
-    client.blocked = BlockState(client.db, PAUSE_KEYS, argv, None, 0)
-    server.blocking.blocked_count += 1
-    state.parked[client] = None
-    return True
-
-
-def _writes(client: Client, cmd: Command) -> bool:
-    if cmd.is_write or "may_replicate" in cmd.flags:
-        return True
-    if cmd.name == "exec" and client.multi:
-        return any(q.is_write or "may_replicate" in q.flags for q, _ in client.multi)
-    return False
-
-
-def end_pause(server: Any) -> None:
-    """Lift the pause and let every parked client run what it had sent."""
-    state = ClientPause.of(server)
-    server.paused_until_ms = 0
-    if state.timer is not None:
-        state.timer.cancel()
-        state.timer = None
-    parked, state.parked = state.parked, {}
-    for client in parked:
-        server.blocking.unpark(client)
-        server.resume_soon(client)
+# --- CLIENT PAUSE / UNPAUSE (the pause itself: respd.pause) ---------------------------------
 
 
 @command("CLIENT PAUSE", arity=-3, flags=ADMIN, group=GROUP, since="2.9.50",
@@ -395,30 +268,15 @@ def client_pause(client: Client, argv: list[bytes]) -> Any:
         raise errors.TIMEOUT_NOT_INTEGER
     if timeout < 0:
         raise errors.TIMEOUT_NEGATIVE
-    server = client.server
-    state = ClientPause.of(server)
-    # A pause only ever grows: the later end and the stricter mode win.
-    state.writes_only = writes_only and (state.writes_only or not server.paused_until_ms)
-    server.paused_until_ms = max(server.paused_until_ms, now_ms() + timeout)
-    if state.timer is not None:
-        state.timer.cancel()
-    if server.loop is not None:
-        delay = (server.paused_until_ms - now_ms()) / 1000
-        state.timer = server.loop.call_later(max(delay, 0), _pause_timer, server)
+    client.server.pause.start(timeout, writes_only)
     return OK
-
-
-def _pause_timer(server: Any) -> None:
-    ClientPause.of(server).timer = None
-    end_pause(server)
-    server.flush()
 
 
 @command("CLIENT UNPAUSE", arity=2, flags=ADMIN, group=GROUP, since="6.2.0",
          summary="Resume processing of clients that were paused",
          complexity="O(N) Where N is the number of paused clients")
 def client_unpause(client: Client, argv: list[bytes]) -> Any:
-    end_pause(client.server)
+    client.server.pause.end()
     return OK
 
 

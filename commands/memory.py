@@ -194,8 +194,6 @@ _SIGN_OFF = b"I'm here to keep you safe, Sam. I want to help you.\n"
 def doctor_report(client: Client) -> bytes:
     """getMemoryDoctorReport's checks that mean something for respd: the RSS/allocator
     ratios are left out, since respd's RSS is mostly the interpreter itself."""
-    from respd.commands.scripting import _engines
-
     server = client.server
     accounting = server.memory.accounting
     used = accounting.used()
@@ -207,7 +205,7 @@ def doctor_report(client: Client) -> bytes:
     connected = sum(1 for c in server.clients.values() if c.transport is not None)
     if connected and sum(accounting.clients()) / connected > 200 * 1024:
         issues.append(_BIG_CLIENTS)
-    engine = _engines.get(server)
+    engine = server.scripts
     if engine is not None and len(engine.scripts) > 1000:
         issues.append(_MANY_SCRIPTS)
     if not issues:

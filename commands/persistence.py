@@ -1,6 +1,7 @@
-"""Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE (the work is done by
-``server.persistence``).  What goes into a snapshot or rewrite is each family's to say:
-data types register a rewriter and scripting its FUNCTION sources with storage.snapshot."""
+"""Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE (the work is in
+respd.persistence's ``Persistence``).  What goes into a snapshot or rewrite is each
+family's to say: data types register a rewriter and scripting its FUNCTION sources with
+storage.snapshot."""
 
 from __future__ import annotations
 

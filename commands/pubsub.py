@@ -14,10 +14,9 @@ from typing import Any
 from respd import errors
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import command, container
-from respd.dispatch import NO_REPLY
 from respd.glob import compile_pattern
 from respd.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
-from respd.resp import Push, Raw, Status, encode
+from respd.resp import NO_REPLY, Push, Raw, Status, encode
 
 GROUP = "pubsub"
 _SUBSCRIBE_FLAGS = "pubsub noscript loading stale"
@@ -135,8 +134,13 @@ def sunsubscribe(client: Client, argv: list[bytes]) -> Any:
                     "client).",
          syntax="channel message")
 def publish(client: Client, argv: list[bytes]) -> Any:
-    if client.server.cluster_bus is not None:  # cluster mode: every node delivers it
-        client.server.cluster_bus.publish(argv[1], argv[2])
+    server = client.server
+    if server.cluster_bus is not None:  # cluster mode: the bus, not the replication stream, carries it
+        server.cluster_bus.publish(argv[1], argv[2])
+    else:
+        repl = server.replication
+        if repl.backlog is not None and repl.master is None:  # Redis replicates PUBLISH
+            repl.feed([(client.db.index, argv)])
     return client.server.pubsub.publish(argv[1], argv[2])
 
 

@@ -9,31 +9,17 @@ wrapped as one MULTI/EXEC unit by ``propagation_unit``; the EVAL itself never is
 from __future__ import annotations
 
 import time
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from respd import errors, glob, numbers
 from respd.client import Client
 from respd.command import command, container, help_reply
 from respd.commands.transactions import propagation_unit
 from respd.resp import OK, AttrSet, Map, Status
-from respd.scripting import Library, ScriptEngine
+from respd.scripting import Library, ScriptEngine, engine_for
 from respd.storage.snapshot import FUNCTION_SOURCES
 
-if TYPE_CHECKING:
-    from respd.server import Server
-
 GROUP = "scripting"
-
-_engines: "weakref.WeakKeyDictionary[Server, ScriptEngine]" = weakref.WeakKeyDictionary()
-
-
-def engine_for(server: "Server") -> ScriptEngine:
-    engine = _engines.get(server)
-    if engine is None:
-        engine = _engines[server] = ScriptEngine(server)
-    return engine
-
 
 # FUNCTION libraries go into AOF rewrites and snapshots by their source code.
 FUNCTION_SOURCES.append(lambda server: [lib.code

@@ -13,10 +13,9 @@ from respd.command import (
     ACL_ORDER, COMMANDS, Command, command, container, docs_entry, help_reply, info_entry,
     key_access_flags, lookup, lookup_fullname, walk,
 )
-from respd.dispatch import NO_REPLY
 from respd.glob import match as glob_match
 from respd.numbers import parse_int
-from respd.resp import OK, AttrSet, Map, Raw, Status, Verbatim
+from respd.resp import NO_REPLY, OK, AttrSet, Map, Raw, Status, Verbatim
 
 log = logging.getLogger("respd")
 
@@ -602,9 +601,8 @@ def shutdown(client: Client, argv: list[bytes]) -> Any:
     if abort:
         # respd shuts down at once (no replicas to wait for): nothing is ever pending.
         raise errors.NO_SHUTDOWN_IN_PROGRESS
-    persistence = getattr(client.server, "persistence", None)
-    if persistence is not None and (save or nosave):
-        persistence.shutdown_save = save  # overrides the save points either way
+    if save or nosave:
+        client.server.persistence.shutdown_save = save  # overrides the save points either way
     client.server.request_shutdown()
     client.close_after_reply = True
     return NO_REPLY

@@ -353,7 +353,7 @@ def xadd(client: Client, argv: list[bytes]) -> Any:
     if args.strategy and _trim(client, stream, args):
         db.notify("t", b"xtrim", key)
     entry_id = format_id(sid)
-    if server.aof is not None:  # only the AOF reads propagated commands
+    if server.propagating:  # only the AOF and replicas read propagated commands
         propagated = list(argv)
         if args.strategy and args.approx:
             propagated = _exact_trim_argv(propagated, stream, args)

@@ -110,7 +110,7 @@ def _set_generic(client: Client, key: bytes, value: bytes, flags: int,
     if when is not None:
         db.set_expire(key, when)
         db.notify("g", b"expire", key)
-        if client.server.aof is not None:
+        if client.server.propagating:
             # AOF determinism: relative times become an absolute PXAT
             client.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % when]]
     return True, old

@@ -22,8 +22,8 @@ from respd import errors
 from respd.acl import check_exec
 from respd.client import Client
 from respd.command import command
-from respd.dispatch import NO_REPLY, call
-from respd.resp import NULL_ARRAY, OK
+from respd.dispatch import call
+from respd.resp import NO_REPLY, NULL_ARRAY, OK
 
 GROUP = "transactions"
 

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from respd import errors
 from respd.acl_keys import key_references
+from respd.client import client_info_line, kill_client
 from respd.command import ACL_ORDER, ALL_COMMANDS, COMMANDS, Command
-from respd.config import on_config_set
-from respd.errors import ReplyError
+from respd.config import Config, on_config_set
+from respd.errors import ConfigError, ReplyError
 from respd.glob import compile_pattern
 
 if TYPE_CHECKING:
@@ -127,17 +128,13 @@ _table: _Table | None = None
 
 def table() -> _Table:
     global _table
-    if _table is None:
-        import respd.commands  # noqa: F401  (rules may be parsed before the server exists)
-
+    if _table is None:  # the command table is full by then: respd.server fills it
         _table = _Table()
     return _table
 
 
 def lookup_command(name: bytes) -> Command | None:
     """ACLLookupCommand: "get" or "config|get", strictly (no extra parts)."""
-    import respd.commands  # noqa: F401  (config-file `user` lines come before the server)
-
     parts = name.lower().split(b"|")
     if len(parts) > 2:
         return None
@@ -816,8 +813,6 @@ class Acl:
         """addACLLogEntry: a similar recent entry (among the newest 10) is bumped and
         moved to the head instead of adding another.  ``client`` is the one that sent
         the command (a script's caller)."""
-        from respd.commands.client import client_info_line
-
         entry = LogEntry(reason, context, obj,
                          username if username is not None else client.user.name,
                          client_info_line(client, client, client.last_cmd_name))
@@ -950,8 +945,6 @@ def set_user(client: "Client", user: User, authenticated: bool) -> None:
 
 def disconnect(client: "Client", me: "Client | None") -> None:
     """The client goes: now, or after its current reply if it is the one running."""
-    from respd.commands.client import kill_client
-
     kill_client(client, me if me is not None else client)
 
 
@@ -996,3 +989,27 @@ def check_script(caller: "Client", cmd: Command, argv: list[bytes]) -> None:
     caller.server.acl.log_denial(caller, cmd, argv, result, pos, CTX_LUA)
     raise {DENIED_CMD: errors.SCRIPT_NOPERM_COMMAND, DENIED_KEY: errors.SCRIPT_NOPERM_KEY}.get(
         result, errors.SCRIPT_NOPERM_CHANNEL)
+
+
+def add_user_directive(config: "Config", args: list[bytes]) -> None:
+    """A config-file `user <name> <rule> ...` line, validated now as Redis does
+    (ACLAppendUserForLoading); raises ConfigError with Redis's text."""
+    if not args:
+        raise ConfigError("Bad directive or wrong number of arguments")
+    if any(existing[0] == args[0] for existing in config.acl_users):
+        raise ConfigError(f"Error in user declaration '{args[0].decode('latin-1')}': "
+                          "Duplicate user found. A user can only be defined once in "
+                          "config files")
+    try:
+        rules = merge_selector_args(args[1:])
+    except UnmatchedParenthesis as err:
+        raise ConfigError(f"Error in user declaration "
+                          f"'{args[1 + err.index].decode('latin-1')}': Wrong format") from None
+    probe = User(b"probe", config.acl_pubsub_default == "allchannels")
+    for op in rules:
+        try:
+            probe.apply(op, config.acl_pubsub_default == "allchannels")
+        except RuleError as err:
+            raise ConfigError(f"Error in user declaration '{op.decode('latin-1')}': "
+                              f"{err.reason}") from None
+    config.acl_users.append([args[0], *rules])

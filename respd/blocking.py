@@ -21,28 +21,23 @@ event-loop callback as the write that caused them, in Redis's order.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from respd.client import BlockState, Client
+from respd.resp import BLOCKED
 
 if TYPE_CHECKING:
     from respd.server import Server
     from respd.storage.db import Database
 
-
-class _Blocked:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "BLOCKED"
-
-
-BLOCKED = _Blocked()  # a handler's "no reply yet" result
+# Runs a parked command again (dispatch.rerun_blocked, handed over by the server).
+Rerun = Callable[[Client, list[bytes]], Any]
 
 
 class Blocking:
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: "Server", rerun: Rerun) -> None:
         self.server = server
+        self.rerun = rerun
         self.ready: dict[tuple[int, bytes], "Database"] = {}
         self.blocked_count = 0
         # The ready key being served: a re-run serves from it alone, as Redis does.
@@ -112,8 +107,6 @@ class Blocking:
 
     def serve_ready(self) -> None:
         """Serve clients blocked on keys written since the last call (FIFO per key)."""
-        from respd.dispatch import rerun_blocked
-
         while self.ready:
             (_, key), db = next(iter(self.ready.items()))
             del self.ready[(db.index, key)]
@@ -129,7 +122,7 @@ class Blocking:
                     continue
                 self.serving_key = key
                 try:
-                    reply = rerun_blocked(client, state.argv)
+                    reply = self.rerun(client, state.argv)
                 finally:
                     self.serving_key = None
                 if reply is BLOCKED:

@@ -14,7 +14,9 @@ import sys
 from typing import Sequence
 
 from respd import REDIS_VERSION, __version__
-from respd.config import LIST, OBUF, PARAMS, SAVE, Config, ConfigError, add_user_directive
+import respd.server  # noqa: F401  the command table, which `user` lines name
+from respd.acl import add_user_directive
+from respd.config import PARAMS, Config, ConfigError
 from respd.resp import split_args
 
 
@@ -43,10 +45,6 @@ def help_text() -> str:
     lines.append(f"  --{'user'.ljust(width)} (ACL rules: --user name on >password ~* +@all)")
     lines.append(f"  --{'include'.ljust(width)} (another config file)")
     return "\n".join(lines)
-
-
-# Directives whose value is several words (bind 127.0.0.1 ::1, save 3600 1 300 100).
-_MULTI_ARG_KINDS = (LIST, SAVE, OBUF)
 
 
 class StartupError(Exception):
@@ -94,7 +92,7 @@ def apply_directives(config: Config, directives: list[tuple[str, list[bytes], in
         if canonical is None:
             raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
                                f"{where}Bad directive or wrong number of arguments")
-        if len(args) != 1 and not (args and PARAMS[canonical].kind in _MULTI_ARG_KINDS):
+        if len(args) != 1 and not (args and PARAMS[canonical].kind.words):
             raise StartupError(f"*** FATAL CONFIG FILE ERROR (respd {__version__}) ***\n"
                                f"{where}wrong number of arguments")
         try:

@@ -157,3 +157,73 @@ class Client:
                     del db.watched[key]
         self.watched.clear()
         self.dirty_cas = False
+
+
+# --- CLIENT LIST lines and CLIENT KILL, also used by ACL and the log -------------------------
+
+CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"slave": "replica",
+                b"replica": "replica", b"pubsub": "pubsub"}
+
+
+def client_type(client: Client) -> str:
+    # Monitors count as normal clients, as in Redis's getClientType.
+    if client.flags_extra:  # replication: "S" an attached replica, "M" our primary
+        return "replica" if client.flags_extra == "S" else "master"
+    return "pubsub" if client.in_pubsub_mode else "normal"
+
+
+def _flags(client: Client) -> str:
+    """Flag letters in catClientInfoString's order."""
+    flags = client.flags_extra  # "S" a replica, "M" the primary (replication)
+    if client.is_monitor:
+        flags += "O"
+    if client.in_pubsub_mode:
+        flags += "P"
+    if client.multi is not None:
+        flags += "x"
+    if client.blocked is not None:
+        flags += "b"
+    if client.dirty_cas:
+        flags += "d"
+    if client.close_after_reply:
+        flags += "c"
+    if client.addr[:1] == b"/":  # a Unix socket client (its address is the path)
+        flags += "U"
+    if client.no_evict:
+        flags += "e"
+    return flags or "N"
+
+
+def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
+    """One CLIENT LIST line; ``current`` is the command the caller is running, which
+    Redis already reports as the caller's cmd=."""
+    now = time.time()
+    queued = len(client.multi) if client.multi is not None else -1
+    qbuf = client.reader.buffered()
+    out = sum(len(chunk) for chunk in client.out)
+    cmd = current if client is me else client.last_cmd_name
+    return (
+        f"id={client.id} addr={client.addr.decode()} laddr={client.laddr.decode()} "
+        f"fd={client.fd} name={client.name.decode('latin-1')} "
+        f"age={int(now - client.created)} idle={int(now - client.last_interaction)} "
+        f"flags={_flags(client)} db={client.db.index} sub={len(client.channels)} "
+        f"psub={len(client.patterns)} ssub={len(client.shard_channels)} multi={queued} "
+        f"qbuf={qbuf} qbuf-free={max(32768 - qbuf, 0)} argv-mem=0 multi-mem=0 "
+        f"rbs=16384 rbp=16384 obl=0 oll={len(client.out)} omem={out} "
+        f"tot-mem={16384 + qbuf + out} events=r cmd={cmd.decode('latin-1')} "
+        f"user={client.user.name.decode('latin-1')} redir=-1 resp={client.resp}"
+    ).encode()
+
+
+def kill_client(target: Client, me: Client) -> None:
+    """The caller itself goes after this reply; anyone else goes now: unregistered at
+    once (a killed BLPOP must not take the next push, a killed subscriber no longer
+    counts), as Redis frees it inside CLIENT KILL."""
+    if target is me:
+        target.close_after_reply = True
+    elif target.flags_extra == "M":  # the replication link reconnects by itself
+        target.server.replication.master.kill()
+    elif target.transport is not None:
+        transport = target.transport
+        target.server.remove_client(target)
+        transport.close()

@@ -49,6 +49,10 @@ GROUP_CATEGORY = {
 
 Handler = Callable[..., Any]
 
+# No upper bound on a command's arguments: more than any request within the query
+# buffer limit can hold, and small enough for CPython's fast integer comparisons.
+UNBOUNDED_ARGC = (1 << 30) - 1
+
 
 @dataclass(eq=False)
 class Command:
@@ -84,6 +88,10 @@ class Command:
     # pause, blocking, reply mode): dispatch.run_batch runs it inline while that state
     # is plain.
     plain: bool = False
+    # The argument counts (argv[0] included) arity allows, Redis's rule derived once:
+    # ``cmd.min_argc <= len(argv) <= cmd.max_argc`` is the arity check everywhere.
+    min_argc: int = 0
+    max_argc: int = 0
     # Position in ALL_COMMANDS: each server keeps its INFO commandstats counters in a list
     # indexed by it, so counting a call costs no dict lookup.
     stat_index: int = -1
@@ -102,10 +110,9 @@ class Command:
         self.no_multi = "no_multi" in self.flags
         if self.plain and (self.handler is None or "|" in self.name or self.blocking):
             raise ValueError(f"{self.name}: a plain command is a top-level, non-blocking one")
-
-    @property
-    def fullname(self) -> str:
-        return self.name
+        # arity N > 0: exactly N arguments; -N: at least N.
+        self.min_argc = abs(self.arity)
+        self.max_argc = self.arity if self.arity > 0 else UNBOUNDED_ARGC
 
     def printed_flags(self) -> list[str]:
         flags = set(self.flags)
@@ -252,17 +259,31 @@ def container(name: str, *, group: str, since: str, summary: str) -> Command:
     )
 
 
+# Plain commands by the spelling clients send (usually upper case), so a lookup skips
+# bytes.lower(); filled by lookup, capped so odd mixed-case spellings cannot grow it.
+_BY_SPELLING: dict[bytes, Command] = {}
+_SPELLINGS_MAX = 4096
+
+
 def lookup(argv: list[bytes]) -> Command | None:
-    """The command (or subcommand) argv names; a container with an unknown or missing
-    subcommand comes back as the container itself."""
-    cmd = COMMANDS.get(argv[0].lower())
-    if cmd is not None and cmd.subcommands and len(argv) > 1:
-        return cmd.subcommands.get(argv[1].lower(), cmd)
-    return cmd
-
-
-def all_commands() -> list[Command]:
-    return list(COMMANDS.values())
+    """The command argv names, as Redis's lookupCommand: for a container, argv[1] names
+    the subcommand (None when it has no such one; the container itself when argv has no
+    second word).  Case-insensitive.  The one lookup: dispatch, COMMAND GETKEYS and
+    COMMAND INFO/DOCS (``lookup_fullname``) all go through it."""
+    name = argv[0]
+    cmd = _BY_SPELLING.get(name)
+    if cmd is not None:
+        return cmd
+    cmd = COMMANDS.get(name.lower())
+    if cmd is None:
+        return None
+    if not cmd.subcommands:
+        if len(_BY_SPELLING) < _SPELLINGS_MAX:
+            _BY_SPELLING[name] = cmd
+        return cmd
+    if len(argv) == 1:
+        return cmd
+    return cmd.subcommands.get(argv[1].lower())
 
 
 # --- syntax line → COMMAND DOCS argument tree -------------------------------------------
@@ -394,12 +415,13 @@ def _block(seq: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def lookup_fullname(name: bytes) -> Command | None:
-    """A command by the name COMMAND INFO/DOCS take: "get", "client|list"."""
-    parent, _, sub = name.lower().partition(b"|")
-    cmd = COMMANDS.get(parent)
-    if cmd is None or not sub:
+    """A command by the name COMMAND INFO/DOCS take: "get", "client|list" (Redis's
+    lookupCommandBySds: "get|x" and "a|b|c" name nothing)."""
+    words = name.split(b"|")
+    cmd = lookup(words)
+    if cmd is None or len(words) == 1 or (len(words) == 2 and cmd.container is not None):
         return cmd
-    return cmd.subcommands.get(sub)
+    return None
 
 
 def walk() -> list[Command]:

@@ -17,12 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from respd import errors
-from respd.errors import ReplyError
+from respd.errors import ConfigError, ReplyError
 from respd.glob import match as glob_match
-
-
-class ConfigError(ValueError):
-    """A bad value: the message is what CONFIG SET reports after 'argument(s) must be'."""
+from respd.notify import format_flags, parse_flags
+from respd.numbers import parse_int
 
 
 # --- value kinds -------------------------------------------------------------------------
@@ -56,12 +54,11 @@ def parse_bool(raw: bytes) -> bool:
 class Kind:
     parse: Callable[[bytes], Any]
     format: Callable[[Any], bytes]
+    words: bool = False  # the value is several words (bind a b, save 3600 1, replicaof h p)
 
 
 def _int_kind(lo: int, hi: int) -> Kind:
     def parse(raw: bytes) -> int:
-        from respd.numbers import parse_int
-
         value = parse_int(raw)
         if value is None:
             raise ConfigError("argument couldn't be parsed into an integer")
@@ -84,25 +81,14 @@ def _enum_kind(*choices: str) -> Kind:
     return Kind(parse, lambda v: v.encode())
 
 
-def _parse_notify(raw: bytes) -> int:
-    from respd.notify import parse_flags  # imported late: respd.notify imports this module
-
-    return parse_flags(raw)
-
-
-def _format_notify(flags: int) -> bytes:
-    from respd.notify import format_flags
-
-    return format_flags(flags)
-
-
 INT = _int_kind(-(2**63), 2**63 - 1)
 UINT = _int_kind(0, 2**63 - 1)
 PORT = _int_kind(0, 65535)
 MEMORY = Kind(parse_memory, lambda v: b"%d" % v)
 BOOL = Kind(parse_bool, lambda v: b"yes" if v else b"no")
 STRING = Kind(lambda raw: raw.decode("latin-1"), lambda v: v.encode("latin-1"))
-LIST = Kind(lambda raw: raw.decode("latin-1").split(), lambda v: " ".join(v).encode("latin-1"))
+LIST = Kind(lambda raw: raw.decode("latin-1").split(), lambda v: " ".join(v).encode("latin-1"),
+            words=True)
 
 
 def _parse_save(raw: bytes) -> list[tuple[int, int]]:
@@ -123,7 +109,7 @@ def _parse_hz(raw: bytes) -> int:
 
 
 HZ = Kind(_parse_hz, lambda v: b"%d" % v)
-SAVE = Kind(_parse_save, lambda v: b" ".join(b"%d %d" % p for p in v))
+SAVE = Kind(_parse_save, lambda v: b" ".join(b"%d %d" % p for p in v), words=True)
 
 
 def _parse_obuf(raw: bytes) -> dict[str, tuple[int, int, int]]:
@@ -153,7 +139,7 @@ def _format_obuf(v: dict[str, tuple[int, int, int]]) -> bytes:
                     for cls, (h, s, sec) in v.items()).encode()
 
 
-OBUF = Kind(_parse_obuf, _format_obuf)
+OBUF = Kind(_parse_obuf, _format_obuf, words=True)
 
 
 def _parse_octal(raw: bytes) -> int:
@@ -237,7 +223,7 @@ param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
 param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
-param("notify-keyspace-events", Kind(_parse_notify, _format_notify), "")
+param("notify-keyspace-events", Kind(parse_flags, format_flags), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
 
 # Persistence.
@@ -290,37 +276,46 @@ param("http-bind", STRING, "127.0.0.1", mutable=False)
 param("metrics-key-patterns", LIST, "*")
 param("metrics-max-series", UINT, "10000")
 
+# Replication (respd.replication, respd.replica).  replicaof is [host, port] or empty,
+# set by the config file or REPLICAOF (CONFIG SET refuses it, as Redis).
+
+
+def _parse_replicaof(raw: bytes) -> list[str]:
+    words = raw.decode("latin-1").split()
+    if len(words) not in (0, 2):
+        raise ConfigError("wrong number of arguments")
+    return words
+
+
+param("replicaof", Kind(_parse_replicaof, LIST.format, words=True), "", mutable=False, aliases=("slaveof",))
+param("masterauth", STRING, "")
+param("masteruser", STRING, "")
+param("repl-backlog-size", MEMORY, "1048576")
+param("repl-backlog-ttl", UINT, "3600")
+param("repl-ping-replica-period", _int_kind(1, 2**31 - 1), "10",
+      aliases=("repl-ping-slave-period",))
+param("repl-timeout", _int_kind(1, 2**31 - 1), "60")
+param("repl-diskless-sync", BOOL, "yes")
+param("repl-diskless-sync-delay", _int_kind(0, 2**31 - 1), "5")
+param("repl-diskless-sync-max-replicas", _int_kind(0, 2**31 - 1), "0")
+param("repl-diskless-load", _enum_kind("disabled", "on-empty-db", "swapdb"), "disabled")
+param("repl-disable-tcp-nodelay", BOOL, "no")
+param("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",))
+param("replica-priority", _int_kind(0, 2**31 - 1), "100", aliases=("slave-priority",))
+param("replica-announced", BOOL, "yes", aliases=("slave-announced",))
+param("replica-announce-ip", STRING, "", aliases=("slave-announce-ip",))
+param("replica-announce-port", _int_kind(0, 65535), "0", aliases=("slave-announce-port",))
+param("replica-lazy-flush", BOOL, "no", aliases=("slave-lazy-flush",))
+param("replica-ignore-maxmemory", BOOL, "yes", aliases=("slave-ignore-maxmemory",))
+param("replica-ignore-disk-write-errors", BOOL, "no")
+param("min-replicas-to-write", _int_kind(0, 2**31 - 1), "0", aliases=("min-slaves-to-write",))
+param("min-replicas-max-lag", _int_kind(0, 2**31 - 1), "10", aliases=("min-slaves-max-lag",))
+
 # ACL (respd.acl).  `user` lines are not a parameter (CONFIG GET/SET do not know them):
-# add_user_directive collects them for the server to load at startup.
+# respd.acl.add_user_directive collects them for the server to load at startup.
 param("aclfile", STRING, "", mutable=False)
 param("acl-pubsub-default", _enum_kind("allchannels", "resetchannels"), "resetchannels")
 param("acllog-max-len", _int_kind(0, 2**63 - 1), "128")
-
-
-def add_user_directive(config: "Config", args: list[bytes]) -> None:
-    """A config-file `user <name> <rule> ...` line, validated now as Redis does
-    (ACLAppendUserForLoading); raises ConfigError with Redis's text."""
-    from respd.acl import RuleError, UnmatchedParenthesis, merge_selector_args, User
-
-    if not args:
-        raise ConfigError("Bad directive or wrong number of arguments")
-    if any(existing[0] == args[0] for existing in config.acl_users):
-        raise ConfigError(f"Error in user declaration '{args[0].decode('latin-1')}': "
-                          "Duplicate user found. A user can only be defined once in "
-                          "config files")
-    try:
-        rules = merge_selector_args(args[1:])
-    except UnmatchedParenthesis as err:
-        raise ConfigError(f"Error in user declaration "
-                          f"'{args[1 + err.index].decode('latin-1')}': Wrong format") from None
-    probe = User(b"probe", config.acl_pubsub_default == "allchannels")
-    for op in rules:
-        try:
-            probe.apply(op, config.acl_pubsub_default == "allchannels")
-        except RuleError as err:
-            raise ConfigError(f"Error in user declaration '{op.decode('latin-1')}': "
-                              f"{err.reason}") from None
-    config.acl_users.append([args[0], *rules])
 
 
 # Memory limits and eviction (respd.eviction, respd.memory).
@@ -402,7 +397,7 @@ class Config:
         for p in PARAMS.values():
             setattr(self, _attr(p.name), p.kind.parse(p.default))
         self.config_file: str | None = None
-        self.acl_users: list[list[bytes]] = []  # `user` directives (add_user_directive)
+        self.acl_users: list[list[bytes]] = []  # `user` directives (acl.add_user_directive)
 
     def __getattr__(self, name: str) -> Any:  # only reached for unknown names
         raise AttributeError(name)

@@ -1,10 +1,42 @@
 """The choke point every command goes through (Redis's processCommand + call).
 
-``execute`` applies, in Redis's order, the checks that decide which error a client sees:
-lookup (unknown command / subcommand), arity, authentication, MULTI queueing, the RESP2
-subscribed-mode restriction; then ``call`` runs the handler, records statistics, and
-collects what must be propagated to the AOF.  After a top-level command, clients blocked
-on keys it made ready are served and the propagated commands are handed to the AOF.
+``execute`` is processCommand: it decides which error a client sees, in Redis's order.
+Redis 7.0 checks (server.c processCommand), and where each lives here:
+
+    lookup (unknown command / subcommand)        command.lookup, in execute
+    arity                                        Command.min_argc/max_argc, in execute
+    protected commands (enable-debug-command…)   respd.protected, in execute
+    authentication (NOAUTH)                      _refusal
+    no_multi commands inside MULTI               _refusal
+    ACL (command, keys, channels)                _refusal (respd.acl)
+    cluster redirection (MOVED, ASK, CROSSSLOT)  _refusal (respd.cluster.routing)
+    OOM for denyoom commands (maxmemory)         _refusal (respd.eviction)
+    MISCONF                                      -
+    min-replicas, read-only and stale replica    _refusal (respd.replication)
+    RESP2 subscribed-mode rule                   _refusal
+    replica (a MONITOR client) touching keys     _refusal
+    CLIENT PAUSE postpones                       _refusal (respd.pause)
+    MULTI queueing                               execute
+    call()                                       call
+
+``_refusal`` holds every check after arity, one ``if`` each in that order: a new check
+is one line there, plus one term in ``Server.checks_needed`` when it can refuse a
+command of an authenticated client in the plain state (see below).  A refusal is
+Redis's rejectCommand (``_reject``): counted as a rejected call and an error, it dooms a
+transaction, and a refused EXEC discards it.
+
+``call`` is the one executor: it runs a handler, turns a raised ``ReplyError`` into the
+reply, records statistics, failed calls, the slow log, feeds MONITOR clients, and
+collects what must be propagated to the AOF.  Every path runs commands through it:
+``execute``, the pipelined loop ``run_batch``, EXEC, scripts and blocked clients
+re-run when their keys are ready (``rerun_blocked``, Redis's CMD_CALL_REPROCESSING).
+After a top-level command, clients blocked on keys it made ready are served and the
+propagated commands are handed to the AOF (``_after_command``).
+
+``run_batch`` runs the requests of one read.  While the client is in the plain state
+and ``Server.checks_needed`` is false, no check can refuse, postpone or queue a plain
+command (``Command.plain``), so such a command skips straight to ``call``; everything
+else goes through ``execute``.
 
 Handlers are synchronous ``handler(client, argv) -> reply value``; they raise
 ``ReplyError`` for error replies.  Nothing here awaits, so every command, transaction and
@@ -17,14 +49,13 @@ import logging
 from time import perf_counter_ns
 from typing import Any
 
-from respd import acl, errors, protected
-from respd.blocking import BLOCKED
+from respd import acl, errors, pause, protected
 from respd.cluster import routing as cluster_routing
 from respd.client import REPLY_ON, REPLY_SKIP, Client
-from respd.command import COMMANDS, Command
+from respd.command import COMMANDS, Command, lookup
 from respd.errors import ReplyError
-from respd.latency import latency_level, latency_table
-from respd.resp import BULK_HEADERS, INT_REPLIES, OK, QUEUED, encode
+from respd.latency import LATENCY_STEP_NS
+from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, QUEUED, encode
 
 log = logging.getLogger("respd")
 
@@ -36,191 +67,149 @@ _SUBSCRIBED_ALLOWED = frozenset(
      "punsubscribe", "ping", "quit", "reset"}
 )
 
-
-class _NoReply:
-    __slots__ = ()
-
-
-NO_REPLY = _NoReply()  # the handler already queued what the client gets (or nothing)
-
-
-# Plain (non-container) command names as clients spell them (usually upper case), so the
-# common path skips bytes.lower(); filled on first use, capped so odd mixed-case spellings
-# cannot grow it.
-_BY_SPELLING: dict[bytes, Command] = {}
+# The plain commands (Command.plain) by the spelling clients send, for run_batch;
+# filled by execute as it meets them.
+_PLAIN_BY_SPELLING: dict[bytes, Command] = {}
 _SPELLINGS_MAX = 4096
-# The plain commands among them (Command.plain) as run_batch needs them: (handler, arity,
-# stat_index, command), one tuple unpacking instead of four attribute loads.
-_PLAIN_BY_SPELLING: dict[bytes, tuple[Any, int, int, Command]] = {}
+_NONE: dict[bytes, Command] = {}  # the table outside the plain state
+# What run_batch finds for a request it does not run itself: no argument count fits.
+# (A Command, so the attribute load in run_batch sees one type.)
+_NOT_PLAIN = Command(name="", handler=None, arity=0, flags=())
+_NOT_PLAIN.min_argc, _NOT_PLAIN.max_argc = 1, 0
 
 
 def resolve(argv: list[bytes]) -> Command:
-    """Lookup and arity, with Redis's errors."""
-    cmd = _lookup(argv)
-    _check_arity(cmd, argv)
-    return cmd
-
-
-def _lookup(argv: list[bytes]) -> Command:
-    """The command or subcommand argv names; unknown ones raise Redis's errors."""
-    name = argv[0]
-    cmd = _BY_SPELLING.get(name)
+    """Lookup and arity, raising Redis's errors (for callers outside execute)."""
+    cmd = lookup(argv)
     if cmd is None:
-        cmd = COMMANDS.get(name.lower())
-        if cmd is None:
-            raise errors.unknown_command(argv)
-        if not cmd.subcommands and cmd.name not in protected.COMMANDS and len(
-                _BY_SPELLING) < _SPELLINGS_MAX:
-            _BY_SPELLING[name] = cmd
-            if cmd.plain:
-                _PLAIN_BY_SPELLING[name] = (cmd.handler, cmd.arity, cmd.stat_index, cmd)
-    if cmd.subcommands and len(argv) > 1:
-        sub = cmd.subcommands.get(argv[1].lower())
-        if sub is None:
-            raise errors.unknown_subcommand(argv)
-        cmd = sub
+        raise _unknown(argv)
+    if not cmd.min_argc <= len(argv) <= cmd.max_argc:
+        raise errors.wrong_arity(cmd.name)
     return cmd
 
 
-def _check_arity(cmd: Command, argv: list[bytes]) -> None:
-    arity = cmd.arity
-    n = len(argv)
-    if (arity > 0 and n != arity) or n < -arity:
-        raise errors.wrong_arity(cmd.name)
+def _unknown(argv: list[bytes]) -> ReplyError:
+    """commandCheckExistence: an unknown subcommand of a known container, or an unknown
+    command."""
+    container = COMMANDS.get(argv[0].lower())
+    if container is not None and container.subcommands and len(argv) > 1:
+        return errors.unknown_subcommand(argv)
+    return errors.unknown_command(argv)
 
 
 def execute(client: Client, argv: list[bytes]) -> Any:
-    """Run one request from a client and return its reply value."""
-    server = client.server
-    # The common case inline (a known plain command, right arity, authenticated); the
-    # rest goes through resolve() for Redis's errors.
-    cmd = _BY_SPELLING.get(argv[0])
-    if cmd is None or not client.authenticated or (
-            len(argv) != cmd.arity and (cmd.arity > 0 or len(argv) < -cmd.arity)):
-        checked = _checked(client, argv)
-        if type(checked) is ReplyError:
-            return checked
-        cmd = checked
-    client.last_cmd = cmd  # Redis's c->lastcmd: set before queueing or a later rejection
-    # ACL (processCommand's ACLCheckAllPerm, after auth): only a client whose user may be
-    # denied something pays for it; run_batch's inline path is off for such clients.
-    if client.acl_restricted:
-        denied = _acl_denied(client, cmd, argv)
-        if denied is not None:
-            return denied
-    # Cluster redirection (processCommand's getNodeByQuery, after ACL, before OOM):
-    # -MOVED/-ASK/-CROSSSLOT/-TRYAGAIN/-CLUSTERDOWN; server.cluster is None outside
-    # cluster mode.
-    if server.cluster is not None:
-        redirect = cluster_routing.check(server.cluster, client, cmd, argv)
-        if redirect is not None:
-            if client.multi is not None:
-                client.multi_error = True
-            return _rejected(client, cmd, redirect)
-    if server.memory_limited:  # maxmemory(-clients): evict, or refuse with -OOM
-        oom = server.memory.admit(client, cmd, argv)
-        if oom is not None:
-            return _rejected(client, cmd, oom)
-    if server.paused_until_ms and client.transport is not None:
-        from respd.commands.client import pause_postpones  # only while CLIENT PAUSE is on
-
-        if pause_postpones(client, cmd, argv):
-            return BLOCKED
-    # A MONITOR client is a replica to Redis: it may not read or write keys.
-    if client.is_monitor and (cmd.is_write or cmd.is_readonly or "may_replicate" in cmd.flags):
-        return _rejected(client, cmd, errors.REPLICA_KEYSPACE)
+    """processCommand: run one request from a client and return its reply value."""
+    cmd = lookup(argv)
+    client.last_cmd = cmd  # Redis's c->lastcmd: set before a rejection or queueing
+    if cmd is None:
+        return _reject(client, None, _unknown(argv))
+    if not cmd.min_argc <= len(argv) <= cmd.max_argc:
+        return _reject(client, cmd, errors.wrong_arity(cmd.name))
+    if cmd.name in protected.COMMANDS:  # DEBUG, MODULE: before authentication, as Redis
+        try:
+            protected.check_command(client, cmd.name)
+        except ReplyError as err:
+            return _reject(client, cmd, err)
+    if cmd.plain and len(_PLAIN_BY_SPELLING) < _SPELLINGS_MAX:
+        _PLAIN_BY_SPELLING[argv[0]] = cmd
+    refusal = _refusal(client, cmd, argv)
+    if refusal is not None:
+        return refusal if refusal is BLOCKED else _reject(client, cmd, refusal)
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
-        if cmd.no_multi:
-            client.multi_error = True
-            return _rejected(client, cmd, errors.NOT_ALLOWED_IN_MULTI)
         client.multi.append((cmd, argv))
         return QUEUED
-    # in_pubsub_mode spelled out: this runs for every RESP2 request.
-    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
-            and cmd.name not in _SUBSCRIBED_ALLOWED:
-        return _rejected(client, cmd, errors.not_allowed_in_subscribed(cmd.name))
     reply = call(client, cmd, argv)
-    if server.blocking.ready:
-        server.blocking.serve_ready()
-    if server.propagated:
-        server.propagate_pending()
+    _after_command(client.server)
     return reply
 
 
-def _checked(client: Client, argv: list[bytes]) -> Command | ReplyError:
-    """Lookup, arity and authentication; a rejection is counted and returned."""
-    cmd: Command | None = None
-    try:
-        cmd = _lookup(argv)
-        _check_arity(cmd, argv)
-        protected.check_command(client, cmd.name)
-        if not client.authenticated and not cmd.no_auth:
-            raise errors.NOAUTH
-    except ReplyError as err:
-        err.__traceback__ = None
-        client.last_cmd = cmd  # None (CLIENT LIST's NULL) for an unknown command
-        # Rejected before running: inside MULTI this dooms the transaction.
-        if client.multi is not None:
-            client.multi_error = True
-        if argv[0].lower() == b"exec":
-            # A rejected EXEC discards the transaction (Redis's execCommandAbort).
-            client.discard_transaction()
-            err = errors.exec_aborted_by(err)
-        return _rejected(client, cmd, err)
-    return cmd
+def _refusal(client: Client, cmd: Command, argv: list[bytes]) -> Any:
+    """processCommand's checks after arity, in Redis's order (see the module docstring):
+    the error of the first that refuses, BLOCKED if CLIENT PAUSE postpones the command,
+    or None to run it."""
+    server = client.server
+    if not client.authenticated and not cmd.no_auth:
+        return errors.NOAUTH
+    if cmd.no_multi and client.multi is not None:
+        return errors.NOT_ALLOWED_IN_MULTI
+    if client.acl_restricted and (denied := acl.check_command(client, cmd, argv)) is not None:
+        return denied
+    # getNodeByQuery; the master link and AOF loading (loading clients) are obeyed as is.
+    if server.cluster is not None and not client.loading \
+            and (redirect := cluster_routing.check(server.cluster, client, cmd, argv)) is not None:
+        return redirect  # -MOVED, -ASK, -CROSSSLOT, -TRYAGAIN, -CLUSTERDOWN
+    if server.memory_limited and (oom := server.memory.admit(client, cmd, argv)) is not None:
+        return oom  # maxmemory(-clients): evicts first, -OOM for denyoom commands
+    if server.write_guard and not client.loading \
+            and (refused := server.replication.refuse_write(client, cmd)) is not None:
+        return refused  # -NOREPLICAS, -READONLY, -MASTERDOWN
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
+            and cmd.name not in _SUBSCRIBED_ALLOWED:
+        return errors.not_allowed_in_subscribed(cmd.name)
+    # A MONITOR client is a replica to Redis: it may not read or write keys, nor is it
+    # ever paused.
+    if client.is_monitor and (cmd.is_write or cmd.is_readonly or "may_replicate" in cmd.flags):
+        return errors.REPLICA_KEYSPACE
+    if server.pause.until_ms and not client.is_monitor and client.transport is not None \
+            and pause.postpones(client, cmd, argv):
+        return BLOCKED
+    return None
 
 
-def _acl_denied(client: Client, cmd: Command, argv: list[bytes]) -> ReplyError | None:
-    """The NOPERM rejection, or None.  A no_multi command inside MULTI is refused for
-    that first, as Redis checks it before the ACLs."""
-    if client.multi is not None and cmd.no_multi:
-        return None
-    err = acl.check_command(client, cmd, argv)
-    if err is None:
-        return None
+def _reject(client: Client, cmd: Command | None, err: ReplyError) -> ReplyError:
+    """Redis's rejectCommand: a rejected call of the command and an error reply; inside
+    MULTI it dooms the transaction, and a rejected EXEC discards it."""
+    server = client.server
     if client.multi is not None:
         client.multi_error = True
-        if cmd.name == "exec":
-            client.discard_transaction()
-            err = errors.exec_aborted_by(err)
-    return _rejected(client, cmd, err)
-
-
-def _rejected(client: Client, cmd: Command | None, err: ReplyError) -> ReplyError:
-    """Redis's rejectCommand: counted in errorstats and as the command's rejected call."""
     if cmd is not None:
-        client.server.cmd_stats[cmd.stat_index][2] += 1
-    client.server.count_error(err)
+        server.cmd_stats[cmd.stat_index][2] += 1
+        if cmd.name == "exec":
+            client.discard_transaction()  # execCommandAbort
+            err = errors.exec_aborted_by(err)
+    server.count_error(err)
     return err
 
 
-def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
-    """Run the handler: statistics, error accounting, propagation of writes."""
+def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any:
+    """Run the handler and account for it: statistics, failed calls and error counts,
+    the slow log, MONITOR clients, propagation of writes to the AOF.
+
+    ``start`` is when the command began (``perf_counter_ns()``; read here when 0).
+    run_batch reads the clock once per command: each command's time runs from the end
+    of the previous one (``server.call_end``), so it includes building the previous
+    reply, as Redis's includes building its own."""
     server = client.server
-    dirty = server.dirty
-    client.propagate_as = None
-    start = perf_counter_ns()
+    # Without an AOF or a replication backlog nothing consumes propagated commands.
+    propagating = server.propagating
+    if propagating:
+        dirty = server.dirty
+        client.propagate_as = None
+    if not start:
+        start = perf_counter_ns()
+    handler = cmd.handler  # an attribute, not a method: LOAD_ATTR stays specialized
     try:
-        reply = cmd.handler(client, argv)  # type: ignore[misc]
+        reply = handler(client, argv)  # type: ignore[misc]
     except ReplyError as err:
-        err.__traceback__ = None  # shared error objects would keep every frame alive
+        # Error replies are shared instances: each raise would chain its frames (argv,
+        # the client) onto the same object for good, so they are dropped here.
+        err.__traceback__ = err.__context__ = err.__cause__ = None
         reply = err
     except Exception:
         reply = _internal_error(argv)
-    duration = perf_counter_ns() - start
+    server.call_end = end = perf_counter_ns()
+    duration = end - start
     stats = server.cmd_stats[cmd.stat_index]
     if reply is not BLOCKED:  # a parked command counts once, when it is served
         stats[0] += 1
-        # LATENCY HISTOGRAM (not on run_batch's inline path: it would cost ~3% there)
-        latency_table(server)[cmd.stat_index][latency_level(duration)] += 1
     stats[1] += duration
     if type(reply) is ReplyError:
         stats[3] += 1
         server.count_error(reply)
+    server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
-    # Without an AOF nothing consumes propagated commands: skip collecting them.
-    if server.dirty != dirty and server.aof is not None and not client.loading:
+    if propagating and server.dirty != dirty and not client.loading:
         if client.propagate_as is None:
             server.propagated.append((client.db.index, argv))
         else:
@@ -233,6 +222,15 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> Any:
     return reply
 
 
+def _after_command(server: Any) -> None:
+    """After a top-level command: serve the clients blocked on keys it made ready, hand
+    what it wrote to the AOF."""
+    if server.blocking.ready:
+        server.blocking.serve_ready()
+    if server.propagated:
+        server.propagate_pending()
+
+
 _OK_LINE = encode(OK)  # the most common reply, encoded once
 
 
@@ -240,71 +238,47 @@ def run_batch(client: Client, requests: Any) -> None:
     """Run the requests of one read in order, appending the encoded replies to
     ``client.out``, until done, blocked or closing (the rest wait in client.pending).
 
-    While the client and server are in the plain state (see ``_plain_state``), a plain
-    command (``Command.plain``) of the right arity runs inline: ``execute`` and ``call``
-    would only test conditions that state rules out, and this loop runs for every
-    request of every pipeline.  Anything else goes through ``execute``, after which the
-    state is looked at again.  One clock read per command: a command's duration runs
-    from the end of the previous one to the end of its own reply, as Redis's call()
-    includes building the reply."""
+    In the plain state (``_plain_state``) a plain command of the right arity goes
+    straight to ``call``: no check of ``execute`` can refuse, postpone or queue it
+    there.  Anything else goes through ``execute``, after which the state is looked at
+    again."""
     server = client.server
-    out = client.out
-    append = out.append
-    cmd_stats = server.cmd_stats
+    append = client.out.append
     blocking = server.blocking
-    plain_get = _PLAIN_BY_SPELLING.get
-    clock = perf_counter_ns
-    plain = _plain_state(client)
+    # The plain table while in the plain state, none otherwise: one lookup decides.
+    plain_get = (_PLAIN_BY_SPELLING if _plain_state(client) else _NONE).get
     resp = client.resp
-    slow_ns = server.slowlog_threshold_ns
-    last_plain: Command | None = None
-    start = clock()
+    start = perf_counter_ns()
     for argv in requests:
-        if plain:
-            entry = plain_get(argv[0])
-            if entry is not None:
-                handler, arity, stat_index, cmd = entry
-                if len(argv) == arity or (arity < 0 and len(argv) >= -arity):
-                    last_plain = cmd
-                    try:
-                        reply = handler(client, argv)
-                    except ReplyError as err:
-                        err.__traceback__ = None
-                        reply = err
-                    except Exception:
-                        reply = _internal_error(argv)
-                    if reply is OK:
-                        append(_OK_LINE)
-                    elif type(reply) is bytes:
-                        n = len(reply)
-                        append((BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
-                    elif type(reply) is int:
-                        append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
-                    else:
-                        if type(reply) is ReplyError:
-                            cmd_stats[stat_index][3] += 1
-                            server.count_error(reply)
-                        append(encode(reply, resp))
-                    end = clock()
-                    stats = cmd_stats[stat_index]
-                    stats[0] += 1
-                    stats[1] += end - start
-                    if end - start > slow_ns:
-                        server.slowlog_add(client, argv, end - start)
-                    if blocking.ready:
-                        blocking.serve_ready()
-                        end = clock()
-                    start = end
-                    continue
-        last_plain = None
+        cmd = plain_get(argv[0], _NOT_PLAIN)
+        if cmd.min_argc <= len(argv) <= cmd.max_argc:
+            client.last_cmd = cmd
+            reply = call(client, cmd, argv, start)
+            # resp.encode's first cases, from its tables: a call here costs more than
+            # they do on the commonest replies.
+            t = type(reply)
+            if reply is OK:
+                append(_OK_LINE)
+            elif t is bytes:
+                n = len(reply)
+                append((BULK_HEADERS[n] if n < 1025 else b"$%d\r\n" % n) + reply + b"\r\n")
+            elif t is int:
+                append(INT_REPLIES[reply] if 0 <= reply <= 10000 else b":%d\r\n" % reply)
+            else:
+                append(encode(reply, resp))
+            if blocking.ready:
+                blocking.serve_ready()
+                start = perf_counter_ns()
+            else:
+                start = server.call_end
+            continue
         if client.blocked is not None or client.close_after_reply:
             client.pending.append(argv)
             continue
         reply = execute(client, argv)
-        plain = _plain_state(client)
+        plain_get = (_PLAIN_BY_SPELLING if _plain_state(client) else _NONE).get
         resp = client.resp  # HELLO may switch protocols mid-batch
-        slow_ns = server.slowlog_threshold_ns
-        start = clock()
+        start = perf_counter_ns()
         if reply is BLOCKED or reply is NO_REPLY:
             continue
         if client.reply_mode:  # CLIENT REPLY OFF or SKIP
@@ -312,28 +286,26 @@ def run_batch(client: Client, requests: Any) -> None:
                 client.reply_mode = REPLY_ON
             continue
         append(_OK_LINE if reply is OK else encode(reply, resp))
-    if last_plain is not None:  # execute() sets it for the others
-        client.last_cmd = last_plain
     if server.propagated:  # expired keys; with no AOF nothing else is collected
         server.propagate_pending()
-    if out and client.transport is not None:
+    if client.out and client.transport is not None:
         server.pending_writes[client] = None
 
 
 def _plain_state(client: Client) -> bool:
-    """Nothing for execute/call to decide but the command itself: an authenticated
-    network client whose user may run anything (no ACL check), not in MULTI, not
-    subscribed in RESP2, not blocked, closing or silenced; no pause, monitor, AOF or
-    maxmemory on the server."""
+    """Nothing for execute to decide but the command itself: an authenticated network
+    client whose user may run anything (no ACL check), not in MULTI, not subscribed in RESP2, not a monitor, not blocked, closing
+    or silenced; no check needed on the server (Server.checks_needed) and nothing
+    writes are handed over after each command)."""
     server = client.server
     return (client.authenticated and not client.acl_restricted and client.multi is None
             and client.blocked is None
             and not client.close_after_reply and client.reply_mode == REPLY_ON
             and not client.loading and client.transport is not None
+            and not client.is_monitor
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
-            and not server.paused_until_ms and not server.monitors and server.aof is None
-            and not server.memory_limited and server.cluster is None)
+            and not server.checks_needed and not server.propagating)
 
 
 def _internal_error(argv: list[bytes]) -> ReplyError:
@@ -345,10 +317,10 @@ def _internal_error(argv: list[bytes]) -> ReplyError:
 
 def rerun_blocked(client: Client, argv: list[bytes]) -> Any:
     """Re-run a parked command for respd.blocking; BLOCKED means it still waits."""
-    cmd = _lookup(argv)  # the argv was resolved once already: it names a command
+    cmd = lookup(argv)  # the argv was resolved once already: it names a command
+    assert cmd is not None
     client.reprocessing = True
     try:
-        reply = call(client, cmd, argv)
+        return call(client, cmd, argv)
     finally:
         client.reprocessing = False
-    return reply

@@ -25,7 +25,7 @@ def _row(cmd: Command) -> str:
 
 
 def render() -> str:
-    import respd.commands  # noqa: F401  (fills the table)
+    import respd.server  # noqa: F401  (its import of the command families fills the table)
 
     commands = sorted(walk(), key=lambda c: (c.group, c.name))
     lines = ["| command | group | since | summary |", "| --- | --- | --- | --- |"]

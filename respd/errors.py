@@ -5,6 +5,8 @@ An error reply is raised as a ``ReplyError`` anywhere below dispatch and turned 
 NOGROUP, ...): nothing adds an implicit ``ERR`` prefix, so codes that clients branch on
 stay exact.  Fixed lines are module constants; lines with parts are built by the
 functions below.  Command modules import from here instead of spelling error text.
+The lines are grouped by family, one ``# ---`` heading each: add a new one under its
+family's heading.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ class ReplyError(Exception):
         return self.line.split(b" ", 1)[0]
 
 
+class ConfigError(ValueError):
+    """A bad config value: the message is what CONFIG SET reports after 'argument(s) must
+    be' (and what the config file loader prints)."""
+
+
 class ProtocolError(Exception):
     """Malformed request bytes: Redis replies with the message and closes the connection."""
 
@@ -32,7 +39,12 @@ class ProtocolError(Exception):
         super().__init__(message)
 
 
-# Generic argument errors.
+def _clean(text: bytes) -> bytes:
+    # Redis maps CR and LF to spaces in formatted errors so the reply stays one line.
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+# --- Generic argument errors (any family).
 SYNTAX = ReplyError("ERR syntax error")
 NOT_INTEGER = ReplyError("ERR value is not an integer or out of range")
 NOT_FLOAT = ReplyError("ERR value is not a valid float")
@@ -50,34 +62,37 @@ TIMEOUT_NOT_FLOAT = ReplyError("ERR timeout is not a float or out of range")
 TIMEOUT_NOT_INTEGER = ReplyError("ERR timeout is not an integer or out of range")
 TIMEOUT_NEGATIVE = ReplyError("ERR timeout is negative")
 COUNT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
-
-# Connection and authentication.
-NOAUTH = ReplyError("NOAUTH Authentication required.")
-WRONGPASS = ReplyError("WRONGPASS invalid username-password pair or user is disabled.")
-AUTH_NOT_CONFIGURED = ReplyError(
-    "ERR AUTH <password> called without any password configured for the default user. "
-    "Are you sure your configuration is correct?"
+VALUE_OUT_OF_RANGE = ReplyError("ERR value is out of range")
+INT32_RANGE = ReplyError(
+    "ERR value is out of range, value must between -2147483648 and 2147483647"
 )
-NOPROTO = ReplyError("NOPROTO unsupported protocol version")
-PROTOVER_NOT_INT = ReplyError("ERR Protocol version is not an integer or out of range")
-CLIENT_NAME_SPACES = ReplyError("ERR Client names cannot contain spaces, newlines or special characters.")
-NO_SUCH_CLIENT = ReplyError("ERR No such client")
 
-# Transactions.
-MULTI_NESTED = ReplyError("ERR MULTI calls can not be nested")
-EXEC_WITHOUT_MULTI = ReplyError("ERR EXEC without MULTI")
-DISCARD_WITHOUT_MULTI = ReplyError("ERR DISCARD without MULTI")
-WATCH_IN_MULTI = ReplyError("ERR WATCH inside MULTI is not allowed")
-EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
+
+def out_of_range_between(lo: int, hi: int) -> ReplyError:
+    return ReplyError(f"ERR value is out of range, value must between {lo} and {hi}")
+
+
+def unsupported_option(option: bytes) -> ReplyError:
+    # Redis formats the option with %s: a NUL byte ends it.
+    return ReplyError(b"ERR Unsupported option " + _clean(option.split(b"\0", 1)[0]))
+
+
+def unknown_argument(arg: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown argument " + _clean(arg))
+
+
+def unknown_option_given(arg: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown option given: " + _clean(arg))
+
+
+# --- Dispatch: lookup, arity and the checks every command passes; protocol errors.
+NOT_ALLOWED_IN_MULTI = ReplyError("ERR Command not allowed inside a transaction")
+INTERNAL = ReplyError("ERR internal error while running the command (see server log)")
+REPLICA_KEYSPACE = ReplyError("ERR Replica can't interact with the keyspace")
 
 
 def wrong_arity(fullname: str) -> ReplyError:
     return ReplyError(f"ERR wrong number of arguments for '{fullname}' command")
-
-
-def _clean(text: bytes) -> bytes:
-    # Redis maps CR and LF to spaces in formatted errors so the reply stays one line.
-    return text.replace(b"\r", b" ").replace(b"\n", b" ")
 
 
 def unknown_command(argv: list[bytes]) -> ReplyError:
@@ -109,15 +124,56 @@ def unknown_subcommand_or_arity(sub: bytes, container: str) -> ReplyError:
     )
 
 
-def invalid_expire(cmdname: str) -> ReplyError:
-    return ReplyError(f"ERR invalid expire time in '{cmdname}' command")
-
-
 def not_allowed_in_subscribed(cmdname: str) -> ReplyError:
     return ReplyError(
         f"ERR Can't execute '{cmdname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
         "PING / QUIT / RESET are allowed in this context"
     )
+
+
+def protocol_error(message: str) -> ReplyError:
+    # latin-1: a byte quoted in the message ("expected '$', got '\xff'") goes out as is.
+    return ReplyError(b"ERR Protocol error: " + message.encode("latin-1"))
+
+
+# --- Connection and authentication (AUTH, HELLO, CLIENT).
+NOAUTH = ReplyError("NOAUTH Authentication required.")
+WRONGPASS = ReplyError("WRONGPASS invalid username-password pair or user is disabled.")
+AUTH_NOT_CONFIGURED = ReplyError(
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+NOPROTO = ReplyError("NOPROTO unsupported protocol version")
+PROTOVER_NOT_INT = ReplyError("ERR Protocol version is not an integer or out of range")
+CLIENT_NAME_SPACES = ReplyError("ERR Client names cannot contain spaces, newlines or special characters.")
+NO_SUCH_CLIENT = ReplyError("ERR No such client")
+MAX_CLIENTS = ReplyError("ERR max number of clients reached")  # sent before closing
+
+
+def hello_option(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR Syntax error in HELLO option '" + _clean(option) + b"'")
+
+
+# --- Transactions.
+MULTI_NESTED = ReplyError("ERR MULTI calls can not be nested")
+EXEC_WITHOUT_MULTI = ReplyError("ERR EXEC without MULTI")
+DISCARD_WITHOUT_MULTI = ReplyError("ERR DISCARD without MULTI")
+WATCH_IN_MULTI = ReplyError("ERR WATCH inside MULTI is not allowed")
+EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
+
+
+def exec_aborted_by(err: ReplyError) -> ReplyError:
+    """EXEC itself rejected (arity, auth): the transaction goes with it."""
+    reason = err.line[4:] if err.line.startswith(b"ERR ") else err.line
+    return ReplyError(b"EXECABORT Transaction discarded because of: " + reason)
+
+
+# --- Configuration (CONFIG GET/SET/REWRITE).
+NO_CONFIG_FILE = ReplyError("ERR The server is running without a config file")
+# CONFIG SET failure reasons (after "CONFIG SET failed (possibly related to argument ...) - ").
+CONFIG_DUPLICATE = "duplicate parameter"
+CONFIG_IMMUTABLE = "can't set immutable config"
+CONFIG_PROTECTED = "can't set protected config"
 
 
 def config_unknown(direction: str, name: bytes) -> ReplyError:
@@ -127,17 +183,70 @@ def config_unknown(direction: str, name: bytes) -> ReplyError:
     )
 
 
-# Pub/Sub and keyspace notifications.
+def config_set_failed(name: bytes, reason: str) -> ReplyError:
+    return ReplyError(
+        b"ERR CONFIG SET failed (possibly related to argument '" + _clean(name) + b"') - "
+        + reason.encode()
+    )
+
+
+def config_rewrite_failed(reason: str) -> ReplyError:
+    return ReplyError("ERR Rewriting config file: " + reason)
+
+
+# --- Server / admin commands (COMMAND, CLIENT, SLOWLOG, DEBUG, SHUTDOWN...).
+INVALID_COMMAND_SPECIFIED = ReplyError("ERR Invalid command specified")
+COMMAND_HAS_NO_KEYS = ReplyError("ERR The command has no key arguments")
+INVALID_COMMAND_ARGS_NUMBER = ReplyError("ERR Invalid number of arguments specified for command")
+INVALID_COMMAND_ARGS = ReplyError("ERR Invalid arguments specified for command")
+SLOWLOG_COUNT = ReplyError("ERR count should be greater than or equal to -1")
+NO_SHUTDOWN_IN_PROGRESS = ReplyError("ERR No shutdown in progress.")
+MONITOR_DENY_BLOCKING = ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
+CLIENT_PAUSE_MODE = ReplyError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+CLIENT_UNBLOCK_REASON = ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+CLIENT_ID_POSITIVE = ReplyError("ERR client-id should be greater than 0")
+INVALID_CLIENT_ID = ReplyError("ERR Invalid client ID")
+UNBLOCKED_BY_CLIENT = ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+DEBUG_PUSH_RESP2 = ReplyError("ERR RESP2 is not supported by this command")
+DEBUG_PROTOCOL_TYPE = ReplyError(
+    "ERR Wrong protocol type name. Please use one of the following: "
+    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+)
+
+
+def unknown_client_type(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown client type '" + _clean(name) + b"'")
+
+
+def no_latency_samples(event: bytes) -> ReplyError:
+    return ReplyError(b"ERR No samples available for event '" + _clean(event) + b"'")
+
+
+def no_such_user(name: bytes) -> ReplyError:
+    return ReplyError(b"ERR No such user '" + _clean(name) + b"'")
+
+
+# --- Persistence (SAVE, BGSAVE, BGREWRITEAOF).
+AOF_REWRITE_IN_PROGRESS = ReplyError(
+    "ERR Background append only file rewriting already in progress")
+AOF_REWRITE_FAILED = ReplyError(
+    "ERR Can't execute an AOF background rewriting. Please check the server logs for more "
+    "information.")
+BGSAVE_IN_PROGRESS = ReplyError("ERR Background save already in progress")
+BGSAVE_CHILD_ACTIVE = ReplyError(
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
+    "in order to schedule a BGSAVE whenever possible.")
+SAVE_FAILED = ReplyError("ERR")
+
+
+# --- Pub/Sub and keyspace notifications.
 NOTIFY_FLAGS_INVALID = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
 SSUBSCRIBE_DENY_BLOCKING = ReplyError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
 
 
-# Keyspace (generic) commands.
+# --- Keyspace (generic) commands.
 INVALID_FIRST_DB = ReplyError("ERR invalid first DB index")
 INVALID_SECOND_DB = ReplyError("ERR invalid second DB index")
-INT32_RANGE = ReplyError(
-    "ERR value is out of range, value must between -2147483648 and 2147483647"
-)
 EXPIRE_NX_CONFLICT = ReplyError(
     "ERR NX and XX, GT or LT options at the same time are not compatible"
 )
@@ -154,151 +263,17 @@ LFU_SELECTED = ReplyError(
 )
 
 
-def unsupported_option(option: bytes) -> ReplyError:
-    # Redis formats the option with %s: a NUL byte ends it.
-    return ReplyError(b"ERR Unsupported option " + _clean(option.split(b"\0", 1)[0]))
+def invalid_expire(cmdname: str) -> ReplyError:
+    return ReplyError(f"ERR invalid expire time in '{cmdname}' command")
 
 
-# String commands.
+# --- Strings.
 DECREMENT_OVERFLOW = ReplyError("ERR decrement would overflow")
 LCS_NOT_STRINGS = ReplyError("ERR The specified keys must contain string values")
 LCS_IDX_AND_LEN = ReplyError("ERR If you want both the length and indexes, please just use IDX.")
 
-# Bitmaps (SETBIT, BITFIELD, ...).
-BIT_OFFSET = ReplyError("ERR bit offset is not an integer or out of range")
-BIT_VALUE = ReplyError("ERR bit is not an integer or out of range")
-BIT_ARGUMENT = ReplyError("ERR The bit argument must be 1 or 0.")
-BITOP_NOT_ONE_KEY = ReplyError("ERR BITOP NOT must be called with a single source key.")
-BITFIELD_TYPE = ReplyError(
-    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
-    "but i64 is.")
-BITFIELD_OVERFLOW = ReplyError("ERR Invalid OVERFLOW type specified")
-BITFIELD_RO_GET_ONLY = ReplyError("ERR BITFIELD_RO only supports the GET subcommand")
 
-# HyperLogLog.
-HLL_WRONGTYPE = ReplyError("WRONGTYPE Key is not a valid HyperLogLog string value.")
-HLL_CORRUPTED = ReplyError("INVALIDOBJ Corrupted HLL object detected")
-PFDEBUG_NO_KEY = ReplyError("ERR The specified key does not exist")
-PFDEBUG_NOT_SPARSE = ReplyError("ERR HLL encoding is not sparse")
-
-
-def pfdebug_unknown(sub: bytes) -> ReplyError:
-    return ReplyError(b"ERR Unknown PFDEBUG subcommand '" + _clean(sub.split(b"\0", 1)[0]) + b"'")
-
-
-def hll_test_failed(detail: str) -> ReplyError:
-    return ReplyError("TESTFAILED " + detail)
-
-
-# Geo.
-GEO_UNIT = ReplyError("ERR unsupported unit provided. please use M, KM, FT, MI")
-GEO_RADIUS_NOT_NUMBER = ReplyError("ERR need numeric radius")
-GEO_RADIUS_NEGATIVE = ReplyError("ERR radius cannot be negative")
-GEO_WIDTH_NOT_NUMBER = ReplyError("ERR need numeric width")
-GEO_HEIGHT_NOT_NUMBER = ReplyError("ERR need numeric height")
-GEO_BOX_NEGATIVE = ReplyError("ERR height or width cannot be negative")
-GEO_NO_MEMBER = ReplyError("ERR could not decode requested zset member")
-GEO_COUNT = ReplyError("ERR COUNT must be > 0")
-GEO_ANY_NEEDS_COUNT = ReplyError("ERR the ANY argument requires COUNT argument")
-GEOSEARCHSTORE_WITH = ReplyError(
-    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
-GEORADIUS_STORE_WITH = ReplyError(
-    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD "
-    "options")
-
-
-def geo_invalid_pair(lon: float, lat: float) -> ReplyError:
-    return ReplyError("ERR invalid longitude,latitude pair %f,%f" % (lon, lat))
-
-
-def geo_need_from(cmdname: bytes) -> ReplyError:
-    return ReplyError(b"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for "
-                      + _clean(cmdname.split(b"\0", 1)[0]))
-
-
-def geo_need_by(cmdname: bytes) -> ReplyError:
-    return ReplyError(b"ERR exactly one of BYRADIUS and BYBOX can be specified for "
-                      + _clean(cmdname.split(b"\0", 1)[0]))
-
-# Transactions and scripting.
-
-
-def exec_aborted_by(err: ReplyError) -> ReplyError:
-    """EXEC itself rejected (arity, auth): the transaction goes with it."""
-    reason = err.line[4:] if err.line.startswith(b"ERR ") else err.line
-    return ReplyError(b"EXECABORT Transaction discarded because of: " + reason)
-
-
-# Server / admin commands (COMMAND, CONFIG, CLIENT, SLOWLOG, DEBUG, SHUTDOWN...).
-INVALID_COMMAND_SPECIFIED = ReplyError("ERR Invalid command specified")
-COMMAND_HAS_NO_KEYS = ReplyError("ERR The command has no key arguments")
-INVALID_COMMAND_ARGS_NUMBER = ReplyError("ERR Invalid number of arguments specified for command")
-INVALID_COMMAND_ARGS = ReplyError("ERR Invalid arguments specified for command")
-NO_CONFIG_FILE = ReplyError("ERR The server is running without a config file")
-SLOWLOG_COUNT = ReplyError("ERR count should be greater than or equal to -1")
-NO_SHUTDOWN_IN_PROGRESS = ReplyError("ERR No shutdown in progress.")
-MONITOR_DENY_BLOCKING = ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
-FUNCTION_FLUSH_MODE = ReplyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-CLIENT_PAUSE_MODE = ReplyError("ERR CLIENT PAUSE mode must be WRITE or ALL")
-CLIENT_UNBLOCK_REASON = ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
-CLIENT_ID_POSITIVE = ReplyError("ERR client-id should be greater than 0")
-INVALID_CLIENT_ID = ReplyError("ERR Invalid client ID")
-UNBLOCKED_BY_CLIENT = ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
-# CONFIG SET failure reasons (after "CONFIG SET failed (possibly related to argument ...) - ").
-CONFIG_DUPLICATE = "duplicate parameter"
-CONFIG_IMMUTABLE = "can't set immutable config"
-CONFIG_PROTECTED = "can't set protected config"
-
-
-MODULE_LOAD_FAILED = ReplyError("ERR Error loading the extension. Please check the server logs.")
-MODULE_NOT_LOADED = ReplyError("ERR Error unloading module: no such module with that name")
-
-
-def protected_command_not_allowed(command: str, option: str) -> ReplyError:
-    """DEBUG or MODULE LOAD/LOADEX/UNLOAD refused by enable-debug/module-command."""
-    return ReplyError(
-        f"ERR {command} command not allowed. If the {option} option is set to \"local\", "
-        "you can run it from a local connection, otherwise you need to set this option in "
-        "the configuration file, and then restart the server.")
-
-
-def unknown_client_type(name: bytes) -> ReplyError:
-    return ReplyError(b"ERR Unknown client type '" + _clean(name) + b"'")
-
-
-def no_latency_samples(event: bytes) -> ReplyError:
-    return ReplyError(b"ERR No samples available for event '" + _clean(event) + b"'")
-
-
-def config_rewrite_failed(reason: str) -> ReplyError:
-    return ReplyError("ERR Rewriting config file: " + reason)
-
-
-def no_such_user(name: bytes) -> ReplyError:
-    return ReplyError(b"ERR No such user '" + _clean(name) + b"'")
-
-
-DEBUG_PUSH_RESP2 = ReplyError("ERR RESP2 is not supported by this command")
-DEBUG_PROTOCOL_TYPE = ReplyError(
-    "ERR Wrong protocol type name. Please use one of the following: "
-    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
-)
-
-
-# Persistence (SAVE, BGSAVE, BGREWRITEAOF).
-AOF_REWRITE_IN_PROGRESS = ReplyError(
-    "ERR Background append only file rewriting already in progress")
-AOF_REWRITE_FAILED = ReplyError(
-    "ERR Can't execute an AOF background rewriting. Please check the server logs for more "
-    "information.")
-BGSAVE_IN_PROGRESS = ReplyError("ERR Background save already in progress")
-BGSAVE_CHILD_ACTIVE = ReplyError(
-    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE "
-    "in order to schedule a BGSAVE whenever possible.")
-SAVE_FAILED = ReplyError("ERR")
-
-
-# Lists and sorted sets.
+# --- Lists and sorted sets.
 LPOS_RANK_ZERO = ReplyError(
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
     "or use negative to start from the end of the list")
@@ -318,18 +293,20 @@ ZRANGE_WITHSCORES_BYLEX = ReplyError(
     "ERR syntax error, WITHSCORES not supported in combination with BYLEX")
 WEIGHT_NOT_FLOAT = ReplyError("ERR weight value is not a float")
 LIMIT_NEGATIVE = ReplyError("ERR LIMIT can't be negative")
-VALUE_OUT_OF_RANGE = ReplyError("ERR value is out of range")
 
 
 def at_least_one_key(fullname: str) -> ReplyError:
     return ReplyError(f"ERR at least 1 input key is needed for '{fullname}' command")
 
 
-def out_of_range_between(lo: int, hi: int) -> ReplyError:
-    return ReplyError(f"ERR value is out of range, value must between {lo} and {hi}")
+# --- Hashes and sets.
+HASH_NOT_INTEGER = ReplyError("ERR hash value is not an integer")
+HASH_NOT_FLOAT = ReplyError("ERR hash value is not a float")
+VALUE_NAN_OR_INF = ReplyError("ERR value is NaN or Infinity")
+MORE_KEYS_THAN_ARGS = ReplyError("ERR Number of keys can't be greater than number of args")
 
 
-# Streams.
+# --- Streams.
 INVALID_STREAM_ID = ReplyError("ERR Invalid stream ID specified as stream command argument")
 XADD_ID_TOO_SMALL = ReplyError(
     "ERR The ID specified in XADD is equal or smaller than the target stream top item")
@@ -406,11 +383,7 @@ def nogroup_key_or_group(key: bytes, group: bytes, suffix: bytes = b"") -> Reply
                       + _clean(group) + b"'" + suffix)
 
 
-# Hashes and sets.
-HASH_NOT_INTEGER = ReplyError("ERR hash value is not an integer")
-HASH_NOT_FLOAT = ReplyError("ERR hash value is not a float")
-VALUE_NAN_OR_INF = ReplyError("ERR value is NaN or Infinity")
-MORE_KEYS_THAN_ARGS = ReplyError("ERR Number of keys can't be greater than number of args")
+# --- Scripting (EVAL, SCRIPT, the Lua redis.* API).
 NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
 NUMKEYS_NEGATIVE = ReplyError("ERR Number of keys can't be negative")
 NUMKEYS_TOO_BIG = ReplyError("ERR Number of keys can't be greater than number of args")
@@ -431,6 +404,16 @@ UNKILLABLE = ReplyError(
     "UNKILLABLE Sorry the script already executed write commands against the dataset. "
     "You can either wait the script termination or kill the server in a hard way "
     "using the SHUTDOWN NOSAVE command.")
+SCRIPT_SHA1HEX_ARGS = ReplyError("ERR wrong number of arguments")
+SCRIPT_LOG_ARGS = ReplyError("ERR redis.log() requires two arguments or more.")
+SCRIPT_LOG_LEVEL_TYPE = ReplyError("ERR First argument must be a number (log level).")
+SCRIPT_LOG_LEVEL = ReplyError("ERR Invalid debug level.")
+SCRIPT_SETRESP_ARGS = ReplyError("ERR redis.setresp() requires one argument.")
+SCRIPT_SETRESP_VERSION = ReplyError("ERR RESP version must be 2 or 3.")
+SCRIPT_SET_REPL_ARGS = ReplyError("ERR redis.set_repl() requires two arguments.")
+SCRIPT_SET_REPL_FLAGS = ReplyError(
+    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+SCRIPT_ACL_UNKNOWN = ReplyError("ERR Invalid command passed to redis.acl_check_cmd()")
 
 
 def busy_script() -> ReplyError:
@@ -443,6 +426,8 @@ def script_compile_error(message: bytes) -> ReplyError:
     return ReplyError(b"ERR Error compiling script (new function): " + _clean(message))
 
 
+
+
 def script_bad_engine(engine: bytes) -> ReplyError:
     return ReplyError(b"ERR Unexpected engine in script shebang: " + _clean(engine))
 
@@ -453,16 +438,10 @@ def script_bad_shebang_option(option: bytes) -> ReplyError:
 
 def script_bad_flag(flag: bytes) -> ReplyError:
     return ReplyError(b"ERR Unexpected flag in script shebang: " + _clean(flag))
-SCRIPT_SHA1HEX_ARGS = ReplyError("ERR wrong number of arguments")
-SCRIPT_LOG_ARGS = ReplyError("ERR redis.log() requires two arguments or more.")
-SCRIPT_LOG_LEVEL_TYPE = ReplyError("ERR First argument must be a number (log level).")
-SCRIPT_LOG_LEVEL = ReplyError("ERR Invalid debug level.")
-SCRIPT_SETRESP_ARGS = ReplyError("ERR redis.setresp() requires one argument.")
-SCRIPT_SETRESP_VERSION = ReplyError("ERR RESP version must be 2 or 3.")
-SCRIPT_SET_REPL_ARGS = ReplyError("ERR redis.set_repl() requires two arguments.")
-SCRIPT_SET_REPL_FLAGS = ReplyError(
-    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
-SCRIPT_ACL_UNKNOWN = ReplyError("ERR Invalid command passed to redis.acl_check_cmd()")
+
+
+# --- Functions (FUNCTION LOAD/LIST/DUMP/RESTORE, FCALL).
+FUNCTION_FLUSH_MODE = ReplyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
 FUNCTION_NO_METADATA = ReplyError("ERR Missing library metadata")
 FUNCTION_BAD_METADATA = ReplyError("ERR Invalid library metadata")
 FUNCTION_NAME_TWICE = ReplyError(
@@ -476,6 +455,11 @@ FUNCTION_LIBRARY_NOT_FOUND = ReplyError("ERR Library not found")
 FUNCTION_NOT_FOUND = ReplyError("ERR Function not found")
 FUNCTION_BAD_NUMKEYS = ReplyError("ERR Bad number of keys provided")
 FUNCTION_LIST_NO_PATTERN = ReplyError("ERR library name argument was not given")
+FUNCTION_BAD_PAYLOAD = ReplyError("ERR DUMP payload version or checksum are wrong")
+FUNCTION_PAYLOAD_NOT_FUNCTION = ReplyError("ERR given type is not a function")
+FUNCTION_PAYLOAD_UNREADABLE = ReplyError("ERR failed loading the given functions payload")
+FUNCTION_RESTORE_POLICY = ReplyError(
+    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
 
 
 def busy_function() -> ReplyError:
@@ -496,6 +480,11 @@ def function_library_exists(name: bytes) -> ReplyError:
     return ReplyError(b"ERR Library '" + _clean(name) + b"' already exists")
 
 
+def function_library_exists_plain(name: bytes) -> ReplyError:
+    """FUNCTION RESTORE words the clash without the quotes FUNCTION LOAD uses."""
+    return ReplyError(b"ERR Library " + _clean(name) + b" already exists")
+
+
 def function_exists(name: bytes) -> ReplyError:
     return ReplyError(b"ERR Function " + _clean(name) + b" already exists")
 
@@ -508,53 +497,110 @@ def function_register_error(message: bytes) -> ReplyError:
     return ReplyError(b"ERR Error registering functions: " + _clean(message))
 
 
-def unknown_argument(arg: bytes) -> ReplyError:
-    return ReplyError(b"ERR Unknown argument " + _clean(arg))
+# --- Bitmaps, HyperLogLog, geo -------------------------------------------------------------
+BIT_OFFSET = ReplyError("ERR bit offset is not an integer or out of range")
+BIT_VALUE = ReplyError("ERR bit is not an integer or out of range")
+BIT_ARGUMENT = ReplyError("ERR The bit argument must be 1 or 0.")
+BITOP_NOT_ONE_KEY = ReplyError("ERR BITOP NOT must be called with a single source key.")
+BITFIELD_TYPE = ReplyError(
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is.")
+BITFIELD_OVERFLOW = ReplyError("ERR Invalid OVERFLOW type specified")
+BITFIELD_RO_GET_ONLY = ReplyError("ERR BITFIELD_RO only supports the GET subcommand")
+HLL_WRONGTYPE = ReplyError("WRONGTYPE Key is not a valid HyperLogLog string value.")
+HLL_CORRUPTED = ReplyError("INVALIDOBJ Corrupted HLL object detected")
+PFDEBUG_NO_KEY = ReplyError("ERR The specified key does not exist")
+PFDEBUG_NOT_SPARSE = ReplyError("ERR HLL encoding is not sparse")
 
 
-def unknown_option_given(arg: bytes) -> ReplyError:
-    return ReplyError(b"ERR Unknown option given: " + _clean(arg))
-FUNCTION_BAD_PAYLOAD = ReplyError("ERR DUMP payload version or checksum are wrong")
-FUNCTION_PAYLOAD_NOT_FUNCTION = ReplyError("ERR given type is not a function")
-FUNCTION_PAYLOAD_UNREADABLE = ReplyError("ERR failed loading the given functions payload")
-FUNCTION_RESTORE_POLICY = ReplyError(
-    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+def pfdebug_unknown(sub: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unknown PFDEBUG subcommand '" + _clean(sub.split(b"\0", 1)[0]) + b"'")
 
 
-def function_library_exists_plain(name: bytes) -> ReplyError:
-    """FUNCTION RESTORE words the clash without the quotes FUNCTION LOAD uses."""
-    return ReplyError(b"ERR Library " + _clean(name) + b" already exists")
+def hll_test_failed(detail: str) -> ReplyError:
+    return ReplyError("TESTFAILED " + detail)
 
 
-# Core: dispatch, protocol and configuration lines built at the edge.
-NOT_ALLOWED_IN_MULTI = ReplyError("ERR Command not allowed inside a transaction")
-INTERNAL = ReplyError("ERR internal error while running the command (see server log)")
+GEO_UNIT = ReplyError("ERR unsupported unit provided. please use M, KM, FT, MI")
+GEO_RADIUS_NOT_NUMBER = ReplyError("ERR need numeric radius")
+GEO_RADIUS_NEGATIVE = ReplyError("ERR radius cannot be negative")
+GEO_WIDTH_NOT_NUMBER = ReplyError("ERR need numeric width")
+GEO_HEIGHT_NOT_NUMBER = ReplyError("ERR need numeric height")
+GEO_BOX_NEGATIVE = ReplyError("ERR height or width cannot be negative")
+GEO_NO_MEMBER = ReplyError("ERR could not decode requested zset member")
+GEO_COUNT = ReplyError("ERR COUNT must be > 0")
+GEO_ANY_NEEDS_COUNT = ReplyError("ERR the ANY argument requires COUNT argument")
+GEOSEARCHSTORE_WITH = ReplyError(
+    "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
+GEORADIUS_STORE_WITH = ReplyError(
+    "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD "
+    "options")
 
 
-def protocol_error(message: str) -> ReplyError:
-    # latin-1: a byte quoted in the message ("expected '$', got '\xff'") goes out as is.
-    return ReplyError(b"ERR Protocol error: " + message.encode("latin-1"))
+def geo_invalid_pair(lon: float, lat: float) -> ReplyError:
+    return ReplyError("ERR invalid longitude,latitude pair %f,%f" % (lon, lat))
 
 
+def geo_need_from(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for "
+                      + _clean(cmdname.split(b"\0", 1)[0]))
+
+
+def geo_need_by(cmdname: bytes) -> ReplyError:
+    return ReplyError(b"ERR exactly one of BYRADIUS and BYBOX can be specified for "
+                      + _clean(cmdname.split(b"\0", 1)[0]))
+
+
+# --- MODULE and protected commands (enable-*-command) --------------------------------------
+MODULE_LOAD_FAILED = ReplyError("ERR Error loading the extension. Please check the server logs.")
+MODULE_NOT_LOADED = ReplyError("ERR Error unloading module: no such module with that name")
+
+
+def protected_command_not_allowed(command: str, option: str) -> ReplyError:
+    """DEBUG or MODULE LOAD/LOADEX/UNLOAD refused by enable-debug/module-command."""
+    return ReplyError(
+        f"ERR {command} command not allowed. If the {option} option is set to \"local\", "
+        "you can run it from a local connection, otherwise you need to set this option in "
+        "the configuration file, and then restart the server.")
+
+# --- replication ---------------------------------------------------------------------------
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
+MASTERDOWN = ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
+                        "is set to 'no'.")
+NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
+INVALID_MASTER_PORT = ReplyError("ERR Invalid master port")
+
+
+def unrecognized_replconf(option: bytes) -> ReplyError:
+    return ReplyError(b"ERR Unrecognized REPLCONF option: " + option)
+
+
+FAILOVER_ON_REPLICA = ReplyError("ERR FAILOVER is not valid when server is a replica.")
+FAILOVER_NO_REPLICAS = ReplyError("ERR FAILOVER requires connected replicas.")
+FAILOVER_IN_PROGRESS = ReplyError("ERR FAILOVER already in progress.")
+FAILOVER_NONE = ReplyError("ERR No failover in progress.")
+FAILOVER_TIMEOUT = ReplyError("ERR FAILOVER timeout must be greater than 0")
+FAILOVER_FORCE = ReplyError("ERR FAILOVER with force option requires both a timeout and "
+                            "target HOST and IP.")
+FAILOVER_NOT_REPLICA = ReplyError("ERR FAILOVER target HOST and PORT is not a replica.")
+FAILOVER_NOT_ONLINE = ReplyError("ERR FAILOVER target replica is not online.")
+PSYNC_FAILOVER_REPLID = ReplyError("ERR PSYNC FAILOVER replid must match my replid.")
+SYNC_WHILE_FAILING_OVER = ReplyError("NOMASTERLINK Can't SYNC while failing over")
+NOMASTERLINK = ReplyError("NOMASTERLINK Can't SYNC while not connected with my master")
+WAIT_ON_REPLICA = ReplyError(
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to "
+    "replicas are just local and are not propagated.")
+UNBLOCKED_ROLE_CHANGE = ReplyError("UNBLOCKED force unblock from blocking operation, "
+                                   "instance state changed (master -> replica?)")
+
+
+# --- The request reader --------------------------------------------------------------------
 # respd's own: the request reader failed (a bug); the client is disconnected.
 PROTOCOL_UNREADABLE = "unreadable request"
 
 
-def hello_option(option: bytes) -> ReplyError:
-    return ReplyError(b"ERR Syntax error in HELLO option '" + _clean(option) + b"'")
-
-
-def config_set_failed(name: bytes, reason: str) -> ReplyError:
-    return ReplyError(
-        b"ERR CONFIG SET failed (possibly related to argument '" + _clean(name) + b"') - "
-        + reason.encode()
-    )
-
-# --- replicas (a MONITOR client counts as one) ----------------------------------------------
-REPLICA_KEYSPACE = ReplyError("ERR Replica can't interact with the keyspace")
-
-
-# --- ACL ---------------------------------------------------------------------------------
+# --- ACL: permission denials (processCommand), their EXEC-time and script variants, ACL command errors ---
 # Permission denials (processCommand), their EXEC-time and script variants, ACL command
 # errors.
 NOPERM_KEY = ReplyError("NOPERM this user has no permissions to access one of the keys "
@@ -583,7 +629,6 @@ SCRIPT_NOPERM_KEY = ReplyError("ERR The user executing the script can't access a
                                "of the keys mentioned in the command arguments")
 SCRIPT_NOPERM_CHANNEL = ReplyError("ERR The user executing the script can't publish to the "
                                    "channel mentioned in the command")
-
 ACL_DELETE_DEFAULT = ReplyError("ERR The 'default' user cannot be removed")
 ACL_USERNAME_SPACES = ReplyError("ERR Usernames can't contain spaces or null characters")
 ACL_NO_FILE = ReplyError(
@@ -627,12 +672,11 @@ def acl_load_failed(problems: bytes) -> ReplyError:
                       b"to the previously active ACL rules was performed")
 
 
-# --- Memory (maxmemory, MEMORY) ----------------------------------------------------------
+# --- Memory (maxmemory, MEMORY) ------------------------------------------------------------
 OOM = ReplyError("OOM command not allowed when used memory > 'maxmemory'.")
 
 
-# --- scripting: the Lua sandbox (respd/scripting.py) ----------------------------------------
-# Texts the Lua prelude raises, handed to it as the ``msg`` table (Lua adds the position).
+# --- Scripting: the Lua sandbox (respd/scripting.py); the Lua prelude raises LUA_MESSAGES' texts ---
 LUA_MESSAGES: dict[str, str] = {
     "readonly": "Attempt to modify a readonly table",
     "nonexistent_global": "Script attempted to access nonexistent global variable '%s'",
@@ -677,10 +721,12 @@ INVALID_TTL = ReplyError("ERR Invalid TTL value, must be >= 0")
 INVALID_IDLETIME = ReplyError("ERR Invalid IDLETIME value, must be >= 0")
 INVALID_FREQ = ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
 
+
 # --- SORT ----------------------------------------------------------------------------------
 SORT_NOT_DOUBLE = ReplyError("ERR One or more scores can't be converted into double")
 SORT_BY_ACL = ReplyError("ERR BY option of SORT denied due to insufficient ACL permissions.")
 SORT_GET_ACL = ReplyError("ERR GET option of SORT denied due to insufficient ACL permissions.")
+
 
 # --- SCRIPT DEBUG --------------------------------------------------------------------------
 SCRIPT_DEBUG_PIPELINE = ReplyError("ERR SCRIPT DEBUG must be called outside a pipeline")

@@ -138,7 +138,6 @@ class Evictor:
         self.next_db = 0
         self.pre_command_oom = False  # processCommand's pre_command_oom_state
         self.background: Any = None  # the timer of an eviction that ran out of time
-        self.engines: Any = None  # respd.commands.scripting's engines, once needed
         self.exceeded_since = 0.0  # when used memory first went over (stats)
         self.exceeded_total = 0.0
         # clientsCronTrackExpansiveClients: the biggest (query, output) buffers seen in
@@ -210,14 +209,8 @@ class Evictor:
                 reject = True  # queueing could grow memory without bound
             elif name == "exec" and not reject:
                 reject = any(self._denyoom(client, c, a) for c, a in client.multi)
-        if not reject:
-            return None
-        if client.multi is not None:
-            client.multi_error = True
-            if name == "exec":
-                client.discard_transaction()
-                return errors.exec_aborted_by(errors.OOM)
-        return errors.OOM
+        # dispatch's rejection dooms the transaction and wraps an EXEC's error
+        return errors.OOM if reject else None
 
     def _denyoom(self, client: "Client", cmd: "Command", argv: list[bytes]) -> bool:
         """getCommandFlags' denyoom: a script declaring flags is denyoom unless it says
@@ -240,13 +233,9 @@ class Evictor:
         """isSafeToPerformEvictions: not while clients are paused (the dataset must
         stay still) nor while a busy script serves other clients."""
         server = self.server
-        if server.paused_until_ms and server.paused_until_ms > server.now_ms():
+        if server.pause.until_ms and server.pause.until_ms > server.now_ms():
             return False
-        if self.engines is None:
-            from respd.commands.scripting import _engines  # loaded after this module
-
-            self.engines = _engines
-        engine = self.engines.get(server)
+        engine = server.scripts
         return not (engine is not None and engine.busy)
 
     def perform(self, current: "Database | None" = None) -> int:
@@ -483,8 +472,7 @@ class Evictor:
 def _script_flags(server: "Server", name: str, ref: bytes) -> set[bytes] | None:
     """The flags a script or function declared, or None for an EVAL script without a
     shebang (or one not found: the command itself reports that)."""
-    from respd.commands.scripting import engine_for
-    from respd.scripting import parse_shebang
+    from respd.scripting import engine_for, parse_shebang
 
     engine = engine_for(server)
     if name.startswith("fcall"):

@@ -117,10 +117,9 @@ class Instantaneous:
 
     @staticmethod
     def of(server: "Server") -> "Instantaneous":
-        found = getattr(server, "instantaneous", None)
+        found = server.instantaneous
         if found is None:
-            found = Instantaneous(server)
-            setattr(server, "instantaneous", found)
+            found = server.instantaneous = Instantaneous(server)
         found.start()
         return found
 
@@ -256,9 +255,7 @@ def memory_fields(server: "Server") -> Fields:
 
 def _scripting_memory(server: "Server") -> tuple[int, int, int, int]:
     """(Lua VM bytes, cached scripts, functions, libraries), without creating the VM."""
-    from respd.commands.scripting import _engines
-
-    engine = _engines.get(server)
+    engine = server.scripts
     if engine is None:
         return 0, 0, 0, 0
     try:
@@ -270,19 +267,14 @@ def _scripting_memory(server: "Server") -> tuple[int, int, int, int]:
 
 @section("persistence")
 def persistence_fields(server: "Server") -> Fields:
-    # The persistence subsystem (respd.storage.aof.Persistence) knows its own state.
-    persistence = getattr(server, "persistence", None)
-    if persistence is not None:
-        return list(persistence.info())
-    return [("loading", 0), ("rdb_changes_since_last_save", server.dirty),
-            ("rdb_last_save_time", server.last_save), ("aof_enabled", 0)]
+    # The persistence subsystem (respd.persistence.Persistence) knows its own state.
+    return server.persistence.info()
 
 
 @section("stats")
 def stats_fields(server: "Server") -> Fields:
     s = server.stats
     rates = Instantaneous.of(server)
-    no_replication = ("sync_full", "sync_partial_ok", "sync_partial_err")
     no_defrag = ("active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
                  "active_defrag_key_misses", "total_active_defrag_time",
                  "current_active_defrag_time")
@@ -300,7 +292,9 @@ def stats_fields(server: "Server") -> Fields:
         ("instantaneous_input_repl_kbps", 0.0),
         ("instantaneous_output_repl_kbps", 0.0),
         ("rejected_connections", s["rejected_connections"]),
-        *((name, 0) for name in no_replication),
+        ("sync_full", server.replication.sync_full),
+        ("sync_partial_ok", server.replication.sync_partial_ok),
+        ("sync_partial_err", server.replication.sync_partial_err),
         ("expired_keys", s["expired_keys"]),
         ("expired_stale_perc", float(s["expired_stale_perc"])),
         ("expired_time_cap_reached_count", 0),
@@ -312,7 +306,7 @@ def stats_fields(server: "Server") -> Fields:
         ("keyspace_misses", s["keyspace_misses"]),
         ("pubsub_channels", len(server.pubsub.channels)),
         ("pubsub_patterns", len(server.pubsub.patterns)),
-        ("pubsubshard_channels", len(getattr(server.pubsub, "shard_channels", ()))),
+        ("pubsubshard_channels", len(server.pubsub.shard_channels)),
         ("latest_fork_usec", 0),
         ("total_forks", 0),
         ("migrate_cached_sockets", 0),
@@ -332,19 +326,9 @@ def stats_fields(server: "Server") -> Fields:
 
 @section("replication")
 def replication_fields(server: "Server") -> Fields:
-    return [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", server.run_id),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", 1048576),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    from respd.replication import info_fields
+
+    return info_fields(server)
 
 
 @section("cpu")
@@ -383,7 +367,7 @@ def commandstats_fields(server: "Server") -> Fields:
 @section("errorstats")
 def errorstats_fields(server: "Server") -> Fields:
     return [("errorstat_" + code.decode("latin-1"), f"count={n}")
-            for code, n in server.error_stats.items()]
+            for code, n in sorted(server.error_stats.items())]  # a rax in Redis: sorted
 
 
 @section("latencystats")

@@ -9,7 +9,7 @@ A alias for "g$lshzxetd".  Emission lives in ``respd.pubsub``.
 from __future__ import annotations
 
 from respd import errors
-from respd.config import ConfigError
+from respd.errors import ConfigError
 
 KEYSPACE = 1 << 0
 KEYEVENT = 1 << 1

@@ -190,7 +190,8 @@ class PubSub:
         """client-output-buffer-limit, after a write: close a client whose unsent output
         reached the hard limit, or stayed over the soft limit longer than allowed.  The
         output lives in the transport's buffer, so the publisher never waits for it."""
-        cls = "pubsub" if client.in_pubsub_mode else "normal"
+        cls = "replica" if client.flags_extra == "S" else (
+            "pubsub" if client.in_pubsub_mode else "normal")
         hard, soft, seconds = self.server.config.client_output_buffer_limit[cls]
         if not (hard or soft) or client.transport is None:
             self._soft_since.pop(client, None)  # limits may have been switched off

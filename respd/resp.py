@@ -452,6 +452,22 @@ OK = Status(b"OK")
 QUEUED = Status(b"QUEUED")
 PONG = Status(b"PONG")
 
+
+class _Marker:
+    """A result that is not a reply: nothing is encoded for it."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+BLOCKED = _Marker("BLOCKED")  # parked (respd.blocking) or postponed (CLIENT PAUSE): no reply yet
+NO_REPLY = _Marker("NO_REPLY")  # the handler already queued what the client gets (or nothing)
+
 # Pre-encoded headers and small integers: most replies are built from these.
 INT_REPLIES = [b":%d\r\n" % i for i in range(10001)]
 BULK_HEADERS = [b"$%d\r\n" % i for i in range(1025)]

@@ -9,18 +9,16 @@ still to do".  That needs the array to change only by appending and by moving th
 for the whole scan is then never moved from the unvisited part into the visited part,
 so it is returned at least once, as Redis guarantees, at O(COUNT) per call.
 
-SCAN walks the keyspace the same way, over a database's ``KeyOrder`` (storage.db).
+SCAN walks the keyspace the same way, over a database's ``KeyOrder`` (storage.sets, kept by storage.db).
 """
 
 from __future__ import annotations
 
-from itertools import count
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from respd import errors
 from respd.glob import compile_pattern
 from respd.numbers import int64
-from respd.storage.sets import IndexedKeys
 
 ULONG_MAX = 0xFFFF_FFFF_FFFF_FFFF
 EMPTY_SCAN = [b"0", []]
@@ -86,22 +84,3 @@ def walk(keys: Sequence[bytes], compact: bool, cursor: int, count: int) -> tuple
     stop = len(keys) if cursor == 0 else min(cursor, len(keys))
     start = max(stop - count, 0)
     return (b"%d" % start if start else b"0"), keys[start:stop]
-
-
-class KeyOrder(IndexedKeys):
-    """A database's keys as an array SCAN can walk and RANDOMKEY can pick from in O(1):
-    adds append, removals move the last key into the hole (never the compact form)."""
-
-    __slots__ = ()
-
-    def __init__(self, keys: Iterable[bytes] = ()) -> None:
-        super().__init__()
-        self.compact = False
-        self.keys = list(keys)
-        self.pos = dict(zip(self.keys, count()))  # builtins only: fast for millions
-
-    def add(self, key: bytes) -> None:
-        if key not in self.pos:
-            self._append(key)
-
-    discard = IndexedKeys._discard

@@ -1406,3 +1406,11 @@ def _build_map(flat: list[Any]) -> Map:
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+def engine_for(server: "Server") -> ScriptEngine:
+    """The server's Lua engine (scripts and function libraries), made on first use."""
+    engine = server.scripts
+    if engine is None:
+        engine = server.scripts = ScriptEngine(server)
+    return engine

@@ -21,17 +21,23 @@ import time
 from collections import deque
 from typing import Any
 
-from respd import __version__, errors, listeners
+import respd.commands  # noqa: F401  the command table: the one import of the command families in respd/
+from respd import __version__, errors, latency, listeners
 from respd.blocking import Blocking
-from respd.client import Client
-from respd.command import ALL_COMMANDS, Command
+from respd.client import Client, client_info_line
+from respd.command import ALL_COMMANDS
 from respd.config import Config, on_config_set
-from respd.dispatch import run_batch
+from respd import replication
+from respd.dispatch import rerun_blocked, run_batch
 from respd.errors import ProtocolError, ReplyError
+from respd.replication import Replication
 from respd.eviction import Evictor
+from respd.info import Instantaneous
 from respd.log import VERBOSE  # also registers CONFIG SET loglevel
+from respd.pause import Pause
+from respd.persistence import Persistence
+from respd.pubsub import PubSub
 from respd.resp import RequestReader, encode
-from respd.storage.aof import Persistence
 from respd.storage.db import Database
 
 log = logging.getLogger("respd")
@@ -57,9 +63,7 @@ class Clock:
 
 class Server:
     def __init__(self, config: Config | None = None) -> None:
-        import respd.commands  # noqa: F401  (registers every command family)
         from respd.acl import Acl
-        from respd.pubsub import PubSub
 
         self.config = config or Config()
         self.clock = Clock()
@@ -70,7 +74,7 @@ class Server:
         self.acl = Acl(self)  # users and the ACL log; before any client exists
         self._next_client_id = 1
         self.pending_writes: dict[Client, None] = {}
-        self.blocking = Blocking(self)
+        self.blocking = Blocking(self, rerun_blocked)
         self.pubsub = PubSub(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dirty = 0
@@ -86,18 +90,28 @@ class Server:
         # (respd.latency); dispatch counts into latency_sink while latency-tracking is no.
         self.latency_hist: list[list[int]] = []
         self.latency_sink: list[list[int]] = []
+        self.latency_rows: list[list[int]] = []  # one of the two above
         self.slowlog_threshold_ns = _slowlog_threshold_ns(self.config.slowlog_log_slower_than)
         self.slowlog: list[tuple[int, int, int, list[bytes], bytes, bytes]] = []
         self.slowlog_next_id = 0
+        self.call_end = 0  # perf_counter_ns at the end of the last command run (dispatch.call)
         self.reset_stats()
         self.listeners = listeners.Listeners(self, lambda: Connection(self))
         self._shutdown: asyncio.Future[None] | None = None
         self.last_save = int(time.time())
+        # Propagated commands are collected only while something reads them: the AOF or
+        # the replication backlog (see update_propagating); dispatch tests this flag.
+        self.propagating = False
+        self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
+        self.hides_expired = False  # a replica: expired keys wait for the primary's DEL
+        self.obeying_master = False  # running the primary's stream (respd.replica)
+        self.replication = Replication(self)  # respd.replication: backlog, replicas, link
         self.aof: Any = None  # respd.storage.aof.AppendOnlyFile when appendonly is on
         self.cluster: Any = None  # respd.cluster.state.ClusterState with cluster-enabled
         self.cluster_bus: Any = None
         self.persistence = Persistence(self)  # AOF/snapshot state, background children
-        self.paused_until_ms = 0
+        self.pause = Pause(self)  # CLIENT PAUSE
+        self.instantaneous: Instantaneous | None = None  # INFO's rates, from the first INFO
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off
         self.notifying = bool(self.config.notify_keyspace_events)  # read by every write
         self.maxmemory = 0  # config.maxmemory, mirrored by respd.eviction
@@ -106,6 +120,17 @@ class Server:
         self.supervision: Any = None  # respd.process.Supervision, set by the command line
         self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
         self.http: Any = None  # respd.http.HttpListener when http-port is set
+        self.scripts: Any = None  # respd.scripting.ScriptEngine, made by its first use
+
+    @property
+    def checks_needed(self) -> bool:
+        """Whether a check of dispatch's processCommand order (dispatch._refusal) may
+        refuse or postpone a command of an authenticated client in the plain state.
+        False on a plain server: dispatch.run_batch then runs plain commands straight
+        through call().  A new server-wide check adds its switch here (ACL users,
+        maxmemory, cluster mode's redirections)."""
+        return self.pause.until_ms != 0 or self.memory_limited or self.write_guard \
+            or self.cluster is not None
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -122,12 +147,7 @@ class Server:
         )
         self.error_stats = {}
         self.cmd_stats = [[0, 0, 0, 0] for _ in ALL_COMMANDS]
-        self.latency_hist = [[0] * 64 for _ in ALL_COMMANDS]
-        self.latency_sink = [[0] * 64 for _ in ALL_COMMANDS]
-
-    def command_stats(self, cmd: Command) -> list[int]:
-        """[calls, total ns, rejected calls, failed calls] for INFO commandstats."""
-        return self.cmd_stats[cmd.stat_index]
+        latency.reset(self, len(ALL_COMMANDS))
 
     def all_command_stats(self) -> dict[str, list[int]]:
         """The counters of every command used since the last reset, by name."""
@@ -168,8 +188,25 @@ class Server:
 
     def propagate_pending(self) -> None:
         batch, self.propagated = self.propagated, []
-        if self.aof is not None:
-            self.aof.feed(batch)
+        aof = self._aof
+        if aof is not None:
+            aof.feed(batch)
+        # A replica passes on its primary's stream as received (respd.replica), never
+        # its own changes (keys it expires are deleted by the primary's DEL).
+        if self.replication.backlog is not None and self.replication.master is None:
+            self.replication.feed(batch)
+
+    @property
+    def aof(self) -> Any:
+        return self._aof
+
+    @aof.setter
+    def aof(self, value: Any) -> None:
+        self._aof = value
+        self.update_propagating()
+
+    def update_propagating(self) -> None:
+        self.propagating = self._aof is not None or self.replication.backlog is not None
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -189,6 +226,7 @@ class Server:
         self.pubsub.remove_client(client)
         self.monitors.pop(client, None)
         self.pending_writes.pop(client, None)
+        self.replication.replica_gone(client)  # a replica, or a client that sent REPLCONF
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         from respd.resp import Status
@@ -224,7 +262,8 @@ class Server:
     def flush(self) -> None:
         """Write the AOF buffer, then every pending reply (Redis's beforeSleep order).
         A client whose transport fails is dropped; the others are written all the same."""
-        if self.aof is not None and self.aof.flush():
+        aof = self._aof  # the attribute behind the aof property: this runs per read
+        if aof is not None and aof.flush():
             return  # appendfsync always: the replies wait for the pass's group fsync
         if not self.pending_writes:
             return
@@ -272,6 +311,7 @@ class Server:
 
             await start_cluster(self)
         await self.listeners.open_all()
+        replication.startup(self)  # the replicaof directive
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
         config = self.config
         log.info("respd %s (redis_version 7.0.15) pid %d listening on %s port %d "
@@ -325,7 +365,7 @@ class Server:
         assert self.loop is not None
         now = self.now_ms()
         for db in self.dbs:
-            if db.expires and self.active_expire_enabled:
+            if db.expires and self.active_expire_enabled and not self.hides_expired:
                 db.active_expire(now, 1000)
         if self.propagated:
             self.propagate_pending()
@@ -338,6 +378,7 @@ class Server:
                     client.transport.close()
         self.pubsub.cron()
         self.persistence.cron()
+        self.replication.cron()
         self.memory.cron()
         self.flush()
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
@@ -433,7 +474,7 @@ class Connection(asyncio.Protocol):
         self.client = None
         peer = transport.get_extra_info("peername")
         if len(server.clients) >= server.config.maxclients:
-            refusal = b"-ERR max number of clients reached\r\n"
+            refusal = encode(errors.MAX_CLIENTS)
         elif listeners.denied_by_protected_mode(server, peer):
             refusal = listeners.DENIED
         else:
@@ -631,8 +672,6 @@ class Connection(asyncio.Protocol):
         client = self.client
         if client is not None:
             if log.isEnabledFor(VERBOSE) and not client.closed:
-                from respd.commands.client import client_info_line
-
                 log.log(VERBOSE, "Client closed connection %s", client_info_line(
                     client, client, client.last_cmd_name).decode("latin-1"))
             self.server.remove_client(client)

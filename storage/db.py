@@ -12,7 +12,7 @@ Invariants:
   a heap (exact, unlike Redis's sampling), skipping stale heap entries;
 - every change to a key's value calls ``modified(key)`` (Redis's signalModifiedKey):
   WATCHers are invalidated and clients blocked on the key are told it may be ready;
-- ``order`` (respd.scan.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
+- ``order`` (storage.sets.KeyOrder), once SCAN or RANDOMKEY has asked for it, holds exactly
   the keys of ``data``: only set/add/delete/expire_now/flush/swap_contents change the key
   set, and each keeps it current (one ``is None`` test for databases never scanned);
 - memory accounting (read by respd.memory): ``mem`` is the length of every key and string
@@ -39,13 +39,18 @@ from respd.errors import WRONGTYPE
 from respd.storage.slots import SlotIndex
 
 if TYPE_CHECKING:
-    from respd.scan import KeyOrder
+    from respd.storage.sets import KeyOrder
 
 
 class DatabaseEvents(Protocol):
     notifying: bool  # keyspace notifications on: only then is notify() worth a call
 
     def now_ms(self) -> int: ...
+
+    # A replica hides logically expired keys from its clients without deleting them,
+    # and shows them to the commands of its primary's stream.
+    hides_expired: bool
+    obeying_master: bool
 
     def key_expired(self, db: "Database", key: bytes) -> None: ...
 
@@ -164,6 +169,9 @@ class Database:
         """Lazy expiry: delete key if its time has passed."""
         when = self.expires.get(key)
         if when is not None and when <= self.events.now_ms():
+            events = self.events
+            if events.hides_expired:  # a replica: the primary's DEL removes it
+                return not events.obeying_master  # which sees the key as it still is
             self.expire_now(key)
             return True
         return False
@@ -350,7 +358,7 @@ class Database:
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
         database is asked, then kept current by every write."""
         if self.order is None:
-            from respd.scan import KeyOrder  # respd.scan imports storage, which imports us
+            from respd.storage.sets import KeyOrder  # storage.sets imports this module
 
             self.order = KeyOrder(self.data)
         return self.order

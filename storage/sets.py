@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import random
+from itertools import count
 from typing import Iterable, Iterator
 
 from respd.numbers import parse_int
@@ -122,3 +123,22 @@ def _rewrite(key: bytes, value: SetValue) -> Iterable[list[bytes]]:
 
 register_type(SetValue, b"set", _encoding)
 register_rewriter(SetValue, _rewrite)
+
+
+class KeyOrder(IndexedKeys):
+    """A database's keys as an array SCAN can walk and RANDOMKEY can pick from in O(1):
+    adds append, removals move the last key into the hole (never the compact form)."""
+
+    __slots__ = ()
+
+    def __init__(self, keys: Iterable[bytes] = ()) -> None:
+        super().__init__()
+        self.compact = False
+        self.keys = list(keys)
+        self.pos = dict(zip(self.keys, count()))  # builtins only: fast for millions
+
+    def add(self, key: bytes) -> None:
+        if key not in self.pos:
+            self._append(key)
+
+    discard = IndexedKeys._discard

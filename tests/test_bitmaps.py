@@ -9,40 +9,15 @@ from typing import Any
 
 import pytest
 
-from compat.harness import RawConnection
+from conftest import Lockstep
 
 PROBES = 400  # range queries per seed
 STEPS = 300  # writes per seed
 
 
-class Pair:
-    """The same commands to redis-server and respd, raw replies compared."""
-
-    def __init__(self, redis_port: int, respd_port: int) -> None:
-        self.conns = [RawConnection(redis_port), RawConnection(respd_port)]
-        self.history: list[tuple[Any, ...]] = []
-
-    def same(self, *argv: Any) -> bytes:
-        raw = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        replies = []
-        for conn in self.conns:
-            conn.send(raw)
-            replies.append(conn.read())
-        self.history.append(argv)
-        assert replies[0] == replies[1], (" ".join(map(str, self.history[-2])), replies)
-        return replies[0]
-
-    def close(self) -> None:
-        for conn in self.conns:
-            conn.close()
-
-
 @pytest.fixture
-def pair(redis_ref: Any, respd: Any) -> Any:
-    p = Pair(redis_ref.port, respd.port)
-    p.same("FLUSHALL")
-    yield p
-    p.close()
+def pair(lockstep: Lockstep) -> Lockstep:
+    return lockstep
 
 
 def _random_string(rng: random.Random) -> bytes:
@@ -59,7 +34,7 @@ def _index(rng: random.Random, size: int) -> int:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_random_ranges_match_redis(pair: Pair, seed: int) -> None:
+def test_random_ranges_match_redis(pair: Lockstep, seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(PROBES):
         value = _random_string(rng)
@@ -96,7 +71,7 @@ def _offset(rng: random.Random) -> str:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_random_bitfield_workload_matches_redis(pair: Pair, seed: int) -> None:
+def test_random_bitfield_workload_matches_redis(pair: Lockstep, seed: int) -> None:
     rng = random.Random(1000 + seed)
     keys = ["a", "b", "c"]
     for _ in range(STEPS):
@@ -126,7 +101,7 @@ def test_random_bitfield_workload_matches_redis(pair: Pair, seed: int) -> None:
         pair.same("GET", key)
 
 
-def test_string_and_bitmap_are_one_value(pair: Pair) -> None:
+def test_string_and_bitmap_are_one_value(pair: Lockstep) -> None:
     pair.same("SET", "k", "@")  # 0x40
     assert pair.same("SETBIT", "k", 7, 1) == b":0\r\n"
     assert pair.same("GET", "k") == b"$1\r\nA\r\n"

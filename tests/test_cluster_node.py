@@ -125,17 +125,32 @@ def test_redirections_match_redis(spawn: Callable[..., ServerProcess]) -> None:
             _raw(b.port, b"GET", b"foo"),
             _raw(a.port, b"EVAL", b"return 1", b"0"),
         ]
-        with socket.create_connection(("127.0.0.1", b.port), timeout=5) as sock:
-            sock.sendall(b"*1\r\n$6\r\nASKING\r\n*2\r\n$3\r\nGET\r\n$6\r\n{s}gone\r\n"
-                         b"*2\r\n$3\r\nGET\r\n$6\r\n{s}gone\r\n")
-            got = b""
-            while got.count(b"\r\n") < 3:
-                got += sock.recv(4096)
-            replies.append(got)
+        replies.append(_exchange(b.port, b"*1\r\n$6\r\nASKING\r\n*2\r\n$3\r\nGET\r\n"
+                                 b"$6\r\n{s}gone\r\n*2\r\n$3\r\nGET\r\n$6\r\n{s}gone\r\n", 3))
+        # A transaction: a redirected command dooms it.
+        replies.append(_exchange(b.port, b"*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n"
+                                 b"$3\r\nfoo\r\n*1\r\n$4\r\nEXEC\r\n", 3))
+        replies.append(_exchange(a.port, b"*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n"
+                                 b"$3\r\nfoo\r\n*2\r\n$3\r\nGET\r\n$6\r\n{s}gone\r\n"
+                                 b"*1\r\n$4\r\nEXEC\r\n", 4))
+        replies.append(_raw(b.port, b"INFO", b"errorstats").split(b"\r\n", 1)[1])
         transcripts.append([r.replace(b":%d" % a.port, b":A").replace(b":%d" % b.port, b":B")
                             for r in replies])
     assert transcripts[1] == transcripts[0]
     assert transcripts[0][1].startswith(b"-ASK ")
+    assert transcripts[0][8].startswith(b"+OK\r\n-MOVED ")
+
+
+def _exchange(port: int, data: bytes, lines: int) -> bytes:
+    """Send raw requests and read until the replies hold this many lines."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        got = b""
+        while got.count(b"\r\n") < lines:
+            chunk = sock.recv(4096)
+            assert chunk
+            got += chunk
+    return got
 
 
 def test_publish_crosses_the_bus_both_ways(spawn: Callable[..., ServerProcess]) -> None:

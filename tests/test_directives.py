@@ -51,6 +51,20 @@ IMPLEMENTED = {
     "syslog-enabled": "tests/test_logging.py::test_syslog_without_a_daemon_does_not_stop_the_server",
     "syslog-ident": "tests/test_logging.py::test_syslog_without_a_daemon_does_not_stop_the_server",
     "syslog-facility": "tests/test_logging.py::test_syslog_without_a_daemon_does_not_stop_the_server",
+    "replicaof": "tests/test_replication.py::test_respd_replicates_from_redis_server_and_resumes",
+    "masterauth": "tests/test_replication.py::test_replica_directives_reach_the_primary",
+    "masteruser": "tests/test_replication.py::test_replica_directives_reach_the_primary",
+    "replica-announce-ip": "tests/test_replication.py::test_replica_directives_reach_the_primary",
+    "replica-announce-port": "tests/test_replication.py::test_replica_directives_reach_the_primary",
+    "replica-priority": "tests/test_replication.py::test_replica_directives_reach_the_primary",
+    "replica-announced": "tests/test_replication.py::test_replica_directives_reach_the_primary",
+    "replica-read-only": "tests/test_replication.py::test_respd_replicates_from_redis_server_and_resumes",
+    "replica-serve-stale-data": "tests/test_replication.py::test_stale_replica_refuses_reads",
+    "repl-backlog-size": "tests/test_replication.py::test_small_backlog_forces_full_resync_and_pings_flow",
+    "repl-ping-replica-period": "tests/test_replication.py::test_small_backlog_forces_full_resync_and_pings_flow",
+    "repl-diskless-sync": "tests/test_replication.py::test_small_backlog_forces_full_resync_and_pings_flow",
+    "min-replicas-to-write": "tests/test_replication.py::test_min_replicas_to_write",
+    "min-replicas-max-lag": "tests/test_replication.py::test_min_replicas_to_write",
     "maxmemory": "tests/test_memory.py::test_noeviction_refuses_writes_and_keeps_every_key",
     "maxmemory-policy": "tests/test_memory.py::test_allkeys_lru_keeps_recently_read_keys",
     "maxmemory-samples": "tests/test_memory.py::test_volatile_ttl_evicts_the_soonest_expiring_first",
@@ -158,7 +172,11 @@ NO_OBSERVABLE_EFFECT = {
     "lazyfree-lazy-user-flush": "whether memory is freed on a background thread",
     "no-appendfsync-on-rewrite": "skips fsync during a rewrite: visible only after a power loss",
     "tls-session-cache-size": "the server cache's size; TLS tickets carry the sessions",
-    "replica-read-only": "applies only to a replica, which respd never is",
+    "repl-disable-tcp-nodelay": "batching of the replication stream's TCP packets",
+    "repl-diskless-sync-delay": "respd makes the image in-process at once: no fork to share",
+    "repl-diskless-sync-max-replicas": "respd makes the image in-process at once: no fork to share",
+    "repl-diskless-load": "where a replica buffers the payload before loading it",
+    "replica-lazy-flush": "whether the old dataset is freed on a background thread",
 }
 
 # Accepted but not honoured yet: the parts of the server they belong to are not built
@@ -169,6 +187,10 @@ NOT_YET_HONOURED = {
     "latency-tracking": "INFO latencystats is empty",
     "stop-writes-on-bgsave-error": "writes are never refused with MISCONF",
     "rdbcompression": "RDB strings are always written uncompressed",
+    "repl-timeout": "implemented (idle links are dropped) but not tested",
+    "repl-backlog-ttl": "implemented (the backlog is freed) but not tested",
+    "replica-ignore-maxmemory": "a replica's master client is obeyed; no test of eviction on replicas",
+    "replica-ignore-disk-write-errors": "a replica's AOF write errors are handled as a primary's",
 }
 
 TABLES = (IMPLEMENTED, REFUSED, NO_OBSERVABLE_EFFECT, NOT_YET_HONOURED)

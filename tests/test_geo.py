@@ -6,43 +6,18 @@ raw reply and every stored sorted set must be byte-identical.  Fixed seeds."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
-from compat.harness import RawConnection
+from conftest import Lockstep
 
 POINTS = 400  # per seed
 QUERIES = 250  # per seed
 
 
-class Pair:
-    """The same commands to redis-server and respd, raw replies compared."""
-
-    def __init__(self, redis_port: int, respd_port: int) -> None:
-        self.conns = [RawConnection(redis_port), RawConnection(respd_port)]
-
-    def same(self, *argv: Any) -> bytes:
-        raw = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        replies = []
-        for conn in self.conns:
-            conn.send(raw)
-            replies.append(conn.read())
-        assert replies[0] == replies[1], (" ".join(map(str, argv)), replies[0][:300],
-                                          replies[1][:300])
-        return replies[0]
-
-    def close(self) -> None:
-        for conn in self.conns:
-            conn.close()
-
-
 @pytest.fixture
-def pair(redis_ref: Any, respd: Any) -> Any:
-    p = Pair(redis_ref.port, respd.port)
-    p.same("FLUSHALL")
-    yield p
-    p.close()
+def pair(lockstep: Lockstep) -> Lockstep:
+    return lockstep
 
 
 def _coordinate(rng: random.Random, centre: tuple[float, float]) -> tuple[str, str]:
@@ -84,7 +59,7 @@ def _result_options(rng: random.Random) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_random_searches_match_redis(pair: Pair, seed: int) -> None:
+def test_random_searches_match_redis(pair: Lockstep, seed: int) -> None:
     rng = random.Random(seed)
     centres = [(rng.uniform(-180, 180), rng.uniform(-80, 80)) for _ in range(3)]
     members: list[str] = []
@@ -131,7 +106,7 @@ def test_random_searches_match_redis(pair: Pair, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_random_positions_and_distances_match_redis(pair: Pair, seed: int) -> None:
+def test_random_positions_and_distances_match_redis(pair: Lockstep, seed: int) -> None:
     """Scores, decoded positions, geohash strings and distances of random points."""
     rng = random.Random(50 + seed)
     args: list[str] = []

@@ -6,46 +6,17 @@ Fixed seeds; about 20,000 elements per test."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
-from compat.harness import RawConnection
+from conftest import Lockstep
 
 TOTAL = 20000  # elements per randomized test
 
 
-class Pair:
-    """The same commands to redis-server and respd, raw replies compared."""
-
-    def __init__(self, redis_port: int, respd_port: int) -> None:
-        self.redis, self.respd = RawConnection(redis_port), RawConnection(respd_port)
-
-    def both(self, *argv: Any) -> tuple[bytes, bytes]:
-        raw = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        replies = []
-        for conn in (self.redis, self.respd):
-            conn.send(raw)
-            replies.append(conn.read())
-        return replies[0], replies[1]
-
-    def same(self, *argv: Any) -> bytes:
-        want, got = self.both(*argv)
-        assert want == got, (" ".join(map(str, argv))[:200], want[:300], got[:300])
-        return want
-
-    def close(self) -> None:
-        self.redis.close()
-        self.respd.close()
-
-
 @pytest.fixture
-def pair(redis_ref: Any, respd: Any) -> Any:
-    p = Pair(redis_ref.port, respd.port)
-    p.same("FLUSHALL")
-    yield p
-    p.same("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
-    p.close()
+def pair(lockstep: Lockstep) -> Lockstep:
+    return lockstep
 
 
 def _elements(rng: random.Random, n: int) -> list[bytes]:
@@ -67,7 +38,7 @@ def _sizes(rng: random.Random, total: int) -> list[int]:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_random_sets_count_and_encode_like_redis(pair: Pair, seed: int) -> None:
+def test_random_sets_count_and_encode_like_redis(pair: Lockstep, seed: int) -> None:
     rng = random.Random(seed)
     pair.same("CONFIG", "SET", "hll-sparse-max-bytes", rng.choice(["3000", "300", "12000"]))
     keys = []
@@ -93,7 +64,7 @@ def test_random_sets_count_and_encode_like_redis(pair: Pair, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_hll_strings_move_between_servers(pair: Pair, seed: int) -> None:
+def test_hll_strings_move_between_servers(pair: Lockstep, seed: int) -> None:
     """GET on one server, SET on the other: the copy counts the same and keeps growing
     the same way."""
     rng = random.Random(100 + seed)
@@ -116,7 +87,7 @@ def test_hll_strings_move_between_servers(pair: Pair, seed: int) -> None:
         pair.same("DEL", "src", "moved")
 
 
-def test_pfselftest_and_debug(pair: Pair) -> None:
+def test_pfselftest_and_debug(pair: Lockstep) -> None:
     assert pair.same("PFSELFTEST") == b"+OK\r\n"
     pair.same("PFADD", "h", *range(200))
     assert pair.same("PFDEBUG", "ENCODING", "h") == b"+sparse\r\n"
@@ -148,7 +119,7 @@ def _random_sparse(rng: random.Random, registers: int) -> bytes:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_crafted_sparse_hlls_are_edited_like_redis(pair: Pair, seed: int) -> None:
+def test_crafted_sparse_hlls_are_edited_like_redis(pair: Lockstep, seed: int) -> None:
     """Sparse strings Redis itself would not write (a SET can store anything): PFADD must
     split and merge their opcodes exactly as Redis does, and report corruption alike."""
     rng = random.Random(200 + seed)
