@@ -189,15 +189,18 @@ def cluster_shards(client: Client, argv: list[bytes]) -> Any:
         slots: list[int] = []
         for start, end in state.slot_ranges(node):
             slots += [start, end]
-        out.append(Map({b"slots": slots, b"nodes": [_shard_node(state, n) for n in members]}))
+        out.append(Map({b"slots": slots, b"nodes": [
+            _shard_node(n, client.server.replication.offset if n is state.myself
+                        else n.repl_offset) for n in members]}))
     return out
 
 
-def _shard_node(state: ClusterState, node: Node) -> Map:
-    health = "fail" if node.has(FAIL | PFAIL) else "online"
+def _shard_node(node: Node, offset: int) -> Map:
+    health = b"fail" if node.has(FAIL) else b"loading" if node.has(SLAVE) and not offset \
+        else b"online"
     return Map({b"id": node.name.encode(), b"port": node.port, b"ip": node.ip.encode(),
                 b"endpoint": node.ip.encode(), b"role": b"replica" if node.has(SLAVE)
-                else b"master", b"replication-offset": 0, b"health": health.encode()})
+                else b"master", b"replication-offset": offset, b"health": health})
 
 
 @command("CLUSTER KEYSLOT", arity=3, flags="stale", group=GROUP, since="3.0.0",
@@ -350,8 +353,46 @@ def cluster_forget(client: Client, argv: list[bytes]) -> Any:
 @command("CLUSTER REPLICATE", arity=3, flags="admin stale no_async_loading", group=GROUP,
          since="3.0.0", summary="Reconfigure a node as a replica of the specified master node")
 def cluster_replicate(client: Client, argv: list[bytes]) -> Any:
-    _node(_state(client), argv[2])
-    raise errors.cluster_error("RESPD_HAS_NO_REPLICATION_CLUSTER_REPLICA")
+    state = _state(client)
+    node = _node(state, argv[2])
+    if node is state.myself:
+        raise errors.cluster_error("CAN_T_REPLICATE_MYSELF")
+    if node.has(SLAVE):
+        raise errors.cluster_error("I_CAN_ONLY_REPLICATE_A_MASTER")
+    if state.myself.has(MASTER) and (state.myself.num_slots or client.server.dbs[0].data):
+        raise errors.cluster_error("TO_SET_A_MASTER_THE_NODE_MUST_BE_EMPTY")
+    client.server.cluster_bus.elections.set_master(node)
+    _changed(client)
+    return OK
+
+
+@command("CLUSTER FAILOVER", arity=-2, flags="admin stale no_async_loading", group=GROUP,
+         since="3.0.0", summary="Forces a replica to perform a manual failover of its master.",
+         syntax="[FORCE|TAKEOVER]")
+def cluster_failover(client: Client, argv: list[bytes]) -> Any:
+    state = _state(client)
+    if len(argv) > 3:
+        raise errors.unknown_subcommand_or_arity(argv[1], "CLUSTER")
+    force = takeover = False
+    if len(argv) == 3:
+        option = argv[2].lower()
+        if option == b"takeover":
+            force = takeover = True
+        elif option == b"force":
+            force = True
+        else:
+            raise errors.SYNTAX
+    me = state.myself
+    if me.has(MASTER):
+        raise errors.cluster_error("SEND_CLUSTER_FAILOVER_TO_A_REPLICA")
+    master = me.master
+    if master is None:
+        raise errors.cluster_error("MY_MASTER_IS_UNKNOWN")
+    if not force and (master.has(FAIL) or master.link is None or not master.link.connected):
+        raise errors.cluster_error("MASTER_IS_DOWN_USE_FORCE")
+    client.server.cluster_bus.elections.start_manual(force, takeover)
+    _changed(client)
+    return OK
 
 
 @command("CLUSTER SLAVES", arity=3, flags="admin stale", group=GROUP, since="3.0.0",
@@ -438,7 +479,7 @@ def cluster_setslot(client: Client, argv: list[bytes]) -> Any:
         if node is state.myself and slot in state.importing:
             # Importing finished: take a new config epoch so the change wins everywhere.
             del state.importing[slot]
-            _bump_epoch(state, force=False)
+            state.bump_epoch(force=False)
         state.add_slot(node, slot)
     else:
         raise errors.cluster_error("INVALID_CLUSTER_SETSLOT_ACTION_OR_NUMBER")
@@ -453,22 +494,11 @@ def _node_or_unknown(state: ClusterState, raw: bytes) -> Node:
     return node
 
 
-def _bump_epoch(state: ClusterState, force: bool) -> bool:
-    me = state.myself
-    if force or me.config_epoch == 0 or me.config_epoch != state.max_epoch() or any(
-            n.config_epoch == me.config_epoch for n in state.nodes.values() if n is not me):
-        state.current_epoch += 1
-        me.config_epoch = state.current_epoch
-        state.changed = True
-        return True
-    return False
-
-
 @command("CLUSTER BUMPEPOCH", arity=2, flags="admin stale no_async_loading", group=GROUP, since="3.0.0",
          summary="Advance the cluster config epoch")
 def cluster_bumpepoch(client: Client, argv: list[bytes]) -> Any:
     state = _state(client)
-    bumped = _bump_epoch(state, force=False)
+    bumped = state.bump_epoch(force=False)
     _changed(client)
     word = "BUMPED" if bumped else "STILL"
     return Status(f"{word} {state.myself.config_epoch}".encode())

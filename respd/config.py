@@ -384,6 +384,10 @@ param("cluster-announce-port", PORT, "0")
 param("cluster-announce-bus-port", PORT, "0")
 param("cluster-require-full-coverage", BOOL, "yes")
 param("cluster-allow-reads-when-down", BOOL, "no")
+# Cluster replicas (respd.cluster.failover): elections and replica migration.
+param("cluster-replica-validity-factor", _int_kind(0, 2**31 - 1), "10")
+param("cluster-replica-no-failover", BOOL, "no")
+param("cluster-allow-replica-migration", BOOL, "yes")
 
 
 def _attr(name: str) -> str:

@@ -44,6 +44,10 @@ IMPLEMENTED = {
         "tests/test_cluster_node.py::test_full_coverage_and_reads_when_down",
     "cluster-allow-reads-when-down":
         "tests/test_cluster_node.py::test_full_coverage_and_reads_when_down",
+    "cluster-replica-validity-factor": "tests/test_cluster_replicas.py::test_replica_directives",
+    "cluster-replica-no-failover": "tests/test_cluster_replicas.py::test_replica_directives",
+    "cluster-allow-replica-migration":
+        "tests/test_cluster_replicas.py::test_manual_failover_demotes_the_primary",
     "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
     "http-bind": "tests/test_metrics.py::test_names_labels_and_values_match_info_and_xinfo",
     "metrics-key-patterns": "tests/test_metrics.py::test_key_patterns_choose_the_labelled_keys",

@@ -4,8 +4,9 @@ Header (2256 bytes, big-endian): "RCmb", totlen, version 1, port, type, count,
 currentEpoch, configEpoch, offset, sender name (40), slot bitmap (2048), slaveof (40),
 myip (46), extensions, 30 reserved, pport, cport, flags, state, mflags[3]; then for
 PING/PONG/MEET `count` gossip entries of 104 bytes (extensions, which Redis 7.0 appends
-for the hostname, are skipped).  MEET/PING/PONG with gossip, FAIL, UPDATE and PUBLISH
-are handled; failover messages are not (respd has no replication)."""
+for the hostname, are skipped).  MEET/PING/PONG with gossip, FAIL, UPDATE, PUBLISH, and
+the failover messages (FAILOVER_AUTH_REQUEST/ACK, MFSTART; their logic is in
+respd.cluster.failover) are handled."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ import struct
 from typing import Any
 
 from respd.cluster import config_file
-from respd.cluster.state import (FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NULL_NAME,
-                                 PFAIL, SLAVE, ClusterState, Node, now_ms, random_name)
+from respd.cluster.failover import Elections
+from respd.cluster.state import (FAIL, HANDSHAKE, MASTER, MEET, MYSELF, NOADDR, NOFAILOVER,
+                                 NULL_NAME, PFAIL, SLAVE, ClusterState, Node, now_ms,
+                                 random_name)
 
 log = logging.getLogger("respd")
 
 PING, PONG, MEET_MSG, FAIL_MSG, PUBLISH, UPDATE, PUBLISHSHARD = 0, 1, 2, 3, 4, 7, 10
+AUTH_REQUEST, AUTH_ACK, MFSTART = 5, 6, 8
+# mflags[0] bits: a primary paused for a manual failover; vote although it is not failing.
+PAUSED, FORCEACK = 1, 2
 _HEADER = struct.Struct(">4sIHHHHQQQ40s2048s40s46sH30sHHHB3s")
 _GOSSIP = struct.Struct(">40sII46sHHHHH")
 _UPDATE = struct.Struct(">Q40s2048s")
@@ -103,6 +109,7 @@ class Bus:
         self.servers: list[Any] = []
         self._handle: Any = None
         self._ticks = 0
+        self.elections = Elections(self)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -137,18 +144,20 @@ class Bus:
 
     # --- messages out --------------------------------------------------------------------
 
-    def _header(self, type_: int, count: int, body_len: int) -> bytes:
+    def _header(self, type_: int, count: int, body_len: int, mflags: int = 0) -> bytes:
         state = self.state
         me = state.myself
         master = me.master if me.has(SLAVE) else None
         slots = master.slots if master is not None else me.slots
         epoch = master.config_epoch if master is not None else me.config_epoch
         ip = (state.config.cluster_announce_ip or "").encode()
+        if master is None and self.elections.mf_end:
+            mflags |= PAUSED
         return _HEADER.pack(
             b"RCmb", _HEADER.size + body_len, 1, me.port, type_, count, state.current_epoch,
-            epoch, 0, me.name.encode(), bytes(slots),
+            epoch, self.server.replication.offset, me.name.encode(), bytes(slots),
             master.name.encode() if master is not None else NULL_NAME, ip, 0, b"", 0,
-            me.cport, me.flags & 0xFFFF, 0 if state.ok else 1, b"\0\0\0")
+            me.cport, me.flags & 0xFFFF, 0 if state.ok else 1, bytes((mflags, 0, 0)))
 
     def _ping(self, type_: int) -> bytes:
         entries = []
@@ -168,11 +177,35 @@ class Bus:
             node.ping_sent = now_ms()
         link.send(self._ping(type_))
 
-    def broadcast(self, msg: bytes) -> None:
+    def broadcast(self, msg: bytes, local_replicas: bool = False) -> None:
+        """To every connected node, or only our primary's other replicas."""
+        me = self.state.myself
         for node in self.state.nodes.values():
             if node.link is not None and node.link.connected and not node.has(
-                    MYSELF | HANDSHAKE):
+                    MYSELF | HANDSHAKE) and (not local_replicas or (
+                        node.has(SLAVE) and node.master is me.master)):
                 node.link.send(msg)
+
+    def broadcast_pong(self, local_replicas: bool = False) -> None:
+        self.broadcast(self._ping(PONG), local_replicas)
+
+    def send_ping_on(self, link: "Link") -> None:
+        link.send(self._ping(PING))
+
+    def send_auth_request(self, force_ack: bool) -> None:
+        self.state.stats_sent[AUTH_REQUEST] += 1
+        self.broadcast(self._header(AUTH_REQUEST, 0, 0, FORCEACK if force_ack else 0))
+
+    def send_auth_ack(self, link: "Link", node: Node) -> None:
+        """On the node's own link when we have one, else back where the request came."""
+        self.state.stats_sent[AUTH_ACK] += 1
+        out = node.link if node.link is not None and node.link.connected else link
+        out.send(self._header(AUTH_ACK, 0, 0))
+
+    def send_mfstart(self, master: Node) -> None:
+        if master.link is not None and master.link.connected:
+            self.state.stats_sent[MFSTART] += 1
+            master.link.send(self._header(MFSTART, 0, 0))
 
     def broadcast_fail(self, node: Node) -> None:
         self.state.stats_sent[FAIL_MSG] += 1
@@ -201,9 +234,9 @@ class Bus:
     # --- messages in ---------------------------------------------------------------------
 
     def process(self, link: Link, msg: bytes) -> None:
-        (_sig, _totlen, _ver, port, type_, count, cur_epoch, cfg_epoch, _offset, sender_raw,
+        (_sig, _totlen, _ver, port, type_, count, cur_epoch, cfg_epoch, offset, sender_raw,
          slots, slaveof_raw, myip, _ext, _unused, _pport, cport, flags, _st,
-         _mflags) = _HEADER.unpack_from(msg)
+         mflags) = _HEADER.unpack_from(msg)
         state = self.state
         if type_ < len(state.stats_received):
             state.stats_received[type_] += 1
@@ -218,6 +251,8 @@ class Bus:
             if cfg_epoch > sender.config_epoch:
                 sender.config_epoch = cfg_epoch
                 state.changed = True
+            sender.repl_offset = offset
+            self.elections.master_offset(sender, offset, bool(mflags[0] & PAUSED))
         if type_ in (PING, MEET_MSG):
             if not state.config.cluster_announce_ip and (
                     type_ == MEET_MSG or not state.myself.ip):
@@ -277,6 +312,13 @@ class Bus:
             if node is not None and node.config_epoch < epoch:
                 node.config_epoch = epoch
                 self._apply_slots(node, new_slots, epoch)
+        elif type_ == AUTH_REQUEST and sender is not None:
+            self.elections.vote(link, sender, cur_epoch, cfg_epoch, self._set_bits(slots),
+                                bool(mflags[0] & FORCEACK))
+        elif type_ == AUTH_ACK and sender is not None:
+            self.elections.ack_received(sender, cur_epoch)
+        elif type_ == MFSTART:
+            self.elections.mfstart_received(link, sender)
         elif type_ in (PUBLISH, PUBLISHSHARD) and sender is not None:
             clen, mlen = _PUBLISH.unpack_from(msg, _HEADER.size)
             start = _HEADER.size + 8
@@ -319,16 +361,28 @@ class Bus:
 
     def _apply_slots(self, node: Node, slots: bytes, epoch: int) -> None:
         """Redis's clusterUpdateSlotsConfigWith: a slot moves to ``node`` unless it is
-        being imported here or its owner has a greater config epoch."""
+        being imported here or its owner has a greater config epoch.  When our primary
+        (or we, a primary) lost its last slot to ``node``, we become its replica."""
         state = self.state
+        me = state.myself
+        ours = me if me.has(MASTER) else me.master
+        claimed = moved_ours = 0
         for slot in self._set_bits(slots):
+            claimed += 1
             owner = state.slots[slot]
             if owner is node or slot in state.importing:
                 continue
             if owner is None or owner.config_epoch < epoch:
-                if owner is state.myself and state.migrating.get(slot) is node:
+                if owner is me and state.migrating.get(slot) is node:
                     del state.migrating[slot]
+                if owner is ours and owner is not None:
+                    moved_ours += 1
                 state.add_slot(node, slot)
+        if moved_ours and ours is not None and ours.num_slots == 0 and node is not me and (
+                state.config.cluster_allow_replica_migration or claimed == moved_ours):
+            log.warning("Configuration change detected. Reconfiguring myself as a replica "
+                        "of %s", node.name)
+            self.elections.set_master(node)
         state.update_state()
 
     @staticmethod
@@ -458,6 +512,14 @@ class Bus:
                 state.changed = True
             if node.has(PFAIL):
                 self._maybe_fail(node)
+        me = state.myself
+        no_failover = NOFAILOVER if state.config.cluster_replica_no_failover else 0
+        if me.flags & NOFAILOVER != no_failover:
+            me.flags ^= NOFAILOVER
+            state.changed = True
+        if me.has(SLAVE):
+            self.elections.follow()
+        self.elections.cron()
         state.update_state()
         self.save_if_changed()
 

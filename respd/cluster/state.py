@@ -49,6 +49,8 @@ class Node:
         self.link: Any = None  # outgoing bus connection (bus.Link)
         self.fail_reports: dict[str, int] = {}  # reporter name -> time
         self.fail_time = 0
+        self.repl_offset = 0  # the replication offset its last message carried
+        self.voted_time = 0  # a primary: when we last voted for one of its replicas
 
     def has(self, flag: int) -> bool:
         return bool(self.flags & flag)
@@ -171,7 +173,19 @@ class ClusterState:
         self.ok = ok
 
     def max_epoch(self) -> int:
-        return max(n.config_epoch for n in self.nodes.values())
+        return max(self.current_epoch, *(n.config_epoch for n in self.nodes.values()))
+
+    def bump_epoch(self, force: bool) -> bool:
+        """A new config epoch without consensus (CLUSTER BUMPEPOCH, importing a slot,
+        FAILOVER TAKEOVER) unless ours is already the greatest and unique."""
+        me = self.myself
+        if force or me.config_epoch == 0 or me.config_epoch != self.max_epoch() or any(
+                n.config_epoch == me.config_epoch for n in self.nodes.values() if n is not me):
+            self.current_epoch += 1
+            me.config_epoch = self.current_epoch
+            self.changed = True
+            return True
+        return False
 
     # --- CLUSTER NODES -------------------------------------------------------------------
 
@@ -179,8 +193,10 @@ class ClusterState:
         master = node.master.name if node.master is not None else "-"
         link = "connected" if node.has(MYSELF) or (
             node.link is not None and node.link.connected) else "disconnected"
+        # A replica shows its primary's config epoch.
+        epoch = node.master.config_epoch if node.has(SLAVE) and node.master else node.config_epoch
         parts = [node.name, node.addr(), node.flag_names(), master, str(node.ping_sent),
-                 str(node.pong_received), str(node.config_epoch), link]
+                 str(node.pong_received), str(epoch), link]
         for start, end in self.slot_ranges(node):
             parts.append(str(start) if start == end else f"{start}-{end}")
         if node.has(MYSELF):
