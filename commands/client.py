@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from respd import errors
+from respd import errors, tracking
 from respd.client import (
     CLIENT_TYPES, REPLY_OFF, REPLY_ON, REPLY_SKIP, Client, client_info_line, client_type,
     kill_client,
@@ -171,7 +171,7 @@ def client_kill(client: Client, argv: list[bytes]) -> Any:
     return len(victims)
 
 
-# --- CLIENT REPLY / NO-EVICT / tracking introspection ---------------------------------------
+# --- CLIENT REPLY / NO-EVICT / client-side caching (respd.tracking) ---------------------------------------
 
 @command("CLIENT REPLY", arity=3, flags=PLAIN, group=GROUP, since="3.2.0",
          summary="Instruct the server whether to reply to commands",
@@ -206,17 +206,71 @@ def _on_off(raw: bytes) -> bool:
     return low == b"on"
 
 
+@command("CLIENT TRACKING", arity=-3, flags=PLAIN, group=GROUP, since="6.0.0",
+         summary="Enable or disable server assisted client side caching support",
+         complexity="O(1). Some options may introduce additional complexity.",
+         syntax="ON | OFF [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] "
+                "[BCAST] [OPTIN] [OPTOUT] [NOLOOP]")
+def client_tracking(client: Client, argv: list[bytes]) -> Any:
+    state = tracking.parse(client, argv)
+    if state is None:
+        client.server.tracking.disable(client)
+    else:
+        client.server.tracking.enable(client, state)
+    return OK
+
+
+@command("CLIENT CACHING", arity=3, flags=PLAIN, group=GROUP, since="6.0.0",
+         summary="Instruct the server about tracking or not keys in the next request",
+         syntax="YES | NO")
+def client_caching(client: Client, argv: list[bytes]) -> Any:
+    state = client.tracking
+    if state is None or not (state.optin or state.optout):
+        raise errors.CACHING_NOT_OPT
+    choice = argv[2].lower()
+    if choice == b"yes":
+        if not state.optin:
+            raise errors.CACHING_YES_NOT_OPTIN
+        state.caching = True
+    elif choice == b"no":
+        if not state.optout:
+            raise errors.CACHING_NO_NOT_OPTOUT
+        state.caching = False
+    else:
+        raise errors.SYNTAX
+    return OK
+
+
 @command("CLIENT GETREDIR", arity=2, flags=PLAIN, group=GROUP, since="6.0.0",
          summary="Get tracking notifications redirection client ID if any")
 def client_getredir(client: Client, argv: list[bytes]) -> Any:
-    return -1  # respd has no client-side caching: tracking is always off
+    return client.tracking.redirect if client.tracking is not None else -1
 
 
 @command("CLIENT TRACKINGINFO", arity=2, flags=PLAIN, group=GROUP, since="6.2.0",
          summary="Return information about server assisted client side caching for the "
          "current connection")
 def client_trackinginfo(client: Client, argv: list[bytes]) -> Any:
-    return Map({b"flags": AttrSet([b"off"]), b"redirect": -1, b"prefixes": []})
+    state = client.tracking
+    if state is None:
+        return Map({b"flags": AttrSet([b"off"]), b"redirect": -1, b"prefixes": []})
+    flags = [b"on"]
+    if state.bcast:
+        flags.append(b"bcast")
+    if state.optin:
+        flags.append(b"optin")
+        if state.caching:
+            flags.append(b"caching-yes")
+    if state.optout:
+        flags.append(b"optout")
+        if state.caching is False:
+            flags.append(b"caching-no")
+    if state.noloop:
+        flags.append(b"noloop")
+    if state.broken:
+        flags.append(b"broken_redirect")
+    return Map({b"flags": AttrSet(flags), b"redirect": state.redirect,
+                b"prefixes": sorted(state.prefixes)})
 
 
 # --- CLIENT UNBLOCK ------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def reset(client: Client, argv: list[bytes]) -> Any:
     client.name = b""
     client.reply_mode = REPLY_ON
     client.no_evict = client.no_touch = False
-    client.tracking = False
+    server.tracking.disable(client)  # client-side caching off (a no-op when not tracking)
     client.cluster_flags = 0  # ASKING, READONLY
     # Back on the default user, authenticated only if it needs no password.
     default = server.acl.default

@@ -337,6 +337,8 @@ def flushdb(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
     # +1: an empty database's FLUSHDB is still propagated, as Redis forces it
     client.server.dirty += client.db.flush() + 1
+    if client.server.tracking.clients:  # client-side caching: a null invalidation
+        client.server.tracking.flushed()
     return OK
 
 
@@ -351,6 +353,8 @@ def flushall(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
     server = client.server
     server.dirty += sum(db.flush() for db in server.dbs) + 1
+    if server.tracking.clients:  # client-side caching: a null invalidation
+        server.tracking.flushed()
     return OK
 
 

@@ -324,7 +324,7 @@ def slowlog_help(client: Client, argv: list[bytes]) -> Any:
     return help_reply("SLOWLOG", SLOWLOG_HELP)
 
 
-# --- LATENCY (respd records no latency events: the replies of an empty monitor) -----------
+# --- LATENCY (events: respd.latency, recorded by dispatch.call) ----------------------------
 
 container("LATENCY", group=GROUP, since="2.8.13",
           summary="A container for latency diagnostics commands")
@@ -344,21 +344,28 @@ LATENCY_NOTHING = (
 @command("LATENCY LATEST", arity=2, flags=ADMIN, group=GROUP, since="2.8.13",
          summary="Return the latest latency samples for all events.", tips=LATENCY_TIPS)
 def latency_latest(client: Client, argv: list[bytes]) -> Any:
-    return []
+    return [[name, e.samples[-1][0], e.samples[-1][1], e.max_ms]
+            for name, e in client.server.latency_events.items()]
 
 
 @command("LATENCY HISTORY", arity=3, flags=ADMIN, group=GROUP, since="2.8.13",
          summary="Return timestamp-latency samples for the event.", syntax="event",
          tips=LATENCY_TIPS)
 def latency_history(client: Client, argv: list[bytes]) -> Any:
-    return []
+    event = client.server.latency_events.get(argv[2])
+    return [list(sample) for sample in event.samples] if event is not None else []
 
 
 @command("LATENCY RESET", arity=-2, flags=ADMIN, group=GROUP, since="2.8.13",
          summary="Reset latency data for one or more events.", syntax="[event ...]",
          tips="request_policy:all_nodes response_policy:all_succeeded")
 def latency_reset(client: Client, argv: list[bytes]) -> Any:
-    return 0
+    events = client.server.latency_events
+    if len(argv) == 2:
+        count = len(events)
+        events.clear()
+        return count
+    return sum(events.pop(name, None) is not None for name in dict.fromkeys(argv[2:]))
 
 
 @command("LATENCY HISTOGRAM", arity=-2, flags=ADMIN, group=GROUP, since="7.0.0",
@@ -387,14 +394,22 @@ def latency_histogram(client: Client, argv: list[bytes]) -> Any:
          summary="Return a latency graph for the event.", syntax="event",
          tips=LATENCY_TIPS)
 def latency_graph(client: Client, argv: list[bytes]) -> Any:
-    raise errors.no_latency_samples(argv[2])
+    event = client.server.latency_events.get(argv[2])
+    if event is None or not event.samples:
+        raise errors.no_latency_samples(argv[2])
+    return Verbatim(latency.graph(argv[2], event))
 
 
 @command("LATENCY DOCTOR", arity=2, flags=ADMIN, group=GROUP, since="2.8.13",
          summary="Return a human readable latency analysis report.", tips=LATENCY_TIPS)
 def latency_doctor(client: Client, argv: list[bytes]) -> Any:
-    enabled = client.server.config.latency_monitor_threshold > 0
-    return Verbatim((LATENCY_NOTHING if enabled else LATENCY_DISABLED).encode())
+    server = client.server
+    if not server.config.latency_monitor_threshold:
+        return Verbatim(LATENCY_DISABLED.encode())
+    if not server.latency_events:
+        return Verbatim(LATENCY_NOTHING.encode())
+    return Verbatim(latency.doctor(server.latency_events,
+                                   server.config.latency_monitor_threshold))
 
 
 LATENCY_HELP = (

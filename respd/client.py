@@ -105,7 +105,7 @@ class Client:
         self.is_monitor = False
         self.paused_output = False
         self.flags_extra = ""
-        self.tracking = False
+        self.tracking: Any = None  # respd.tracking.ClientTracking while CLIENT TRACKING is on
         self.cluster_flags = 0  # respd.cluster.routing: ASKING / READONLY
 
     @property
@@ -183,6 +183,9 @@ def _flags(client: Client) -> str:
         flags += "x"
     if client.blocked is not None:
         flags += "b"
+    if client.tracking is not None:
+        flags += "t" + ("R" if client.tracking.broken else "") + (
+            "B" if client.tracking.bcast else "")
     if client.dirty_cas:
         flags += "d"
     if client.close_after_reply:
@@ -211,7 +214,9 @@ def client_info_line(client: Client, me: Client, current: bytes) -> bytes:
         f"qbuf={qbuf} qbuf-free={max(32768 - qbuf, 0)} argv-mem=0 multi-mem=0 "
         f"rbs=16384 rbp=16384 obl=0 oll={len(client.out)} omem={out} "
         f"tot-mem={16384 + qbuf + out} events=r cmd={cmd.decode('latin-1')} "
-        f"user={client.user.name.decode('latin-1')} redir=-1 resp={client.resp}"
+        f"user={client.user.name.decode('latin-1')} "
+        f"redir={client.tracking.redirect if client.tracking is not None else -1} "
+        f"resp={client.resp}"
     ).encode()
 
 

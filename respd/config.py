@@ -223,6 +223,7 @@ param("slowlog-log-slower-than", INT, "10000")
 param("slowlog-max-len", UINT, "128")
 param("latency-monitor-threshold", UINT, "0")
 param("latency-tracking", BOOL, "yes")
+param("tracking-table-max-keys", UINT, "1000000")
 param("notify-keyspace-events", Kind(parse_flags, format_flags), "")
 param("lua-time-limit", INT, "5000", aliases=("busy-reply-threshold",))
 

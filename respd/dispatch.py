@@ -54,7 +54,7 @@ from respd.cluster import routing as cluster_routing
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command, lookup
 from respd.errors import ReplyError
-from respd.latency import LATENCY_STEP_NS
+from respd.latency import LATENCY_STEP_NS, command_sample
 from respd.resp import BLOCKED, BULK_HEADERS, INT_REPLIES, NO_REPLY, OK, QUEUED, encode
 
 log = logging.getLogger("respd")
@@ -118,6 +118,8 @@ def execute(client: Client, argv: list[bytes]) -> Any:
     if client.multi is not None and cmd.name not in _MULTI_IMMEDIATE:
         client.multi.append((cmd, argv))
         return QUEUED
+    if client.tracking is not None:  # client-side caching: its invalidations follow the reply
+        return client.server.tracking.execute(client, cmd, argv, call, _after_command)
     reply = call(client, cmd, argv)
     _after_command(client.server)
     return reply
@@ -207,6 +209,10 @@ def call(client: Client, cmd: Command, argv: list[bytes], start: int = 0) -> Any
         stats[3] += 1
         server.count_error(reply)
     server.latency_rows[cmd.stat_index][(duration // LATENCY_STEP_NS).bit_length()] += 1
+    if server.tracking_reads and cmd.is_readonly:  # client-side caching remembers the keys
+        server.tracking.remember(client, cmd, argv)
+    if duration >= server.latency_threshold_ns:  # latency-monitor-threshold (off: 2**62)
+        command_sample(server, "fast" in cmd.flags, duration)
     if duration > server.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, argv, duration)  # not EXEC: its commands are logged
     if propagating and server.dirty != dirty and not client.loading:
@@ -302,7 +308,7 @@ def _plain_state(client: Client) -> bool:
             and client.blocked is None
             and not client.close_after_reply and client.reply_mode == REPLY_ON
             and not client.loading and client.transport is not None
-            and not client.is_monitor
+            and not client.is_monitor and client.tracking is None
             and not (client.resp == 2 and (client.channels or client.patterns
                                            or client.shard_channels))
             and not server.checks_needed and not server.propagating)

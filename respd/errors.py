@@ -734,6 +734,35 @@ SCRIPT_DEBUG_OPTION = ReplyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
 SCRIPT_DEBUG_UNSUPPORTED = ReplyError(
     "ERR SCRIPT DEBUG YES/SYNC is not supported: respd has no Lua debugger")
 
+# --- CLIENT TRACKING / CACHING (respd.tracking) ---
+TRACKING_ONE_REDIRECT = ReplyError("ERR A client can only redirect to a single other client")
+TRACKING_NO_REDIRECT_TARGET = ReplyError(
+    "ERR The client ID you want redirect to does not exist")
+TRACKING_PREFIX_NEEDS_BCAST = ReplyError("ERR PREFIX option requires BCAST mode to be enabled")
+TRACKING_BCAST_SWITCH = ReplyError(
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_BCAST_OPT = ReplyError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+TRACKING_OPTIN_OPTOUT = ReplyError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+TRACKING_OPT_SWITCH = ReplyError(
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+CACHING_NOT_OPT = ReplyError(
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with "
+    "OPTIN or OPTOUT mode enabled")
+CACHING_YES_NOT_OPTIN = ReplyError(
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+CACHING_NO_NOT_OPTOUT = ReplyError(
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+
+
+def tracking_prefix_overlap(prefix: bytes, other: bytes, provided: bool) -> ReplyError:
+    where = b"another provided" if provided else b"an existing"
+    return ReplyError(b"ERR Prefix '" + _clean(prefix) + b"' overlaps with " + where
+                      + b" prefix '" + _clean(other) + b"'. Prefixes for a single client "
+                      b"must not overlap.")
+
+
 # Cluster mode (Redis's clusterRedirectClient and clusterCommand replies).
 CLUSTER_DISABLED = ReplyError("ERR This instance has cluster support disabled")
 SELECT_IN_CLUSTER = ReplyError("ERR SELECT is not allowed in cluster mode")
@@ -749,6 +778,9 @@ UNKNOWN_NODE_PREFIX = "ERR Unknown node "
 def redirect(kind: str, slot: int, host: str, port: int) -> ReplyError:
     """-MOVED / -ASK slot host:port."""
     return ReplyError(f"{kind} {slot} {host}:{port}")
+
+
+# MIGRATE (Redis's migrateCommand replies).
 IOERR_CONNECT = ReplyError("IOERR error or timeout connecting to the client")
 IOERR_WRITE = ReplyError("IOERR error or timeout writing to target instance")
 IOERR_READ = ReplyError("IOERR error or timeout reading to target instance")

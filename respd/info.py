@@ -174,7 +174,7 @@ def client_fields(server: "Server") -> Fields:
         ("client_recent_max_input_buffer", server.memory.recent_max()[0]),
         ("client_recent_max_output_buffer", server.memory.recent_max()[1]),
         ("blocked_clients", server.blocking.blocked_count),
-        ("tracking_clients", sum(1 for c in server.clients.values() if c.tracking)),
+        ("tracking_clients", server.tracking.clients),
         ("clients_in_timeout_table", sum(
             1 for c in server.clients.values()
             if c.blocked is not None and c.blocked.deadline_ms)),
@@ -278,7 +278,6 @@ def stats_fields(server: "Server") -> Fields:
     no_defrag = ("active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
                  "active_defrag_key_misses", "total_active_defrag_time",
                  "current_active_defrag_time")
-    no_tracking = ("tracking_total_keys", "tracking_total_items", "tracking_total_prefixes")
     return [
         ("total_connections_received", s["total_connections_received"]),
         ("total_commands_processed", total_commands(server)),
@@ -312,7 +311,7 @@ def stats_fields(server: "Server") -> Fields:
         ("migrate_cached_sockets", 0),
         ("slave_expires_tracked_keys", 0),
         *((name, 0) for name in no_defrag),
-        *((name, 0) for name in no_tracking),
+        *server.tracking.stats(),
         ("unexpected_error_replies", 0),
         ("total_error_replies", s["total_error_replies"]),
         ("dump_payload_sanitizations", 0),

@@ -58,3 +58,110 @@ def histogram(counts: list[int]) -> Map:
             total += n
             out[_label(level)] = total
     return Map({b"calls": total, b"histogram_usec": out})
+
+
+# --- the latency monitor (latency-monitor-threshold, LATENCY LATEST/HISTORY/RESET) -------
+
+# Redis keeps 160 samples per event, one per second (a second's worst).
+HISTORY_LEN = 160
+_OFF_NS = 1 << 62  # the threshold dispatch compares against while monitoring is off
+
+
+class Event:
+    __slots__ = ("samples", "max_ms")
+
+    def __init__(self) -> None:
+        self.samples: list[list[int]] = []  # [unix time, ms], oldest first
+        self.max_ms = 0
+
+
+def add_sample(server: "Server", name: bytes, ms: int) -> None:
+    """latencyAddSample: a second's worst value; the oldest samples fall off."""
+    import time
+
+    now = int(time.time())
+    event = server.latency_events.get(name)
+    if event is None:
+        event = server.latency_events[name] = Event()
+    event.max_ms = max(event.max_ms, ms)
+    if event.samples and event.samples[-1][0] == now:
+        last = event.samples[-1]
+        last[1] = max(last[1], ms)
+        return
+    event.samples.append([now, ms])
+    del event.samples[:-HISTORY_LEN]
+
+
+def command_sample(server: "Server", fast: bool, duration_ns: int) -> None:
+    """call(): a command at or past the threshold ("fast-command" for O(1) ones)."""
+    add_sample(server, b"fast-command" if fast else b"command", duration_ns // 1_000_000)
+
+
+def _threshold_changed(server: "Server", ms: int) -> None:
+    server.latency_threshold_ns = ms * 1_000_000 if ms else _OFF_NS
+
+
+def init_monitor(server: "Server") -> None:
+    server.latency_events = {}
+    _threshold_changed(server, server.config.latency_monitor_threshold)
+
+
+on_config_set("latency-monitor-threshold", _threshold_changed)
+
+
+def graph(name: bytes, event: Event) -> bytes:
+    """LATENCY GRAPH: Redis's layout — a header with the event's range, then one column
+    per sample (oldest left), bars of '#' scaled to the maximum over 4 rows, and the age
+    of each sample written vertically underneath."""
+    import time
+
+    samples = event.samples[-80:]
+    values = [ms for _, ms in samples]
+    top, low = max(values), min(values)
+    header = (b"%s - high %d ms, low %d ms (all time high %d ms)\n" % (name, top, low, event.max_ms)
+              + b"-" * 80 + b"\n")
+    rows = 4
+    lines = []
+    for row in range(rows, 0, -1):
+        line = b""
+        for ms in values:
+            level = (ms * rows + top - 1) // top if top else 0
+            line += b"#" if level >= row else (b"_" if row == 1 else b" ")
+        lines.append(line)
+    now = int(time.time())
+    ages = [_age(now - when) for when, _ in samples]
+    width = max(len(a) for a in ages)
+    for i in range(width):
+        lines.append(bytes(a[i] if i < len(a) else 32 for a in ages))
+    return header + b"\n".join(lines) + b"\n"
+
+
+def _age(seconds: int) -> bytes:
+    for unit, size in ((b"d", 86400), (b"h", 3600), (b"m", 60)):
+        if seconds >= size:
+            return b"%d%s" % (seconds // size, unit)
+    return b"%ds" % seconds
+
+
+def doctor(events: dict[bytes, Event], threshold_ms: int) -> bytes:
+    """LATENCY DOCTOR: Redis's report shape — an opening, one numbered paragraph per
+    event with its statistics, then advice."""
+    out = [b"Dave, I have observed latency spikes in this Redis instance. You don't mind "
+           b"talking about it, do you Dave?\n"]
+    for i, (name, event) in enumerate(events.items(), 1):
+        values = [ms for _, ms in event.samples]
+        avg = sum(values) // len(values)
+        span = event.samples[-1][0] - event.samples[0][0]
+        out.append(b"%d. %s: %d latency spikes (average %dms, mean deviation %dms, period "
+                   b"%d sec). Worst all time event %dms." % (
+                       i, name, len(values), avg,
+                       sum(abs(v - avg) for v in values) // len(values),
+                       span // len(values) if len(values) > 1 else 0, event.max_ms))
+    out.append(b"\nI have a few advices for you:\n")
+    if any(name in (b"command", b"fast-command") for name in events):
+        out.append(b"- Check your Slow Log to understand what are the commands you are "
+                   b"running which are too slow to execute. Please check "
+                   b"https://redis.io/commands/slowlog for more information.")
+    out.append(b"- The system is slow to execute Redis code paths not containing system "
+               b"calls (latency-monitor-threshold is %d ms)." % threshold_ms)
+    return b"\n".join(out) + b"\n"

@@ -39,6 +39,7 @@ from respd.persistence import Persistence
 from respd.pubsub import PubSub
 from respd.resp import RequestReader, encode
 from respd.storage.db import Database
+from respd.tracking import Tracking
 
 log = logging.getLogger("respd")
 
@@ -121,6 +122,12 @@ class Server:
         self.tls_context: Any = None  # respd.tls.ReloadableContext while tls-port listens
         self.http: Any = None  # respd.http.HttpListener when http-port is set
         self.scripts: Any = None  # respd.scripting.ScriptEngine, made by its first use
+        self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
+        # The latency monitor (respd.latency): events, and the threshold call() tests.
+        self.latency_events: dict[bytes, latency.Event] = {}
+        self.latency_threshold_ns = 0
+        latency.init_monitor(self)
+        self.tracking_reads = False  # a default-mode tracking client exists: call() records
 
     @property
     def checks_needed(self) -> bool:
@@ -227,6 +234,8 @@ class Server:
         self.monitors.pop(client, None)
         self.pending_writes.pop(client, None)
         self.replication.replica_gone(client)  # a replica, or a client that sent REPLCONF
+        if client.tracking is not None:
+            self.tracking.disable(client)
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         from respd.resp import Status

@@ -105,6 +105,7 @@ class Database:
         "sampler",
         "raw_strings",
         "slot_index",
+        "tracking",
     )
 
     def __init__(self, index: int, events: DatabaseEvents) -> None:
@@ -128,6 +129,8 @@ class Database:
         self.sampler: list[bytes] | None = None
         # key -> its string value, for strings edited in place (OBJECT ENCODING "raw")
         self.raw_strings: dict[bytes, bytes] = {}
+        # respd.tracking.Tracking while a client tracks keys (client-side caching)
+        self.tracking: Any = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -207,7 +210,7 @@ class Database:
             del self.expires[key]
         if self.clocks is not None and not self.access.lfu:  # LFU keeps its counter
             self.clocks[key] = self.access.fresh()
-        if self.watched or self.blocking:  # modified()'s tests, spared a call
+        if self.watched or self.blocking or self.tracking:  # modified()'s tests, spared a call
             self.modified(key)
 
     def _added(self, key: bytes) -> None:
@@ -220,7 +223,7 @@ class Database:
             self.sampler.append(key)
         if self.clocks is not None:
             self.clocks[key] = self.access.fresh()
-        if self.watched or self.blocking:
+        if self.watched or self.blocking or self.tracking:
             self.modified(key)
 
     def _adopt(self, key: bytes, value: Any) -> int:
@@ -287,7 +290,8 @@ class Database:
         return self.expires.pop(key, None) is not None
 
     def modified(self, key: bytes) -> None:
-        """signalModifiedKey: invalidate WATCH and wake clients blocked on the key."""
+        """signalModifiedKey: invalidate WATCH, wake clients blocked on the key, send
+        client-side caching invalidations."""
         if self.watched:
             watchers = self.watched.get(key)
             if watchers:
@@ -295,6 +299,8 @@ class Database:
                     client.dirty_cas = True
         if self.blocking and key in self.blocking:
             self.events.key_ready(self, key)
+        if self.tracking is not None:
+            self.tracking.invalidate(key)
 
     def touch_all_watched(self, replaced_with: "Database | None" = None) -> None:
         """FLUSHDB/SWAPDB: a WATCHed key that exists here, or in the database replacing
