@@ -150,6 +150,9 @@ def publish(client: Client, argv: list[bytes]) -> Any:
                     "shard channel.",
          syntax="shardchannel message")
 def spublish(client: Client, argv: list[bytes]) -> Any:
+    bus = client.server.cluster_bus
+    if bus is not None:  # the shard's other nodes: its primary and replicas
+        bus.publish(argv[1], argv[2], shard=True)
     return client.server.pubsub.publish(argv[1], argv[2], shard=True)
 
 

@@ -171,6 +171,16 @@ def test_create_with_replicas_kill_a_primary(spawn: Callable[..., ServerProcess]
 
 def test_manual_failover_demotes_the_primary(spawn: Callable[..., ServerProcess]) -> None:
     primary, replica = _primary_with_replica(spawn)
+    # Sharded pub/sub reaches the shard's other node over the bus, both ways; a replica
+    # serves SSUBSCRIBE without READONLY.
+    for publisher, listener in ((primary, replica), (replica, primary)):
+        sub = listener.client().pubsub()
+        sub.ssubscribe("news")
+        assert sub.get_sharded_message(timeout=5)["type"] == "ssubscribe"
+        assert publisher.client().spublish("news", f"from {publisher.port}") == 0
+        msg = sub.get_sharded_message(timeout=5)
+        assert msg is not None and msg["data"] == f"from {publisher.port}".encode()
+        sub.close()
     c = primary.client()
     for i in range(100):
         c.set(f"k{i}", i)

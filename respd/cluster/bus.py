@@ -212,10 +212,20 @@ class Bus:
         self.broadcast(self._header(FAIL_MSG, 0, 40) + node.name.encode())
 
     def publish(self, channel: bytes, message: bytes, shard: bool = False) -> None:
+        """PUBLISH to every node; SPUBLISH to the other nodes of our shard."""
         type_ = PUBLISHSHARD if shard else PUBLISH
         body = _PUBLISH.pack(len(channel), len(message)) + channel + message
         self.state.stats_sent[type_] += 1
-        self.broadcast(self._header(type_, 0, len(body)) + body)
+        msg = self._header(type_, 0, len(body)) + body
+        if not shard:
+            self.broadcast(msg)
+            return
+        me = self.state.myself
+        primary = me.master if me.has(SLAVE) else me
+        for node in self.state.nodes.values():
+            if node is not me and (node is primary or node.master is primary) \
+                    and node.link is not None and node.link.connected:
+                node.link.send(msg)
 
     def send_update(self, link: Link, node: Node) -> None:
         body = _UPDATE.pack(node.config_epoch, node.name.encode(), bytes(node.slots))

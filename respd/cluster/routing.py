@@ -13,6 +13,8 @@ from respd.errors import ReplyError
 
 ASKING = 1
 READONLY = 2
+# Sharded pub/sub is served by a replica of the slot's primary without READONLY.
+_SHARD_PUBSUB = frozenset({"ssubscribe", "sunsubscribe", "spublish"})
 
 
 def route(state: ClusterState, client: Any, cmd: Any, argv: list[bytes]) -> ReplyError | None:
@@ -73,8 +75,8 @@ def route(state: ClusterState, client: Any, cmd: Any, argv: list[bytes]) -> Repl
             return errors.TRYAGAIN_UNSTABLE
         return None
     me = state.myself
-    if (client.cluster_flags & READONLY and not is_write and me.has(SLAVE)
-            and me.master is owner):
+    if ((client.cluster_flags & READONLY or cmd.name in _SHARD_PUBSUB) and not is_write
+            and me.has(SLAVE) and me.master is owner):
         return None
     if owner is me:
         return None
