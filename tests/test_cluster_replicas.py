@@ -279,3 +279,21 @@ def test_election_with_redis_server_nodes(spawn: Callable[..., ServerProcess],
     r = replica.client()
     assert r.get("bar") == b"baz"
     assert _check(tool, replica).count("M: ") == 3
+
+
+def test_cluster_demo_runs() -> None:
+    """examples/cluster.py: six nodes, streams over slots, a primary killed, its replica
+    promoted, the client following."""
+    import re
+    import sys
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "examples" / "cluster.py"
+    done = subprocess.run([sys.executable, str(demo)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "its replica has won the election" in out, out
+    assert re.search(r"the producer writes to orders:\w+ again", out), out
+    produced = re.search(r"(\d+) orders produced, (\d+) consumed and acknowledged", out)
+    assert produced is not None and int(produced[2]) > 300, out
