@@ -14,6 +14,7 @@ from respd.cluster.state import (FAIL, MASTER, MYSELF, NOADDR, PFAIL, SLAVE, Clu
 from respd.command import command, container
 from respd.errors import ReplyError
 from respd.numbers import parse_int
+from respd.replication import replicate_none
 from respd.resp import OK, Map, Status, Verbatim
 
 GROUP = "cluster"
@@ -427,8 +428,16 @@ def cluster_reset(client: Client, argv: list[bytes]) -> Any:
         if mode not in (b"hard", b"soft"):
             raise errors.SYNTAX
         hard = mode == b"hard"
-    if client.server.dbs[0].data and state.myself.has(MASTER):
+    server = client.server
+    if server.dbs[0].data and state.myself.has(MASTER):
         raise errors.cluster_error("CLUSTER_RESET_CAN_T_BE_CALLED_WITH_MASTE")
+    me = state.myself
+    if me.has(SLAVE):  # a replica becomes an empty primary
+        me.flags = (me.flags & ~SLAVE) | MASTER
+        me.master = None
+        replicate_none(server)
+        for db in server.dbs:
+            db.flush()
     for slot in range(N_SLOTS):
         state.del_slot(slot)
     state.importing.clear()

@@ -218,6 +218,10 @@ def test_manual_failover_demotes_the_primary(spawn: Callable[..., ServerProcess]
         replica_c.execute_command("REPLICAOF", "NO", "ONE")
     with pytest.raises(Exception, match="FAILOVER not allowed in cluster mode."):
         master_c.execute_command("FAILOVER")
+    # CLUSTER RESET makes a replica an empty primary on its own.
+    assert replica_c.execute_command("CLUSTER", "RESET") == b"OK"
+    assert _role(primary) == b"master" and replica_c.dbsize() == 0
+    assert list(_nodes(primary).values())[0][2] == "myself,master"
 
 
 def test_replica_directives(spawn: Callable[..., ServerProcess],
