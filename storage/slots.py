@@ -3,30 +3,16 @@ and the per-slot key index cluster mode keeps (COUNTKEYSINSLOT, GETKEYSINSLOT)."
 
 from __future__ import annotations
 
+from binascii import crc_hqx
 from itertools import islice
 from typing import Iterable
 
 N_SLOTS = 16384
 
 
-def _table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-        table.append(crc & 0xFFFF)
-    return table
-
-
-_CRC = _table()
-
-
 def crc16(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC[((crc >> 8) ^ byte) & 0xFF]
-    return crc
+    """CRC16-XMODEM, Redis's key hash: binascii's CRC-CCITT with a zero seed (in C)."""
+    return crc_hqx(data, 0)
 
 
 def key_slot(key: bytes) -> int:
