@@ -165,7 +165,9 @@ def test_create_with_replicas_kill_a_primary(spawn: Callable[..., ServerProcess]
         rc.close()
     # The old primary comes back as a replica of the node that took its slots.
     primary.start()
-    wait_until(lambda: _replica_of(primary, replica), "the old primary follows", timeout=30)
+    wait_until(lambda: _replica_of(primary, replica)
+               and "slave" in _nodes(replica)[primary_id][2].split(","),
+               "the old primary follows", timeout=30)
     wait_until(lambda: primary.client().info("replication")["master_link_status"] == "up",
                "its replication link")
     out = _check(tool, replica)
