@@ -23,3 +23,5 @@ from respd.commands import acl  # noqa: F401,E402
 from respd.commands import memory  # noqa: F401,E402
 from respd.commands import modules  # noqa: F401,E402
 from respd.commands import replication  # noqa: F401,E402
+from respd.commands import cluster  # noqa: F401,E402
+from respd.commands import migrate  # noqa: F401,E402

@@ -45,6 +45,8 @@ def select_db(client: Client, raw: bytes) -> None:
         raise errors.NOT_INTEGER
     if not -(2**31) <= index < 2**31:  # getIntFromObjectOrReply's own message
         raise errors.INT32_RANGE
+    if client.server.cluster is not None and index != 0:
+        raise errors.SELECT_IN_CLUSTER
     if not 0 <= index < len(client.server.dbs):
         raise errors.DB_INDEX_RANGE
     client.db = client.server.dbs[index]
@@ -154,6 +156,7 @@ def reset(client: Client, argv: list[bytes]) -> Any:
     client.reply_mode = REPLY_ON
     client.no_evict = client.no_touch = False
     server.tracking.disable(client)  # client-side caching off (a no-op when not tracking)
+    client.cluster_flags = 0  # ASKING, READONLY
     # Back on the default user, authenticated only if it needs no password.
     default = server.acl.default
     set_user(client, default, default.nopass and default.enabled)

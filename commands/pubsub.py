@@ -134,9 +134,13 @@ def sunsubscribe(client: Client, argv: list[bytes]) -> Any:
                     "client).",
          syntax="channel message")
 def publish(client: Client, argv: list[bytes]) -> Any:
-    repl = client.server.replication
-    if repl.backlog is not None and repl.master is None:  # Redis replicates PUBLISH
-        repl.feed([(client.db.index, argv)])
+    server = client.server
+    if server.cluster_bus is not None:  # cluster mode: the bus, not the replication stream, carries it
+        server.cluster_bus.publish(argv[1], argv[2])
+    else:
+        repl = server.replication
+        if repl.backlog is not None and repl.master is None:  # Redis replicates PUBLISH
+            repl.feed([(client.db.index, argv)])
     return client.server.pubsub.publish(argv[1], argv[2])
 
 
@@ -146,6 +150,9 @@ def publish(client: Client, argv: list[bytes]) -> Any:
                     "shard channel.",
          syntax="shardchannel message")
 def spublish(client: Client, argv: list[bytes]) -> Any:
+    bus = client.server.cluster_bus
+    if bus is not None:  # the shard's other nodes: its primary and replicas
+        bus.publish(argv[1], argv[2], shard=True)
     return client.server.pubsub.publish(argv[1], argv[2], shard=True)
 
 

@@ -97,6 +97,8 @@ def _sync(client: Client, replid: bytes, offset: int, psync: bool) -> Any:
 
 def _replicaof(client: Client, argv: list[bytes]) -> Any:
     server = client.server
+    if server.cluster is not None:  # roles come from CLUSTER REPLICATE and elections
+        raise errors.cluster_error("REPLICAOF_IN_CLUSTER_MODE")
     if argv[1].lower() == b"no" and argv[2].lower() == b"one":
         replicate_none(server)
         return OK
@@ -171,6 +173,8 @@ def failover_command(client: Client, argv: list[bytes]) -> Any:
     from respd import failover
 
     server = client.server
+    if server.cluster is not None:
+        raise errors.cluster_error("FAILOVER_IN_CLUSTER_MODE")
     repl = server.replication
     target: tuple[str, int] | None = None
     timeout = 0

@@ -53,7 +53,7 @@ class Client:
         "blocked", "reprocessing", "deny_blocking", "in_script", "loading",
         "propagate_as", "reply_mode", "close_after_reply", "closed",
         "no_evict", "no_touch", "is_monitor", "paused_output", "flags_extra",
-        "tracking", "user", "acl_restricted",
+        "tracking", "user", "acl_restricted", "cluster_flags",
     )
 
     def __init__(self, server: "Server", client_id: int, transport: Any = None) -> None:
@@ -107,6 +107,7 @@ class Client:
         self.paused_output = False
         self.flags_extra = ""
         self.tracking: Any = None  # respd.tracking.ClientTracking while CLIENT TRACKING is on
+        self.cluster_flags = 0  # respd.cluster.routing: ASKING / READONLY
 
     @property
     def subscription_count(self) -> int:

@@ -195,7 +195,6 @@ PERCENTILES = Kind(_parse_percentiles,
                    lambda v: " ".join(map(format_percentile, v)).encode(), words=True)
 OCTAL = Kind(_parse_octal, lambda v: b"%o" % v)
 NO_REPLICATION = _only_no("replication")
-NO_CLUSTER = _only_no("cluster mode")
 NO_AOF_TIMESTAMPS = _only_no("AOF timestamp annotations")
 
 
@@ -422,8 +421,21 @@ param("tls-session-caching", BOOL, "yes")
 param("tls-session-cache-size", _int_kind(0, 2**31 - 1), "20480")
 param("tls-session-cache-timeout", _int_kind(0, 2**31 - 1), "300")
 param("tls-replication", NO_REPLICATION, "no")
-param("tls-cluster", NO_CLUSTER, "no")
-param("cluster-enabled", NO_CLUSTER, "no", mutable=False)
+param("tls-cluster", _only_no("TLS on the cluster bus"), "no")
+# Cluster mode (respd.cluster): the node table lives in cluster-config-file.
+param("cluster-enabled", BOOL, "no", mutable=False)
+param("cluster-config-file", STRING, "nodes.conf", mutable=False)
+param("cluster-port", PORT, "0", mutable=False)
+param("cluster-node-timeout", _int_kind(0, 2**63 - 1), "15000")
+param("cluster-announce-ip", STRING, "")
+param("cluster-announce-port", PORT, "0")
+param("cluster-announce-bus-port", PORT, "0")
+param("cluster-require-full-coverage", BOOL, "yes")
+param("cluster-allow-reads-when-down", BOOL, "no")
+# Cluster replicas (respd.cluster.failover): elections and replica migration.
+param("cluster-replica-validity-factor", _int_kind(0, 2**31 - 1), "10")
+param("cluster-replica-no-failover", BOOL, "no")
+param("cluster-allow-replica-migration", BOOL, "yes")
 
 
 # Redis 7.0 parameters about the process, the allocator and threads (respd/process.py,

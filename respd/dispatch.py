@@ -9,7 +9,7 @@ Redis 7.0 checks (server.c processCommand), and where each lives here:
     authentication (NOAUTH)                      _refusal
     no_multi commands inside MULTI               _refusal
     ACL (command, keys, channels)                _refusal (respd.acl)
-    cluster redirection                          - (no cluster mode)
+    cluster redirection (MOVED, ASK, CROSSSLOT)  _refusal (respd.cluster.routing)
     OOM for denyoom commands (maxmemory)         _refusal (respd.eviction)
     MISCONF                                      _refusal (server.disk_error: respd.misconf)
     min-replicas, read-only and stale replica    _refusal (respd.replication)
@@ -50,6 +50,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from respd import acl, errors, pause, protected
+from respd.cluster import routing as cluster_routing
 from respd.client import REPLY_ON, REPLY_SKIP, Client
 from respd.command import COMMANDS, Command, lookup
 from respd.errors import ReplyError
@@ -135,6 +136,10 @@ def _refusal(client: Client, cmd: Command, argv: list[bytes]) -> Any:
         return errors.NOT_ALLOWED_IN_MULTI
     if client.acl_restricted and (denied := acl.check_command(client, cmd, argv)) is not None:
         return denied
+    # getNodeByQuery; the master link and AOF loading (loading clients) are obeyed as is.
+    if server.cluster is not None and not client.loading \
+            and (redirect := cluster_routing.check(server.cluster, client, cmd, argv)) is not None:
+        return redirect  # -MOVED, -ASK, -CROSSSLOT, -TRYAGAIN, -CLUSTERDOWN
     if server.memory_limited and (oom := server.memory.admit(client, cmd, argv)) is not None:
         return oom  # maxmemory(-clients): evicts first, -OOM for denyoom commands
     if server.disk_error is not None \

@@ -813,3 +813,72 @@ XIDMP_EMPTY_IID = ReplyError("ERR idempotent ID must be non-empty")
 XIDMP_NO_MESSAGE = ReplyError("ERR No such message in stream")
 XIDMP_OTHER_ID = ReplyError(
     "ERR IID already exists for this producer with a different stream ID")
+
+
+# Cluster mode (Redis's clusterRedirectClient and clusterCommand replies).
+CLUSTER_DISABLED = ReplyError("ERR This instance has cluster support disabled")
+SELECT_IN_CLUSTER = ReplyError("ERR SELECT is not allowed in cluster mode")
+CROSSSLOT = ReplyError("CROSSSLOT Keys in request don't hash to the same slot")
+TRYAGAIN_UNSTABLE = ReplyError("TRYAGAIN Multiple keys request during rehashing of slot")
+CLUSTERDOWN = ReplyError("CLUSTERDOWN The cluster is down")
+CLUSTERDOWN_RO = ReplyError("CLUSTERDOWN The cluster is down and only accepts read commands")
+CLUSTERDOWN_UNBOUND = ReplyError("CLUSTERDOWN Hash slot not served")
+INVALID_SLOT = ReplyError("ERR Invalid or out of range slot")
+UNKNOWN_NODE_PREFIX = "ERR Unknown node "
+
+
+def redirect(kind: str, slot: int, host: str, port: int) -> ReplyError:
+    """-MOVED / -ASK slot host:port."""
+    return ReplyError(f"{kind} {slot} {host}:{port}")
+
+
+# MIGRATE (Redis's migrateCommand replies).
+IOERR_CONNECT = ReplyError("IOERR error or timeout connecting to the client")
+IOERR_WRITE = ReplyError("IOERR error or timeout writing to target instance")
+IOERR_READ = ReplyError("IOERR error or timeout reading to target instance")
+
+
+def migrate_target_error(line: bytes) -> ReplyError:
+    return ReplyError(b"ERR Target instance replied with error: " + line)
+
+
+# Cluster and MIGRATE argument errors: template name → Redis's line.
+_CLUSTER_ERRORS = {
+    'INVALID_SLOT': 'ERR Invalid slot',
+    'INVALID_SLOT_OR_NUMBER_OF_KEYS': 'ERR Invalid slot or number of keys',
+    'SLOT_BUSY': 'ERR Slot {slot} is already busy',
+    'SLOT_UNASSIGNED': 'ERR Slot {slot} is already unassigned',
+    'SLOT_REPEATED': 'ERR Slot {slot} specified multiple times',
+    'START_SLOT_NUMBER': 'ERR start slot number {start} is greater than end slot number {end}',
+    'DB_MUST_BE_EMPTY_TO_PERFORM_CLUSTER_FLUS': 'ERR DB must be empty to perform CLUSTER FLUSHSLOTS.',
+    'INVALID_TCP_BASE_PORT_SPECIFIED': 'ERR Invalid TCP base port specified: {argv}',
+    'INVALID_NODE_ADDRESS_SPECIFIED': 'ERR Invalid node address specified: {ip}:{port}',
+    'I_TRIED_HARD_BUT_I_CAN_T_FORGET_MYSELF': "ERR I tried hard but I can't forget myself...",
+    'CAN_T_FORGET_MY_MASTER': "ERR Can't forget my master!",
+    'CAN_T_REPLICATE_MYSELF': "ERR Can't replicate myself",
+    'I_CAN_ONLY_REPLICATE_A_MASTER': 'ERR I can only replicate a master, not a replica.',
+    'TO_SET_A_MASTER_THE_NODE_MUST_BE_EMPTY': 'ERR To set a master the node must be empty and without assigned slots.',
+    'SEND_CLUSTER_FAILOVER_TO_A_REPLICA': 'ERR You should send CLUSTER FAILOVER to a replica',
+    'MY_MASTER_IS_UNKNOWN': "ERR I'm a replica but my master is unknown to me",
+    'MASTER_IS_DOWN_USE_FORCE': 'ERR Master is down or failed, please use CLUSTER FAILOVER FORCE',
+    'REPLICAOF_IN_CLUSTER_MODE': 'ERR REPLICAOF not allowed in cluster mode.',
+    'FAILOVER_IN_CLUSTER_MODE': 'ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.',
+    'THE_SPECIFIED_NODE_IS_NOT_A_MASTER': 'ERR The specified node is not a master',
+    'CLUSTER_RESET_CAN_T_BE_CALLED_WITH_MASTE': "ERR CLUSTER RESET can't be called with master nodes containing keys",
+    'PLEASE_USE_SETSLOT_ONLY_WITH_MASTERS': 'ERR Please use SETSLOT only with masters.',
+    'INVALID_CLUSTER_SETSLOT_ACTION_OR_NUMBER': 'ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP',
+    'I_M_NOT_THE_OWNER_OF_HASH_SLOT': "ERR I'm not the owner of hash slot {slot}",
+    'I_M_ALREADY_THE_OWNER_OF_HASH_SLOT': "ERR I'm already the owner of hash slot {slot}",
+    'TARGET_NODE_IS_NOT_A_MASTER': 'ERR Target node is not a master',
+    'CAN_T_ASSIGN_HASHSLOT': "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot.",
+    'I_DON_T_KNOW_ABOUT_NODE': "ERR I don't know about node {raw}",
+    'INVALID_CONFIG_EPOCH_SPECIFIED': 'ERR Invalid config epoch specified: {epoch}',
+    'THE_USER_CAN_ASSIGN_A_CONFIG_EPOCH_ONLY': 'ERR The user can assign a config epoch only when the node does not know any other node.',
+    'NODE_CONFIG_EPOCH_IS_ALREADY_NON_ZERO': 'ERR Node config epoch is already non-zero',
+    'ERROR_SAVING_THE_CLUSTER_NODE_CONFIG': 'ERR error saving the cluster node config: {exc}',
+    'WHEN_USING_MIGRATE_KEYS_OPTION_THE_KEY_A': 'ERR When using MIGRATE KEYS option, the key argument must be set to the empty string',
+}
+
+
+def cluster_error(name: str, **fields: object) -> ReplyError:
+    return ReplyError(_CLUSTER_ERRORS[name].format(**fields))

@@ -376,7 +376,7 @@ def latencystats_fields(server: "Server") -> Fields:
 
 @section("cluster")
 def cluster_fields(server: "Server") -> Fields:
-    return [("cluster_enabled", 0)]
+    return [("cluster_enabled", 1 if server.cluster is not None else 0)]
 
 
 @section("keyspace")

@@ -107,6 +107,8 @@ class Server:
         self.write_guard = False  # replication may refuse writes: dispatch asks refuse_write
         self.disk_error: DiskError | None = None  # MISCONF in force (respd.misconf)
         self.checks_needed = False  # see update_checks
+        self.cluster: Any = None  # respd.cluster.state.ClusterState with cluster-enabled
+        self.cluster_bus: Any = None
         self.hides_expired = False  # a replica: expired keys wait for the primary's DEL
         self.obeying_master = False  # running the primary's stream (respd.replica)
         self.replication = Replication(self)  # respd.replication: backlog, replicas, link
@@ -139,9 +141,11 @@ class Server:
         commands straight through call().  A plain attribute rather than a property
         (read on every read; a property call costs a nested interpreter frame there), so
         whatever changes one of its terms calls this; a new server-wide check adds its
-        switch here (ACL users, maxmemory, MISCONF)."""
+        switch here (ACL users, maxmemory, MISCONF,
+        cluster mode's redirections)."""
         self.checks_needed = (self.pause.until_ms != 0 or self.memory_limited
-                              or self.write_guard or self.disk_error is not None)
+                              or self.write_guard or self.disk_error is not None
+                              or self.cluster is not None)
 
     # --- statistics ----------------------------------------------------------------------
 
@@ -321,6 +325,10 @@ class Server:
 
             self.http = HttpListener(self)
             await self.http.start()
+        if self.config.cluster_enabled:  # node table from nodes.conf, bus listener
+            from respd.cluster.node import start_cluster
+
+            await start_cluster(self)
         await self.listeners.open_all()
         replication.startup(self)  # the replicaof directive
         self._cron_handle = self.loop.call_later(1 / self.config.hz, self._cron)
@@ -370,6 +378,8 @@ class Server:
         if self.http is not None:
             await self.http.stop()
         self.listeners.close()
+        if self.cluster_bus is not None:
+            self.cluster_bus.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()

@@ -36,6 +36,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from respd.errors import WRONGTYPE
+from respd.storage.slots import SlotIndex
 
 if TYPE_CHECKING:
     from respd.storage.sets import KeyOrder
@@ -103,6 +104,7 @@ class Database:
         "access",
         "sampler",
         "string_encodings",
+        "slot_index",
         "tracking",
         "hits",
         "misses",
@@ -119,6 +121,8 @@ class Database:
         # key -> clients blocked on it, first come first served
         self.blocking: dict[bytes, deque[Any]] = {}
         self.order: KeyOrder | None = None  # built by key_order() on first use
+        # Cluster mode's slot -> keys (slot_keys() builds it); None otherwise: no cost.
+        self.slot_index: SlotIndex | None = None
         self.mem = 0
         self.sizes: dict[bytes, int] = {}
         self.resized: dict[bytes, None] = {}
@@ -263,6 +267,8 @@ class Database:
         """Bookkeeping for a key set() created."""
         if self.order is not None:
             self.order.add(key)
+        if self.slot_index is not None:
+            self.slot_index.add(key)
         if self.sampler is not None:
             self.sampler.append(key)
         if self.clocks is not None:
@@ -302,6 +308,8 @@ class Database:
         self.mem += len(key) + (len(value) if type(value) is bytes else self._adopt(key, value))
         if self.order is not None:
             self.order.add(key)
+        if self.slot_index is not None:
+            self.slot_index.add(key)
         if self.sampler is not None:
             self.sampler.append(key)
         if self.clocks is not None:
@@ -317,6 +325,8 @@ class Database:
         self.expires.pop(key, None)
         if self.order is not None:
             self.order.discard(key)
+        if self.slot_index is not None:
+            self.slot_index.discard(key)
         self.modified(key)
         return True
 
@@ -378,6 +388,8 @@ class Database:
             self.sampler = []
         if self.order is not None:
             self.order = type(self.order)()  # a scan in progress goes on over new keys
+        if self.slot_index is not None:
+            self.slot_index = SlotIndex()
         return removed
 
     def swap_contents(self, other: "Database") -> None:
@@ -385,6 +397,7 @@ class Database:
         self.expires, other.expires = other.expires, self.expires
         self._heap, other._heap = other._heap, self._heap
         self.order, other.order = other.order, self.order
+        self.slot_index, other.slot_index = other.slot_index, self.slot_index
         self.mem, other.mem = other.mem, self.mem
         self.sizes, other.sizes = other.sizes, self.sizes
         self.resized, other.resized = other.resized, self.resized
@@ -392,6 +405,12 @@ class Database:
         self.sampler, other.sampler = other.sampler, self.sampler
         self.string_encodings, other.string_encodings = (other.string_encodings,
                                                          self.string_encodings)
+
+    def slot_keys(self) -> SlotIndex:
+        """The keys by hash slot (cluster mode): built once in O(N), then kept current."""
+        if self.slot_index is None:
+            self.slot_index = SlotIndex(self.data)
+        return self.slot_index
 
     def key_order(self) -> "KeyOrder":
         """The keys as an array (SCAN, RANDOMKEY): built once, in O(N), the first time a
@@ -410,6 +429,8 @@ class Database:
         del self.expires[key]
         if self.order is not None:
             self.order.discard(key)
+        if self.slot_index is not None:
+            self.slot_index.discard(key)
         self.modified(key)
         self.events.key_expired(self, key)
 

@@ -33,6 +33,21 @@ HERE = "tests/test_directives.py"
 # directive → the test that shows it working ("file::function", or a compat case file
 # that sets it)
 IMPLEMENTED = {
+    "cluster-enabled": "tests/test_cluster.py::test_create_and_check",
+    "cluster-port": "tests/test_cluster.py::test_create_and_check",
+    "cluster-config-file": "tests/test_cluster.py::test_nodes_conf_reloaded_on_restart",
+    "cluster-node-timeout": "tests/test_cluster_node.py::test_node_timeout_marks_peer_failing",
+    "cluster-announce-ip": "tests/test_cluster_node.py::test_announced_address",
+    "cluster-announce-port": "tests/test_cluster_node.py::test_announced_address",
+    "cluster-announce-bus-port": "tests/test_cluster_node.py::test_announced_address",
+    "cluster-require-full-coverage":
+        "tests/test_cluster_node.py::test_full_coverage_and_reads_when_down",
+    "cluster-allow-reads-when-down":
+        "tests/test_cluster_node.py::test_full_coverage_and_reads_when_down",
+    "cluster-replica-validity-factor": "tests/test_cluster_replicas.py::test_replica_directives",
+    "cluster-replica-no-failover": "tests/test_cluster_replicas.py::test_replica_directives",
+    "cluster-allow-replica-migration":
+        "tests/test_cluster_replicas.py::test_manual_failover_demotes_the_primary",
     "http-port": "tests/test_metrics.py::test_no_listener_unless_configured",
     "latency-monitor-threshold": "tests/test_latency_monitor.py::test_slow_command_is_an_event",
     "latency-tracking": "tests/test_latency_histogram.py::test_info_latencystats_like_redis",
@@ -172,7 +187,6 @@ IMPLEMENTED = {
 
 # directive → the value respd refuses at start-up (its other values work as in Redis)
 REFUSED = {
-    "cluster-enabled": "yes",
     "tls-cluster": "yes",
     "tls-replication": "yes",
     "aof-timestamp-enabled": "yes",
