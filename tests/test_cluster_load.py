@@ -74,13 +74,16 @@ def test_reshard_under_a_steady_writer(three: list[ServerProcess],  # noqa: F811
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     wait_until(lambda: sum(map(len, acked.values())) > len(keys), "the writer runs")
+    before = sum(map(len, acked.values()))
     out = _reshard(tool, src, src, dst, 1000)
+    during = sum(map(len, acked.values())) - before
     time.sleep(0.5)  # writes keep flowing after the last slot moved
     stop.set()
     thread.join(30)
     assert not thread.is_alive()
     assert "Moving slot 999 from" in out, out
     assert not errors, errors[:5]
+    assert during > len(keys), "the writer kept writing while the slots moved"
     dst_id = _myid(dst)
     for n in three:
         wait_until(lambda n=n: any(
@@ -98,7 +101,7 @@ def test_reshard_under_a_steady_writer(three: list[ServerProcess],  # noqa: F811
         assert got == sorted(got), f"{k}: writes out of order"
         total += len(acked[k])
     assert src.client().dbsize() == 0
-    print(f"acknowledged writes during reshard: {total}")
+    print(f"acknowledged writes: {total}, {during} of them while the reshard ran")
 
 
 def _fill(c: Any, prefix: str, lo: int, hi: int) -> list[str]:
