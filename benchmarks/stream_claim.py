@@ -4,6 +4,10 @@ Two cases, timed in-process (``Server`` without a network, the thread's CPU time
 ``none idle`` (CLAIM with a min-idle-time no entry reaches: the call must find that
 out) and ``claim 10`` (CLAIM 0 COUNT 10: the ten longest-idle entries change hands).
 
+Measured with 100,000 pending (shared 2-core machine): sorting the PEL on each call cost
+60,206 us (none idle) and 88,332 us (claim 10); walking the PEL's time index, 81 us and
+164 us.
+
 Run: .venv/bin/python -m benchmarks.stream_claim [--pending N] [--calls N]
 """
 
