@@ -953,12 +953,18 @@ def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
     first, handed to ``consumer``; each reply entry adds its idle time and how many
     times it was delivered before.  Entries gone from the stream leave the PEL."""
     now = _now(client)
-    idle = sorted((nack.delivery_time, sid) for sid, nack in group.pel.items()
-                  if now - nack.delivery_time >= min_idle)
     out: list[Any] = []
-    for delivered, sid in idle:
-        if count and len(out) == count:
+    # Walk the PEL's time index from the longest idle; an entry claimed here gets
+    # delivery time ``now`` and may fall back into the range (min_idle 0): skip it.
+    taken: set[int] = set()
+    at: tuple[int, int] | None = None
+    while not (count and len(out) == count):
+        at = group.pel.idle_since(now - min_idle, at)
+        if at is None:
             break
+        delivered, sid = at
+        if sid in taken:
+            continue
         fields = stream.get(sid)
         if fields is None:
             _drop_nack(group, sid)
@@ -974,6 +980,7 @@ def _claim_idle(client: Client, key: bytes, stream: Stream, group_name: bytes,
             break
         _move_nack(group, sid, nack, consumer)
         out.append(entry)
+        taken.add(sid)
         nack.delivery_time = now
         nack.delivery_count = _redelivered(nack.delivery_count)
         propagate.append(_claim_propagation(key, group_name, group, sid, nack))
@@ -1110,8 +1117,8 @@ def _wake_when_idle(client: Client, targets: list[tuple[bytes, Stream | None, Gr
         return
     soonest: tuple[int, bytes] | None = None
     for key, _, group, sid in targets:
-        if group is not None and sid == MAX_ID and group.pel:
-            oldest = min(nack.delivery_time for nack in group.pel.values())
+        oldest = group.pel.oldest_delivery() if group is not None else None
+        if sid == MAX_ID and oldest is not None:
             if soonest is None or oldest < soonest[0]:
                 soonest = (oldest, key)
     if soonest is None:

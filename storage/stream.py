@@ -25,8 +25,9 @@ node whose entries are all deleted, so deletions do not leave empty nodes to wal
 (an exact trim, like Redis's, may leave one at the head until the next trim).
 Trimming removes whole nodes first, which is what makes ``~`` trimming node-granular.
 
-Consumer groups keep the pending-entries list (PEL) as a ``SortedDict`` ID → ``Nack``
-(consumer, delivery time, delivery count) per group, shared with a per-consumer one.
+Consumer groups keep the pending-entries list (PEL) as a ``PendingList`` (a ``SortedDict``
+ID → ``Nack``: consumer, delivery time, delivery count, plus an index by delivery time)
+per group, sharing its Nacks with a per-consumer ``SortedDict``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from typing import Iterator
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict, SortedList
 
 from respd.numbers import parse_int
 
@@ -272,15 +273,98 @@ class Node:
 
 class Nack:
     """A pending entry: who has it (None once XNACKed: anyone may claim it), when it was
-    last delivered, how many times."""
+    last delivered, how many times.  Setting ``delivery_time`` keeps the group's
+    time index in step (the Nack knows its PEL and ID once it is in one)."""
 
-    __slots__ = ("consumer", "delivery_time", "delivery_count")
+    __slots__ = ("consumer", "_time", "delivery_count", "_pel", "_sid")
 
     def __init__(self, consumer: "Consumer | None", delivery_time: int,
                  delivery_count: int = 1) -> None:
         self.consumer = consumer
-        self.delivery_time = delivery_time
+        self._time = delivery_time
         self.delivery_count = delivery_count
+        self._pel: PendingList | None = None
+        self._sid = 0
+
+    @property
+    def delivery_time(self) -> int:
+        return self._time
+
+    @delivery_time.setter
+    def delivery_time(self, value: int) -> None:
+        pel = self._pel
+        if pel is not None and value != self._time:
+            pel.by_time.remove((self._time, self._sid))
+            pel.by_time.add((value, self._sid))
+        self._time = value
+
+
+class PendingList(SortedDict):
+    """A group's PEL: ID -> Nack in ID order, plus ``by_time``, the same entries as
+    (delivery time, ID) in that order, so XREADGROUP ... CLAIM finds the idle ones and
+    a blocked CLAIM read knows when the oldest crosses its threshold without a scan.
+    Every way in or out of the PEL goes through the methods below."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_time: SortedList = SortedList()
+
+    def __setitem__(self, sid: int, nack: Nack) -> None:
+        old = self.get(sid)
+        if old is not None:
+            self._unindex(old)
+        super().__setitem__(sid, nack)
+        nack._pel, nack._sid = self, sid
+        self.by_time.add((nack._time, sid))
+
+    def __delitem__(self, sid: int) -> None:
+        self._unindex(self[sid])
+        super().__delitem__(sid)
+
+    def pop(self, sid: int, *default: object) -> object:  # type: ignore[override]
+        nack = self.get(sid)
+        if nack is None:
+            return super().pop(sid, *default)
+        self._unindex(nack)
+        return super().pop(sid)
+
+    def popitem(self, index: int = -1) -> tuple[int, Nack]:
+        sid, nack = super().popitem(index)
+        self._unindex(nack)
+        return sid, nack
+
+    def clear(self) -> None:
+        for nack in self.values():
+            nack._pel = None
+        self.by_time.clear()
+        super().clear()
+
+    def setdefault(self, *args: object) -> object:
+        raise NotImplementedError("PendingList: assign items one by one")
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        if args or kwargs:  # SortedDict.__init__ calls it with nothing
+            raise NotImplementedError("PendingList: assign items one by one")
+        super().update()
+
+    _update = update
+
+    def __reduce__(self) -> tuple:  # type: ignore[override]
+        # copy.deepcopy (COPY) and pickle rebuild it item by item, index included.
+        return (PendingList, (), None, None, iter(list(self.items())))
+
+    def idle_since(self, cutoff: int, after: tuple[int, int] | None = None
+                   ) -> tuple[int, int] | None:
+        """The first (delivery time, ID) delivered at or before ``cutoff``, after ``after``."""
+        found = self.by_time.irange(after, (cutoff, MAX_ID), (False, True))
+        return next(found, None)
+
+    def oldest_delivery(self) -> int | None:
+        return self.by_time[0][0] if self.by_time else None
+
+    def _unindex(self, nack: Nack) -> None:
+        self.by_time.remove((nack._time, nack._sid))
+        nack._pel = None
 
 
 class Consumer:
@@ -310,7 +394,7 @@ class Group:
     def __init__(self, last_id: int, entries_read: int) -> None:
         self.last_id = last_id
         self.entries_read = entries_read
-        self.pel: SortedDict = SortedDict()  # ID -> Nack
+        self.pel = PendingList()  # ID -> Nack
         self.consumers: dict[bytes, Consumer] = {}
         self.dead_letter: DeadLetter | None = None
 
