@@ -13,16 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 
 from benchmarks.run import LOADGEN_CPU, THROUGHPUT_CASES, flush, measure, redis_benchmark
-from benchmarks.servers import BenchServer, free_port, pin_prefix, start
+from benchmarks.servers import BenchServer, start
 
 SERVER_CPU = 0
 DEFAULT_CASES = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "XADD", "PUBLISH"]
@@ -30,25 +24,7 @@ DEFAULT_CASES = ["PING_MBULK", "SET", "GET", "INCR", "LPUSH", "XADD", "PUBLISH"]
 
 def start_other(path: str) -> BenchServer:
     """A respd from another source tree, with this interpreter."""
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="bench-other-")
-    argv = [sys.executable, "-m", "respd", "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no"]
-    env = {**os.environ, "PYTHONPATH": path}
-    proc = subprocess.Popen(pin_prefix(SERVER_CPU) + argv, cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"*1\r\n$4\r\nPING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return BenchServer("other", port, proc, workdir)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    shutil.rmtree(workdir, ignore_errors=True)
-    raise RuntimeError("the other respd did not start")
+    return start("other", cpu=SERVER_CPU, env={**os.environ, "PYTHONPATH": path})
 
 
 def main() -> None:

@@ -59,7 +59,10 @@ class BenchServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start(name: str, *extra: str, cpu: int | None = None) -> BenchServer:
+def start(name: str, *extra: str, cpu: int | None = None,
+          env: dict[str, str] | None = None) -> BenchServer:
+    """redis-server (name "redis") or respd started with this interpreter (``env`` e.g. a
+    PYTHONPATH naming another source tree)."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix=f"bench-{name}-")
     common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -68,7 +71,7 @@ def start(name: str, *extra: str, cpu: int | None = None) -> BenchServer:
         argv = ["redis-server", *common]
     else:
         argv = [sys.executable, "-m", "respd", *common]
-    proc = subprocess.Popen(pin_prefix(cpu) + argv, cwd=workdir,
+    proc = subprocess.Popen(pin_prefix(cpu) + argv, cwd=workdir, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
